@@ -1,0 +1,1 @@
+"""Settings, logging and process plumbing shared by the doors (starter/) and worker.py."""

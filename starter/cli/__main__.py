@@ -1,0 +1,3 @@
+from starter.cli.app import main
+
+main()

@@ -1,0 +1,69 @@
+"""`agentpr`: the root command. Errors become one line on stderr and an exit code here, at the
+edge: 2 for usage errors, 1 for refusals, never a traceback (AGENTPR_DEBUG=1 shows one)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import NoReturn
+
+import typer
+
+from common.errors import EXIT_REFUSED, EXIT_USAGE, OperatorError
+from common.logs import configure_logging
+from common.process import exit_now
+from starter.cli import runs, services
+
+app = typer.Typer(
+    name="agentpr",
+    help="Drive AI coding agents to land one integration across many repositories, with a "
+    "human approving every pull request. Each run is a durable Temporal workflow.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+for name, function in {**services.COMMANDS, **runs.COMMANDS}.items():
+    app.command(name)(function)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.replace("Value error, ", "").split())
+
+
+def run_cli(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return its exit code instead of exiting (tests and `main` use this)."""
+    configure_logging(os.environ.get("AGENTPR_LOG_LEVEL", "WARNING"))
+    command = typer.main.get_command(app)
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        result = command.main(args=args, prog_name="agentpr", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except typer.Exit as exit_:
+        return exit_.exit_code
+    except typer.TyperException as err:  # Typer's (vendored click's) usage errors
+        ctx = getattr(err, "ctx", None)
+        where = f"agentpr {ctx.info_name}" if ctx is not None and ctx.parent else "agentpr"
+        sys.stderr.write(f"{where}: {_one_line(err.format_message())} (see --help)\n")
+        return err.exit_code if err.exit_code else EXIT_USAGE
+    except typer.Abort:
+        sys.stderr.write("agentpr: aborted\n")
+        return 130
+    except OperatorError as err:
+        sys.stderr.write(f"agentpr: {_one_line(err.message)}\n")
+        return err.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("agentpr: interrupted\n")
+        return 130
+    except Exception as err:  # noqa: BLE001 - the edge: report, never dump a traceback
+        if os.environ.get("AGENTPR_DEBUG"):
+            traceback.print_exc()
+        sys.stderr.write(f"agentpr: unexpected error: {type(err).__name__}: {_one_line(str(err))}\n")
+        return EXIT_REFUSED
+
+
+def main() -> NoReturn:
+    exit_now(run_cli())

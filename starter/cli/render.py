@@ -1,0 +1,112 @@
+"""Output for operators: rich on a terminal, one JSON document with --json."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+
+from workflows.models import CommandResult, RunRecord, RunSummary
+
+# Off a terminal (pipes, CI logs) rich would wrap tables at 80 columns; keep rows whole.
+console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+
+
+def print_json(data: Any) -> None:
+    if isinstance(data, BaseModel):
+        data = data.model_dump(mode="json", by_alias=True)
+    elif isinstance(data, list):
+        data = [
+            item.model_dump(mode="json", by_alias=True) if isinstance(item, BaseModel) else item
+            for item in data
+        ]
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def _when(value: datetime | None) -> str:
+    if value is None:
+        return "-"
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def print_command_result(result: CommandResult) -> None:
+    if result.duplicate:
+        console.print(
+            f"{result.run_id}: {result.command} was already applied with this idempotency key "
+            f"at {_when(result.at)} ({result.from_state} -> {result.to_state}); nothing changed"
+        )
+    elif result.from_state == result.to_state:
+        console.print(f"{result.run_id}: {result.command} recorded; state stays {result.to_state}")
+    else:
+        console.print(
+            f"{result.run_id}: {result.from_state} -> [bold]{result.to_state}[/bold] "
+            f"({result.command})"
+        )
+
+
+def print_run(record: RunRecord) -> None:
+    console.print(f"[bold]{record.run_id}[/bold]  {record.full_name}  state [bold]{record.state}[/bold]")
+    details = [
+        ("prompt version", record.prompt_version),
+        ("mode", record.mode.value),
+        ("budget", str(record.budget) if record.budget else "policy default"),
+        ("pull request", f"#{record.pr_number}" if record.pr_number else "-"),
+        (
+            "grade",
+            f"{record.grade.verdict} ({record.grade.reason_code}; next: {record.grade.next_action})"
+            if record.grade
+            else "-",
+        ),
+        ("paused from", str(record.paused_from) if record.paused_from else None),
+        ("contract", f"{record.contract.path} (sha256 {record.contract.sha256[:12]})"
+         if record.contract else None),
+        ("upstream", record.upstream_url),
+        ("fork", record.fork_url),
+        ("campaign", record.campaign),
+        ("created", _when(record.created_at)),
+        ("updated", _when(record.updated_at)),
+    ]
+    for label, value in details:
+        if value is not None:
+            console.print(f"  {label:<15} {value}")
+    for name, path in record.reports.items():
+        console.print(f"  report {name:<8} {path}")
+    table = Table(title="history", title_justify="left", show_edge=False)
+    for column in ("at (UTC)", "command", "from", "to", "by", "reason"):
+        table.add_column(column)
+    for entry in record.history:
+        table.add_row(
+            _when(entry.at),
+            entry.command,
+            str(entry.from_state or "-"),
+            str(entry.to_state),
+            entry.by.value,
+            entry.reason or "",
+        )
+    console.print(table)
+
+
+def print_run_list(rows: list[RunSummary]) -> None:
+    if not rows:
+        console.print("no runs match")
+        return
+    table = Table(show_edge=False)
+    for column in ("run id", "repo", "state", "PR", "verdict", "status", "started (UTC)"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row.run_id,
+            row.repo or "-",
+            str(row.state or "-"),
+            f"#{row.pr_number}" if row.pr_number else "-",
+            row.verdict or "-",
+            row.status.lower(),
+            _when(row.started_at),
+        )
+    console.print(table)
+    console.print(f"{len(rows)} run(s)")

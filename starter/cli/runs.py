@@ -1,0 +1,345 @@
+"""Run lifecycle commands, named as in the previous tool. Each one asks the run workflow (an
+Update for changes, a Query for reads) and prints its answer."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import BaseModel, ValidationError
+
+from common.errors import UsageError
+from common.settings import Settings
+from starter.cli import render
+from starter.client import RunClient, UpdateMethod, with_run_client
+from workflows.models import (
+    CheckConclusion,
+    CheckRequest,
+    CommandRequest,
+    ContractRequest,
+    LinkPrRequest,
+    ReviewRequest,
+    ReviewState,
+    RunMode,
+    RunSpec,
+    TargetStateRequest,
+)
+from workflows.run import IntegrationRunWorkflow
+from workflows.states import RunState
+
+Model = TypeVar("Model", bound=BaseModel)
+
+RunIdOption = Annotated[str, typer.Option("--run-id", help="The run's id (its workflow id).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+ReasonOption = Annotated[
+    str | None, typer.Option("--reason", help="Why; kept in the run's history.")
+]
+KeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--idempotency-key",
+        help="Apply at most once: repeating the command with the same key changes nothing. "
+        "Without a key every command applies.",
+    ),
+]
+TargetStateOption = Annotated[
+    str, typer.Option("--target-state", help="State to move to (e.g. PLAN_READY).")
+]
+
+
+def parse_state(value: str, option: str) -> RunState:
+    try:
+        return RunState(value.strip().upper())
+    except ValueError:
+        raise UsageError(
+            f"{option}: unknown state {value!r}; states are " + ", ".join(RunState)
+        ) from None
+
+
+def build(model: type[Model], **fields: Any) -> Model:
+    """Construct a request model; a validation failure is a one-line usage error."""
+    try:
+        return model(**fields)
+    except ValidationError as err:
+        first = err.errors()[0]
+        message = str(first["msg"]).removeprefix("Value error, ")
+        where = ".".join(str(part) for part in first["loc"])
+        if where and where not in message:
+            message = f"--{where.replace('_', '-')}: {message}"
+        raise UsageError(message) from None
+
+
+def _run(action: Any) -> Any:
+    return asyncio.run(with_run_client(Settings.from_env(), action))
+
+
+def _send(
+    run_id: str,
+    update: UpdateMethod[Any],
+    request: CommandRequest,
+    as_json: bool,
+) -> None:
+    async def action(runs: RunClient) -> Any:
+        return await runs.send(run_id, update, request)
+
+    result = _run(action)
+    if as_json:
+        render.print_json(result)
+    else:
+        render.print_command_result(result)
+
+
+def create_run(
+    owner: Annotated[str, typer.Option("--owner", help="GitHub owner of the upstream repository.")],
+    repo: Annotated[str, typer.Option("--repo", help="Repository name.")],
+    prompt_version: Annotated[
+        str, typer.Option("--prompt-version", help="Version of the prompt/contract set.")
+    ],
+    run_id: Annotated[
+        str | None, typer.Option("--run-id", help="Choose the id (default: run_<12 hex>).")
+    ] = None,
+    mode: Annotated[
+        RunMode, typer.Option("--mode", case_sensitive=False, help="manual: operator drives; auto: the run drives itself between human gates.")
+    ] = RunMode.MANUAL,
+    budget: Annotated[
+        int | None, typer.Option("--budget", help="Diff budget override (max added lines).")
+    ] = None,
+    upstream_url: Annotated[
+        str | None, typer.Option("--upstream-url", help="Upstream remote instead of GitHub (e.g. file:///…/upstream.git).")
+    ] = None,
+    fork_url: Annotated[
+        str | None, typer.Option("--fork-url", help="Fork remote instead of creating a GitHub fork.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a run (state QUEUED): one durable workflow whose id is the run id."""
+    spec = build(
+        RunSpec,
+        run_id=run_id or f"run_{secrets.token_hex(6)}",
+        owner=owner,
+        repo=repo,
+        prompt_version=prompt_version,
+        mode=mode,
+        budget=budget,
+        upstream_url=upstream_url,
+        fork_url=fork_url,
+    )
+
+    async def action(runs: RunClient) -> None:
+        await runs.create_run(spec)
+
+    _run(action)
+    if as_json:
+        render.print_json(
+            {"run_id": spec.run_id, "owner": spec.owner, "repo": spec.repo,
+             "state": RunState.QUEUED.value, "mode": spec.mode.value}
+        )
+    else:
+        render.console.print(f"created run {spec.run_id} for {spec.full_name} (QUEUED)")
+
+
+def start_discovery(
+    run_id: RunIdOption, reason: ReasonOption = None, idempotency_key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Move the run to DISCOVERY."""
+    request = build(CommandRequest, reason=reason, idempotency_key=idempotency_key)
+    _send(run_id, IntegrationRunWorkflow.start_discovery, request, as_json)
+
+
+def mark_plan_ready(
+    run_id: RunIdOption,
+    contract_path: Annotated[
+        Path, typer.Option("--contract-path", help="The agreed plan (contract) file.")
+    ],
+    reason: ReasonOption = None, idempotency_key: KeyOption = None, as_json: JsonOption = False,
+) -> None:
+    """Record the contract (path and sha256) and move the run to PLAN_READY."""
+    path = contract_path.expanduser().resolve()
+    if not path.is_file():
+        raise UsageError(f"contract file not found: {contract_path}")
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as err:
+        raise UsageError(f"cannot read contract file {contract_path}: {err.strerror}") from None
+    request = build(
+        ContractRequest, contract_path=str(path), contract_sha256=digest,
+        reason=reason, idempotency_key=idempotency_key,
+    )
+    _send(run_id, IntegrationRunWorkflow.mark_plan_ready, request, as_json)
+
+
+def start_implementation(
+    run_id: RunIdOption, reason: ReasonOption = None, idempotency_key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Move the run to IMPLEMENTING."""
+    request = build(CommandRequest, reason=reason, idempotency_key=idempotency_key)
+    _send(run_id, IntegrationRunWorkflow.start_implementation, request, as_json)
+
+
+def mark_local_validated(
+    run_id: RunIdOption, reason: ReasonOption = None, idempotency_key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Move the run to LOCAL_VALIDATING."""
+    request = build(CommandRequest, reason=reason, idempotency_key=idempotency_key)
+    _send(run_id, IntegrationRunWorkflow.mark_local_validated, request, as_json)
+
+
+def link_pr(
+    run_id: RunIdOption,
+    pr_number: Annotated[int, typer.Option("--pr-number", help="Pull request number.")],
+    reason: ReasonOption = None, idempotency_key: KeyOption = None, as_json: JsonOption = False,
+) -> None:
+    """Link an existing pull request to the run and move it to CI_WAIT."""
+    request = build(
+        LinkPrRequest, pr_number=pr_number, reason=reason, idempotency_key=idempotency_key
+    )
+    _send(run_id, IntegrationRunWorkflow.link_pr, request, as_json)
+
+
+def record_check(
+    run_id: RunIdOption,
+    conclusion: Annotated[
+        CheckConclusion,
+        typer.Option("--conclusion", case_sensitive=False, help="GitHub check conclusion: success/neutral/skipped -> REVIEW_WAIT; failure/timed_out/cancelled/action_required -> ITERATING."),
+    ],
+    pr_number: Annotated[
+        int | None, typer.Option("--pr-number", help="PR the check ran on (must match the linked PR).")
+    ] = None,
+    reason: ReasonOption = None, idempotency_key: KeyOption = None, as_json: JsonOption = False,
+) -> None:
+    """Record a CI check result and move the run accordingly."""
+    request = build(
+        CheckRequest, conclusion=conclusion, pr_number=pr_number,
+        reason=reason, idempotency_key=idempotency_key,
+    )
+    _send(run_id, IntegrationRunWorkflow.record_check, request, as_json)
+
+
+def record_review(
+    run_id: RunIdOption,
+    state: Annotated[
+        ReviewState,
+        typer.Option("--state", case_sensitive=False, help="changes_requested -> ITERATING; approved and commented are recorded."),
+    ],
+    pr_number: Annotated[
+        int | None, typer.Option("--pr-number", help="PR reviewed (must match the linked PR).")
+    ] = None,
+    reason: ReasonOption = None, idempotency_key: KeyOption = None, as_json: JsonOption = False,
+) -> None:
+    """Record a pull-request review."""
+    request = build(
+        ReviewRequest, review_state=state, pr_number=pr_number,
+        reason=reason, idempotency_key=idempotency_key,
+    )
+    _send(run_id, IntegrationRunWorkflow.record_review, request, as_json)
+
+
+def mark_done(
+    run_id: RunIdOption, reason: ReasonOption = None, idempotency_key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Finish the run (DONE, terminal)."""
+    request = build(CommandRequest, reason=reason, idempotency_key=idempotency_key)
+    _send(run_id, IntegrationRunWorkflow.mark_done, request, as_json)
+
+
+def pause(
+    run_id: RunIdOption, reason: ReasonOption = None, idempotency_key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Pause the run (PAUSED); every pause applies, also after an earlier resume."""
+    request = build(CommandRequest, reason=reason, idempotency_key=idempotency_key)
+    _send(run_id, IntegrationRunWorkflow.pause, request, as_json)
+
+
+def resume(
+    run_id: RunIdOption, target_state: TargetStateOption, reason: ReasonOption = None,
+    idempotency_key: KeyOption = None, as_json: JsonOption = False,
+) -> None:
+    """Resume a PAUSED run into --target-state."""
+    request = build(
+        TargetStateRequest, target_state=parse_state(target_state, "--target-state"),
+        reason=reason,
+        idempotency_key=idempotency_key,
+    )
+    _send(run_id, IntegrationRunWorkflow.resume, request, as_json)
+
+
+def retry(
+    run_id: RunIdOption, target_state: TargetStateOption, reason: ReasonOption = None,
+    idempotency_key: KeyOption = None, as_json: JsonOption = False,
+) -> None:
+    """Move the run (typically FAILED, FAILED_RETRYABLE or NEEDS_HUMAN_REVIEW) to --target-state."""
+    request = build(
+        TargetStateRequest, target_state=parse_state(target_state, "--target-state"),
+        reason=reason,
+        idempotency_key=idempotency_key,
+    )
+    _send(run_id, IntegrationRunWorkflow.retry, request, as_json)
+
+
+def show_run(run_id: RunIdOption, as_json: JsonOption = False) -> None:
+    """Show one run: its record and every applied transition."""
+
+    async def action(runs: RunClient) -> Any:
+        return await runs.get_run(run_id)
+
+    record = _run(action)
+    if as_json:
+        render.print_json(record)
+    else:
+        render.print_run(record)
+
+
+def list_runs(
+    state: Annotated[
+        str | None, typer.Option("--state", help="Only runs in this state (e.g. PAUSED).")
+    ] = None,
+    repo: Annotated[
+        str | None, typer.Option("--repo", help="Only runs of OWNER/REPO.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most N runs, newest first.")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """List runs from Temporal visibility (search attributes), newest first."""
+    if repo is not None:
+        owner, _, name = repo.partition("/")
+        if not name:
+            raise UsageError(f"--repo must be OWNER/REPO, got {repo!r}")
+        build(RunSpec, run_id="x", owner=owner, repo=name, prompt_version="x")
+
+    wanted_state = parse_state(state, "--state") if state is not None else None
+
+    async def action(runs: RunClient) -> Any:
+        return await runs.list_runs(state=wanted_state, repo=repo, limit=limit)
+
+    rows = _run(action)
+    if as_json:
+        render.print_json(rows)
+    else:
+        render.print_run_list(rows)
+
+
+COMMANDS = {
+    "create-run": create_run,
+    "start-discovery": start_discovery,
+    "mark-plan-ready": mark_plan_ready,
+    "start-implementation": start_implementation,
+    "mark-local-validated": mark_local_validated,
+    "link-pr": link_pr,
+    "record-check": record_check,
+    "record-review": record_review,
+    "mark-done": mark_done,
+    "pause": pause,
+    "resume": resume,
+    "retry": retry,
+    "show-run": show_run,
+    "list-runs": list_runs,
+}

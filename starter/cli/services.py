@@ -1,0 +1,89 @@
+"""Process commands: the embedded server, the worker, both at once, and environment checks."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from activities.checks import CheckStatus, run_doctor
+from common.connection import TemporalUnreachable, connect, register_search_attributes
+from common.errors import Refused
+from common.logs import set_level
+from common.settings import Settings
+from starter.cli import render
+from starter.devserver import serve
+
+PortOption = Annotated[int, typer.Option("--port", help="Temporal frontend (gRPC) port.")]
+UiPortOption = Annotated[int, typer.Option("--ui-port", help="Web UI port.")]
+HeadlessOption = Annotated[bool, typer.Option("--headless", help="Do not serve the Web UI.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+def server(port: PortOption = 7233, ui_port: UiPortOption = 8233, headless: HeadlessOption = False) -> None:
+    """Run the embedded Temporal dev server (SQLite under $AGENTPR_HOME) until Ctrl-C."""
+    set_level("INFO")
+    code = serve(Settings.from_env(), port=port, ui_port=ui_port, headless=headless, with_worker=False)
+    raise typer.Exit(code)
+
+
+def up(port: PortOption = 7233, ui_port: UiPortOption = 8233, headless: HeadlessOption = False) -> None:
+    """Dev server plus worker in one process tree (what `make up` runs); Ctrl-C stops both."""
+    set_level("INFO")
+    code = serve(Settings.from_env(), port=port, ui_port=ui_port, headless=headless, with_worker=True)
+    raise typer.Exit(code)
+
+
+def worker() -> None:
+    """Host the workflows and activities (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, AGENTPR_TASK_QUEUE)."""
+    from worker import run_worker
+
+    set_level("INFO")
+    asyncio.run(run_worker(Settings.from_env()))
+
+
+def init_db() -> None:
+    """Create the data directory and register our search attributes on the running server."""
+    settings = Settings.from_env()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    render.console.print(f"data directory {settings.home} ready")
+
+    async def register() -> list[str]:
+        client = await connect(settings)
+        return await register_search_attributes(client, settings.temporal_namespace)
+
+    try:
+        created = asyncio.run(register())
+    except TemporalUnreachable as err:
+        raise Refused(
+            f"{err.message} (`agentpr server` registers the search attributes itself)"
+        ) from None
+    where = f"{settings.temporal_address} namespace {settings.temporal_namespace!r}"
+    if created:
+        render.console.print(f"registered search attributes on {where}: {', '.join(created)}")
+    else:
+        render.console.print(f"search attributes already registered on {where}")
+
+
+def doctor(as_json: JsonOption = False) -> None:
+    """Check this machine: git, the data directory, Temporal and its worker."""
+    report = asyncio.run(run_doctor(Settings.from_env()))
+    if as_json:
+        render.print_json(report)
+    else:
+        marks = {CheckStatus.OK: "[green]ok[/green]  ", CheckStatus.WARN: "[yellow]warn[/yellow]",
+                 CheckStatus.FAIL: "[red]FAIL[/red]"}
+        for check in report.checks:
+            render.console.print(f"{marks[check.status]}  {check.name:<18} {check.detail}")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+COMMANDS = {
+    "server": server,
+    "worker": worker,
+    "up": up,
+    "init-db": init_db,
+    "doctor": doctor,
+}

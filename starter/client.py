@@ -1,0 +1,179 @@
+"""Typed calls to the run workflow, shared by every door (CLI, Telegram bot, webhook).
+
+No door keeps its own copy of run state: they all ask the workflow (updates and queries) or
+Temporal visibility (listing) through this module, and turn its errors into one-line refusals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from common.connection import connect
+from common.errors import Refused
+from common.settings import Settings
+from workflows import search_attributes as sa
+from workflows.models import (
+    CommandRequest,
+    CommandResult,
+    RunRecord,
+    RunResult,
+    RunSpec,
+    RunStart,
+    RunSummary,
+)
+from workflows.run import IntegrationRunWorkflow
+from workflows.states import RunState
+
+Request = TypeVar("Request", bound=CommandRequest)
+# A typed update reference such as IntegrationRunWorkflow.pause.
+UpdateMethod = Callable[[IntegrationRunWorkflow, Request], CommandResult]
+
+# How long a door waits for the workflow to answer before blaming a missing worker.
+ANSWER_TIMEOUT_S = 30.0
+
+
+class RunNotFound(Refused):
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"no run with id {run_id!r} (see `agentpr list-runs`)")
+
+
+class RunClient:
+    def __init__(self, client: Client, settings: Settings) -> None:
+        self.client = client
+        self.settings = settings
+
+    def _handle(self, run_id: str) -> WorkflowHandle[IntegrationRunWorkflow, RunResult]:
+        return self.client.get_workflow_handle_for(IntegrationRunWorkflow.run, run_id)
+
+    async def create_run(self, spec: RunSpec) -> None:
+        attributes = [
+            SearchAttributePair(sa.STATE, RunState.QUEUED.value),
+            SearchAttributePair(sa.REPO, spec.full_name),
+        ]
+        if spec.campaign:
+            attributes.append(SearchAttributePair(sa.CAMPAIGN, spec.campaign))
+        try:
+            await self.client.start_workflow(
+                IntegrationRunWorkflow.run,
+                RunStart(spec=spec),
+                id=spec.run_id,
+                task_queue=self.settings.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                search_attributes=TypedSearchAttributes(attributes),
+            )
+        except WorkflowAlreadyStartedError:
+            raise Refused(f"run {spec.run_id!r} already exists; pick another --run-id") from None
+
+    async def send(
+        self, run_id: str, update: UpdateMethod[Request], request: Request
+    ) -> CommandResult:
+        """Apply one operator command; a refusal comes back as `Refused` with its reason."""
+        handle = self._handle(run_id)
+        try:
+            return await self._answer(run_id, handle.execute_update(update, request))
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            message = cause.message if isinstance(cause, ApplicationError) else str(cause)
+            raise Refused(message) from None
+        except RPCError as err:
+            raise await self._explain_rpc_error(run_id, err) from None
+
+    async def get_run(self, run_id: str) -> RunRecord:
+        handle = self._handle(run_id)
+        try:
+            description = await handle.describe()
+        except RPCError as err:
+            raise await self._explain_rpc_error(run_id, err) from None
+        if description.status == WorkflowExecutionStatus.RUNNING:
+            return await self._answer(run_id, handle.query(IntegrationRunWorkflow.get_run))
+        # A finished run needs no worker: its record is the workflow's result.
+        try:
+            result = await handle.result()
+        except WorkflowFailureError:
+            status = description.status.name if description.status else "CLOSED"
+            raise Refused(f"run {run_id} ended abnormally ({status}); see the Web UI") from None
+        return result.record
+
+    async def list_runs(
+        self, *, state: RunState | None = None, repo: str | None = None, limit: int = 50
+    ) -> list[RunSummary]:
+        clauses = [f"WorkflowType = '{IntegrationRunWorkflow.__name__}'"]
+        if state is not None:
+            clauses.append(f"{sa.STATE.name} = '{state.value}'")
+        if repo is not None:
+            clauses.append(f"{sa.REPO.name} = '{_quote(repo)}'")
+        rows: list[RunSummary] = []
+        async for execution in self.client.list_workflows(" AND ".join(clauses)):
+            # A run that continued as new shows up once per chain link; keep the live one.
+            if execution.status == WorkflowExecutionStatus.CONTINUED_AS_NEW:
+                continue
+            attrs = execution.typed_search_attributes
+            state_value = attrs.get(sa.STATE)
+            rows.append(
+                RunSummary(
+                    run_id=execution.id,
+                    repo=attrs.get(sa.REPO),
+                    state=RunState(state_value) if state_value else None,
+                    pr_number=attrs.get(sa.PR),
+                    verdict=attrs.get(sa.VERDICT),
+                    campaign=attrs.get(sa.CAMPAIGN),
+                    status=execution.status.name if execution.status else "UNKNOWN",
+                    started_at=execution.start_time,
+                    closed_at=execution.close_time,
+                )
+            )
+        # SQLite visibility has no ORDER BY: newest first, sorted here.
+        rows.sort(key=lambda row: (row.started_at is not None, row.started_at), reverse=True)
+        return rows[:limit]
+
+    async def _answer(self, run_id: str, call: Awaitable[Any]) -> Any:
+        try:
+            return await asyncio.wait_for(call, timeout=ANSWER_TIMEOUT_S)
+        except TimeoutError:
+            raise Refused(
+                f"run {run_id} did not answer in {ANSWER_TIMEOUT_S:.0f}s — is a worker running on "
+                f"task queue {self.settings.task_queue!r}? start one with `agentpr worker` or "
+                "`make up` (a command sent now may still apply when it starts)"
+            ) from None
+
+    async def _explain_rpc_error(self, run_id: str, err: RPCError) -> Refused:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            if "already completed" in err.message:
+                try:
+                    record = await self.get_run(run_id)
+                except Refused as refusal:
+                    return refusal
+                return Refused(f"run {run_id} is finished ({record.state}); no command applies")
+            return RunNotFound(run_id)
+        return Refused(f"Temporal refused the request for run {run_id}: {err.message}")
+
+
+def _quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("'", "\\'")
+
+
+async def with_run_client(
+    settings: Settings, action: Callable[[RunClient], Awaitable[Any]]
+) -> Any:
+    client = await connect(settings)
+    return await action(RunClient(client, settings))
+

@@ -1,0 +1,255 @@
+"""Pydantic models in and out of every workflow, activity, update and query.
+
+Every field added later gets a default, so runs already in flight keep decoding their history.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt
+
+from workflows.states import RunState
+
+# GitHub: user/org names are alphanumerics and single inner hyphens, at most 39 characters;
+# repository names are letters, digits, '.', '-', '_', at most 100, and not '.' or '..'.
+_OWNER_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+_REPO_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+_RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+def _github_owner(value: str) -> str:
+    if not _OWNER_RE.match(value):
+        raise ValueError(
+            f"invalid GitHub owner {value!r}: use letters, digits and single inner hyphens, "
+            "at most 39 characters"
+        )
+    return value
+
+
+def _github_repo(value: str) -> str:
+    if value in {".", ".."} or not _REPO_RE.match(value) or value.lower().endswith(".git"):
+        raise ValueError(
+            f"invalid GitHub repository name {value!r}: use letters, digits, '.', '-' and '_', "
+            "at most 100 characters, without a .git suffix"
+        )
+    return value
+
+
+def _run_id(value: str) -> str:
+    if not _RUN_ID_RE.match(value):
+        raise ValueError(
+            f"invalid run id {value!r}: start with a letter or digit, then letters, digits, "
+            "'.', '-' or '_', at most 100 characters"
+        )
+    return value
+
+
+GitHubOwner = Annotated[str, AfterValidator(_github_owner)]
+GitHubRepo = Annotated[str, AfterValidator(_github_repo)]
+RunId = Annotated[str, AfterValidator(_run_id)]
+
+
+class Actor(StrEnum):
+    """Which door (or the workflow itself) asked for a change."""
+
+    CLI = "cli"
+    TELEGRAM = "telegram"
+    WEBHOOK = "webhook"
+    WORKFLOW = "workflow"
+
+
+class RunMode(StrEnum):
+    MANUAL = "manual"
+    AUTO = "auto"
+
+
+class Verdict(StrEnum):
+    PASS = "PASS"
+    RETRYABLE = "RETRYABLE"
+    HUMAN_REVIEW = "HUMAN_REVIEW"
+
+
+class CheckConclusion(StrEnum):
+    """GitHub's check-run conclusions."""
+
+    SUCCESS = "success"
+    FAILURE = "failure"
+    NEUTRAL = "neutral"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"
+    TIMED_OUT = "timed_out"
+    ACTION_REQUIRED = "action_required"
+    STALE = "stale"
+
+
+class ReviewState(StrEnum):
+    APPROVED = "approved"
+    CHANGES_REQUESTED = "changes_requested"
+    COMMENTED = "commented"
+
+
+class RunSpec(BaseModel):
+    """What the operator asked for when creating the run."""
+
+    run_id: RunId
+    owner: GitHubOwner
+    repo: GitHubRepo
+    prompt_version: str = Field(min_length=1, max_length=100)
+    mode: RunMode = RunMode.MANUAL
+    # Diff budget override (max added lines); None means the policy default.
+    budget: PositiveInt | None = None
+    # Non-GitHub remotes (file:// bare repositories, mirrors); None means GitHub.
+    upstream_url: str | None = None
+    fork_url: str | None = None
+    campaign: str | None = None
+    created_by: Actor = Actor.CLI
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.repo}"
+
+
+class Transition(BaseModel):
+    """One applied command in a run's history. Same-state entries are recorded no-ops."""
+
+    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
+
+    from_state: RunState | None = Field(alias="from")
+    to_state: RunState = Field(alias="to")
+    by: Actor
+    at: datetime
+    command: str
+    reason: str | None = None
+
+
+class ContractRef(BaseModel):
+    path: str
+    sha256: str
+
+
+class CheckRecord(BaseModel):
+    conclusion: CheckConclusion
+    pr_number: int | None = None
+    check_name: str | None = None
+    by: Actor
+    at: datetime
+
+
+class ReviewRecord(BaseModel):
+    review_state: ReviewState
+    pr_number: int | None = None
+    by: Actor
+    at: datetime
+
+
+class AgentGrade(BaseModel):
+    """The latest agent step's verdict (filled by the agent runtime)."""
+
+    verdict: Verdict
+    reason_code: str
+    next_action: str
+    at: datetime
+
+
+class RunRecord(RunSpec):
+    """Everything `show-run` prints. Lives in the workflow; doors read it with a query."""
+
+    state: RunState = RunState.QUEUED
+    paused_from: RunState | None = None
+    history: list[Transition] = Field(default_factory=list)
+    pr_number: int | None = None
+    grade: AgentGrade | None = None
+    reports: dict[str, str] = Field(default_factory=dict)
+    contract: ContractRef | None = None
+    checks: list[CheckRecord] = Field(default_factory=list)
+    reviews: list[ReviewRecord] = Field(default_factory=list)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+# ---- updates (operator commands) -------------------------------------------------------------
+
+
+class CommandRequest(BaseModel):
+    """Common to every operator command."""
+
+    by: Actor = Actor.CLI
+    reason: str | None = Field(default=None, max_length=500)
+    # Given explicitly, the command applies at most once; without it, every command applies.
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class ContractRequest(CommandRequest):
+    contract_path: str
+    contract_sha256: str
+
+
+class TargetStateRequest(CommandRequest):
+    target_state: RunState
+
+
+class LinkPrRequest(CommandRequest):
+    pr_number: PositiveInt
+
+
+class CheckRequest(CommandRequest):
+    conclusion: CheckConclusion
+    pr_number: PositiveInt | None = None
+    check_name: str | None = None
+
+
+class ReviewRequest(CommandRequest):
+    review_state: ReviewState
+    pr_number: PositiveInt | None = None
+
+
+class CommandResult(BaseModel):
+    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
+
+    run_id: str
+    command: str
+    from_state: RunState = Field(alias="from")
+    to_state: RunState = Field(alias="to")
+    # False when an idempotency key had already been applied: nothing changed this time.
+    applied: bool = True
+    duplicate: bool = False
+    at: datetime
+
+
+# ---- workflow input/output -------------------------------------------------------------------
+
+
+class RunStart(BaseModel):
+    """Input of IntegrationRunWorkflow. `record` and `applied_commands` are carried across
+    continue-as-new; a fresh run leaves them empty."""
+
+    spec: RunSpec
+    record: RunRecord | None = None
+    applied_commands: dict[str, CommandResult] = Field(default_factory=dict)
+    # History length after which the run continues as new (tests lower it).
+    continue_as_new_after: int = 10_000
+
+
+class RunResult(BaseModel):
+    record: RunRecord
+
+
+# ---- visibility (list-runs) ------------------------------------------------------------------
+
+
+class RunSummary(BaseModel):
+    """One row of `list-runs`, built from Temporal visibility without touching the workflow."""
+
+    run_id: str
+    repo: str | None = None
+    state: RunState | None = None
+    pr_number: int | None = None
+    verdict: str | None = None
+    campaign: str | None = None
+    status: str
+    started_at: datetime | None = None
+    closed_at: datetime | None = None

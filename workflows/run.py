@@ -1,0 +1,384 @@
+"""IntegrationRunWorkflow: one durable workflow per run; workflow id = run id.
+
+The workflow owns the run record. Operator commands arrive as Updates whose validators refuse
+illegal requests before anything enters history; reads are Queries. Commands are applied
+synchronously (no awaits inside handlers), so two commands can never interleave.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from temporalio import workflow
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from workflows import search_attributes as sa
+    from workflows.models import (
+        CheckConclusion,
+        CheckRecord,
+        CheckRequest,
+        CommandRequest,
+        CommandResult,
+        ContractRef,
+        ContractRequest,
+        LinkPrRequest,
+        ReviewRecord,
+        ReviewRequest,
+        ReviewState,
+        RunRecord,
+        RunResult,
+        RunStart,
+        TargetStateRequest,
+        Transition,
+    )
+    from workflows.states import RunState, can_transition, describe_allowed
+
+# ApplicationError types, so doors can tell refusals apart without parsing messages.
+ILLEGAL_TRANSITION = "IllegalTransition"
+RUN_FINISHED = "RunFinished"
+IDEMPOTENCY_CONFLICT = "IdempotencyKeyConflict"
+PR_MISMATCH = "PullRequestMismatch"
+
+# How many explicit idempotency keys a run remembers (carried across continue-as-new).
+REMEMBERED_KEYS = 1000
+
+CHECK_PASSING = {CheckConclusion.SUCCESS, CheckConclusion.NEUTRAL, CheckConclusion.SKIPPED}
+CHECK_FAILING = {
+    CheckConclusion.FAILURE,
+    CheckConclusion.TIMED_OUT,
+    CheckConclusion.CANCELLED,
+    CheckConclusion.ACTION_REQUIRED,
+}
+
+Effect = Callable[[RunRecord], None]
+
+
+def _refuse(message: str, error_type: str) -> ApplicationError:
+    return ApplicationError(message, type=error_type, non_retryable=True)
+
+
+@workflow.defn
+class IntegrationRunWorkflow:
+    @workflow.init
+    def __init__(self, start: RunStart) -> None:
+        self._continue_as_new_after = start.continue_as_new_after
+        self._applied: dict[str, CommandResult] = dict(start.applied_commands)
+        if start.record is not None:
+            self._record = start.record
+            return
+        now = workflow.now()
+        self._record = RunRecord(
+            **start.spec.model_dump(),
+            created_at=now,
+            updated_at=now,
+            history=[
+                Transition(
+                    from_state=None,
+                    to_state=RunState.QUEUED,
+                    by=start.spec.created_by,
+                    at=now,
+                    command="create-run",
+                )
+            ],
+        )
+
+    @workflow.run
+    async def run(self, start: RunStart) -> RunResult:
+        self._publish_search_attributes()
+        await workflow.wait_condition(
+            lambda: self._record.state.is_terminal or self._continue_as_new_due()
+        )
+        # Never finish (or continue as new) while a command is being answered: its caller
+        # would lose the reply.
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if not self._record.state.is_terminal:
+            workflow.continue_as_new(
+                RunStart(
+                    spec=start.spec,
+                    record=self._record,
+                    applied_commands=self._applied,
+                    continue_as_new_after=self._continue_as_new_after,
+                )
+            )
+        return RunResult(record=self._record)
+
+    # ---- reads ---------------------------------------------------------------------------
+
+    @workflow.query
+    def get_run(self) -> RunRecord:
+        return self._record
+
+    # ---- operator commands -----------------------------------------------------------------
+
+    @workflow.update
+    def start_discovery(self, request: CommandRequest) -> CommandResult:
+        return self._apply("start-discovery", request, RunState.DISCOVERY)
+
+    @start_discovery.validator
+    def _validate_start_discovery(self, request: CommandRequest) -> None:
+        self._validate("start-discovery", request, RunState.DISCOVERY)
+
+    @workflow.update
+    def mark_plan_ready(self, request: ContractRequest) -> CommandResult:
+        def effect(record: RunRecord) -> None:
+            record.contract = ContractRef(
+                path=request.contract_path, sha256=request.contract_sha256
+            )
+            record.reports["contract"] = request.contract_path
+
+        return self._apply("mark-plan-ready", request, RunState.PLAN_READY, effect)
+
+    @mark_plan_ready.validator
+    def _validate_mark_plan_ready(self, request: ContractRequest) -> None:
+        self._validate("mark-plan-ready", request, RunState.PLAN_READY)
+
+    @workflow.update
+    def start_implementation(self, request: CommandRequest) -> CommandResult:
+        return self._apply("start-implementation", request, RunState.IMPLEMENTING)
+
+    @start_implementation.validator
+    def _validate_start_implementation(self, request: CommandRequest) -> None:
+        self._validate("start-implementation", request, RunState.IMPLEMENTING)
+
+    @workflow.update
+    def mark_local_validated(self, request: CommandRequest) -> CommandResult:
+        return self._apply("mark-local-validated", request, RunState.LOCAL_VALIDATING)
+
+    @mark_local_validated.validator
+    def _validate_mark_local_validated(self, request: CommandRequest) -> None:
+        self._validate("mark-local-validated", request, RunState.LOCAL_VALIDATING)
+
+    @workflow.update
+    def link_pr(self, request: LinkPrRequest) -> CommandResult:
+        return self._apply(
+            "link-pr", request, RunState.CI_WAIT, self._set_pr_number(request.pr_number)
+        )
+
+    @link_pr.validator
+    def _validate_link_pr(self, request: LinkPrRequest) -> None:
+        self._validate("link-pr", request, RunState.CI_WAIT)
+
+    @workflow.update
+    def record_check(self, request: CheckRequest) -> CommandResult:
+        def effect(record: RunRecord) -> None:
+            if request.pr_number is not None:
+                self._set_pr_number(request.pr_number)(record)
+            record.checks.append(
+                CheckRecord(
+                    conclusion=request.conclusion,
+                    pr_number=record.pr_number,
+                    check_name=request.check_name,
+                    by=request.by,
+                    at=workflow.now(),
+                )
+            )
+
+        return self._apply("record-check", request, self._check_target(request), effect)
+
+    @record_check.validator
+    def _validate_record_check(self, request: CheckRequest) -> None:
+        self._validate_pr_number(request.pr_number)
+        self._validate("record-check", request, self._check_target(request))
+
+    @workflow.update
+    def record_review(self, request: ReviewRequest) -> CommandResult:
+        def effect(record: RunRecord) -> None:
+            if request.pr_number is not None:
+                self._set_pr_number(request.pr_number)(record)
+            record.reviews.append(
+                ReviewRecord(
+                    review_state=request.review_state,
+                    pr_number=record.pr_number,
+                    by=request.by,
+                    at=workflow.now(),
+                )
+            )
+
+        return self._apply("record-review", request, self._review_target(request), effect)
+
+    @record_review.validator
+    def _validate_record_review(self, request: ReviewRequest) -> None:
+        self._validate_pr_number(request.pr_number)
+        self._validate("record-review", request, self._review_target(request))
+
+    @workflow.update
+    def mark_done(self, request: CommandRequest) -> CommandResult:
+        return self._apply("mark-done", request, RunState.DONE)
+
+    @mark_done.validator
+    def _validate_mark_done(self, request: CommandRequest) -> None:
+        self._validate("mark-done", request, RunState.DONE)
+
+    @workflow.update
+    def pause(self, request: CommandRequest) -> CommandResult:
+        return self._apply("pause", request, RunState.PAUSED)
+
+    @pause.validator
+    def _validate_pause(self, request: CommandRequest) -> None:
+        self._validate("pause", request, RunState.PAUSED)
+
+    @workflow.update
+    def resume(self, request: TargetStateRequest) -> CommandResult:
+        return self._apply("resume", request, request.target_state)
+
+    @resume.validator
+    def _validate_resume(self, request: TargetStateRequest) -> None:
+        if self._is_duplicate("resume", request):
+            return
+        if self._record.state != RunState.PAUSED:
+            self._validate_not_finished()
+            raise _refuse(
+                f"run {self._record.run_id} is not paused (state {self._record.state}); "
+                "resume applies to PAUSED runs — use retry to move a failed run",
+                ILLEGAL_TRANSITION,
+            )
+        self._validate("resume", request, request.target_state)
+
+    @workflow.update
+    def retry(self, request: TargetStateRequest) -> CommandResult:
+        return self._apply("retry", request, request.target_state)
+
+    @retry.validator
+    def _validate_retry(self, request: TargetStateRequest) -> None:
+        self._validate("retry", request, request.target_state)
+
+    # ---- the one place a command changes the record ------------------------------------------
+
+    def _apply(
+        self,
+        command: str,
+        request: CommandRequest,
+        target: RunState,
+        effect: Effect | None = None,
+    ) -> CommandResult:
+        key = request.idempotency_key
+        if key is not None and key in self._applied:
+            return self._applied[key].model_copy(update={"applied": False, "duplicate": True})
+        record = self._record
+        now = workflow.now()
+        source = record.state
+        record.history.append(
+            Transition(
+                from_state=source,
+                to_state=target,
+                by=request.by,
+                at=now,
+                command=command,
+                reason=request.reason,
+            )
+        )
+        if target == RunState.PAUSED and source != RunState.PAUSED:
+            record.paused_from = source
+        elif target != RunState.PAUSED:
+            record.paused_from = None
+        record.state = target
+        record.updated_at = now
+        if effect is not None:
+            effect(record)
+        self._publish_search_attributes()
+        result = CommandResult(
+            run_id=record.run_id, command=command, from_state=source, to_state=target, at=now
+        )
+        if key is not None:
+            self._applied[key] = result
+            while len(self._applied) > REMEMBERED_KEYS:
+                self._applied.pop(next(iter(self._applied)))
+        workflow.logger.info(
+            "run %s: %s %s -> %s by %s", record.run_id, command, source, target, request.by
+        )
+        return result
+
+    # ---- validation (never mutates) --------------------------------------------------------
+
+    def _is_duplicate(self, command: str, request: CommandRequest) -> bool:
+        key = request.idempotency_key
+        if key is None or key not in self._applied:
+            return False
+        earlier = self._applied[key].command
+        if earlier != command:
+            raise _refuse(
+                f"idempotency key {key!r} was already used for {earlier!r} on run "
+                f"{self._record.run_id}; use a new key",
+                IDEMPOTENCY_CONFLICT,
+            )
+        return True
+
+    def _validate_not_finished(self) -> None:
+        state = self._record.state
+        if state.is_terminal:
+            raise _refuse(
+                f"run {self._record.run_id} is finished ({state}); no command applies",
+                RUN_FINISHED,
+            )
+
+    def _validate(self, command: str, request: CommandRequest, target: RunState) -> None:
+        if self._is_duplicate(command, request):
+            return
+        self._validate_not_finished()
+        current = self._record.state
+        if not can_transition(current, target):
+            raise _refuse(
+                f"{command} refused: run {self._record.run_id} cannot go {current} -> {target}; "
+                + describe_allowed(current),
+                ILLEGAL_TRANSITION,
+            )
+
+    def _validate_pr_number(self, pr_number: int | None) -> None:
+        linked = self._record.pr_number
+        if pr_number is not None and linked is not None and pr_number != linked:
+            raise _refuse(
+                f"run {self._record.run_id} tracks PR #{linked}, not #{pr_number}",
+                PR_MISMATCH,
+            )
+
+    # ---- derived targets -------------------------------------------------------------------
+
+    def _check_target(self, request: CheckRequest) -> RunState:
+        if request.conclusion in CHECK_PASSING:
+            return RunState.REVIEW_WAIT
+        if request.conclusion in CHECK_FAILING:
+            return RunState.ITERATING
+        return self._record.state  # stale: recorded, no move
+
+    def _review_target(self, request: ReviewRequest) -> RunState:
+        if request.review_state == ReviewState.CHANGES_REQUESTED:
+            return RunState.ITERATING
+        return self._record.state  # approval or comment: recorded; merge moves the run
+
+    def _set_pr_number(self, pr_number: int) -> Effect:
+        def effect(record: RunRecord) -> None:
+            record.pr_number = pr_number
+
+        return effect
+
+    # ---- plumbing --------------------------------------------------------------------------
+
+    def _continue_as_new_due(self) -> bool:
+        info = workflow.info()
+        return (
+            info.get_current_history_length() >= self._continue_as_new_after
+            or info.is_continue_as_new_suggested()
+        )
+
+    def _publish_search_attributes(self) -> None:
+        record = self._record
+        wanted: list[SearchAttributePair] = [
+            SearchAttributePair(sa.STATE, record.state.value),
+            SearchAttributePair(sa.REPO, record.full_name),
+        ]
+        if record.pr_number is not None:
+            wanted.append(SearchAttributePair(sa.PR, record.pr_number))
+        if record.grade is not None:
+            wanted.append(SearchAttributePair(sa.VERDICT, record.grade.verdict.value))
+        if record.campaign:
+            wanted.append(SearchAttributePair(sa.CAMPAIGN, record.campaign))
+        current: TypedSearchAttributes = workflow.info().typed_search_attributes
+        updates = [
+            pair.key.value_set(pair.value)
+            for pair in wanted
+            if current.get(pair.key) != pair.value
+        ]
+        if updates:
+            workflow.upsert_search_attributes(updates)

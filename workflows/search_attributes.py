@@ -1,0 +1,13 @@
+"""The search attributes that make runs findable from the CLI, the bot and the Web UI."""
+
+from __future__ import annotations
+
+from temporalio.common import SearchAttributeKey
+
+STATE = SearchAttributeKey.for_keyword("AgentprState")
+REPO = SearchAttributeKey.for_keyword("AgentprRepo")
+PR = SearchAttributeKey.for_int("AgentprPR")
+VERDICT = SearchAttributeKey.for_keyword("AgentprVerdict")
+CAMPAIGN = SearchAttributeKey.for_keyword("AgentprCampaign")
+
+ALL_KEYS = (STATE, REPO, PR, VERDICT, CAMPAIGN)
