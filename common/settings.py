@@ -26,6 +26,8 @@ class Settings(BaseModel):
     # The orchestration queue: workflows and light activities. Agent runs and GitHub writes get
     # their own queues in later issues.
     task_queue: str = DEFAULT_TASK_QUEUE
+    # How long a door waits for a run to answer before blaming a missing worker.
+    answer_timeout_s: float = 30.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -36,6 +38,7 @@ class Settings(BaseModel):
             temporal_address=env.get("TEMPORAL_ADDRESS") or DEFAULT_TEMPORAL_ADDRESS,
             temporal_namespace=env.get("TEMPORAL_NAMESPACE") or DEFAULT_NAMESPACE,
             task_queue=env.get("AGENTPR_TASK_QUEUE") or DEFAULT_TASK_QUEUE,
+            answer_timeout_s=float(env.get("AGENTPR_ANSWER_TIMEOUT_S") or 30.0),
         )
 
     @property

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from temporalio.client import (
     Client,
+    RPCTimeoutOrCancelledError,
     WorkflowExecutionStatus,
     WorkflowFailureError,
     WorkflowHandle,
@@ -46,9 +47,6 @@ Request = TypeVar("Request", bound=CommandRequest)
 # A typed update reference such as IntegrationRunWorkflow.pause.
 UpdateMethod = Callable[[IntegrationRunWorkflow, Request], CommandResult]
 
-# How long a door waits for the workflow to answer before blaming a missing worker.
-ANSWER_TIMEOUT_S = 30.0
-
 
 class RunNotFound(Refused):
     def __init__(self, run_id: str) -> None:
@@ -59,6 +57,7 @@ class RunClient:
     def __init__(self, client: Client, settings: Settings) -> None:
         self.client = client
         self.settings = settings
+        self.answer_timeout = settings.answer_timeout_s
 
     def _handle(self, run_id: str) -> WorkflowHandle[IntegrationRunWorkflow, RunResult]:
         return self.client.get_workflow_handle_for(IntegrationRunWorkflow.run, run_id)
@@ -147,10 +146,10 @@ class RunClient:
 
     async def _answer(self, run_id: str, call: Awaitable[Any]) -> Any:
         try:
-            return await asyncio.wait_for(call, timeout=ANSWER_TIMEOUT_S)
-        except TimeoutError:
+            return await asyncio.wait_for(call, timeout=self.answer_timeout)
+        except (TimeoutError, RPCTimeoutOrCancelledError):
             raise Refused(
-                f"run {run_id} did not answer in {ANSWER_TIMEOUT_S:.0f}s — is a worker running on "
+                f"run {run_id} did not answer in {self.answer_timeout:g}s — is a worker running on "
                 f"task queue {self.settings.task_queue!r}? start one with `agentpr worker` or "
                 "`make up` (a command sent now may still apply when it starts)"
             ) from None
