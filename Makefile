@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test bench lock clean
+.PHONY: venv up test bench lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "agentpr needs Python 3.11+ (set PYTHON=python3.11)")'
@@ -12,6 +12,9 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
+
+## venv: only bootstrap .venv (deployments)
+venv: $(STAMP)
 
 ## up: embedded Temporal dev server + worker; prints the Web UI address; Ctrl-C stops both
 up: $(STAMP)

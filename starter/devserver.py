@@ -60,6 +60,13 @@ def _die_with_parent() -> None:
         pass  # not Linux: the supervisor's own signal handlers still stop the child
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on right now (tests, benchmarks, `up` on a busy machine)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
 def port_is_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,7 +19,7 @@ from temporalio.client import Client
 
 from common.connection import connect
 from common.settings import Settings
-from starter.devserver import DevServer
+from starter.devserver import DevServer, free_port
 from worker import build_worker
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -37,12 +36,6 @@ def shared_path(relative: str) -> Path:
     if not path.exists():
         pytest.skip(f"../shared/{relative} is absent (shared material is not next to the checkout)")
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def agentpr_command() -> list[str]:
