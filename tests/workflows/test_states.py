@@ -20,9 +20,29 @@ from workflows.states import (
 ALL_PAIRS = list(itertools.product(RunState, RunState))
 
 
-def seed_table() -> dict[RunState, set[RunState]]:
-    """Parse ../shared/seed/run-states.md: `| FROM[, FROM] | T1, T2 |` rows."""
-    text = shared_path("seed/run-states.md").read_text()
+# The previous tool's table, as written in ../shared/seed/run-states.md, kept here so every pair
+# is checked even where the shared material is absent (a test below compares the two).
+SEED_TABLE = """
+| QUEUED | EXECUTING, DISCOVERY, PAUSED, SKIPPED, FAILED, FAILED_TERMINAL |
+| EXECUTING | PUSHED, PAUSED, FAILED, NEEDS_HUMAN_REVIEW |
+| DISCOVERY | PLAN_READY, PAUSED, SKIPPED, FAILED, FAILED_RETRYABLE, FAILED_TERMINAL, NEEDS_HUMAN_REVIEW |
+| PLAN_READY | IMPLEMENTING, PAUSED, SKIPPED, FAILED, NEEDS_HUMAN_REVIEW |
+| IMPLEMENTING | LOCAL_VALIDATING, PAUSED, FAILED, FAILED_RETRYABLE, FAILED_TERMINAL, NEEDS_HUMAN_REVIEW |
+| LOCAL_VALIDATING | PUSHED, PAUSED, FAILED, FAILED_RETRYABLE, FAILED_TERMINAL, NEEDS_HUMAN_REVIEW |
+| PUSHED | CI_WAIT, PAUSED, FAILED, NEEDS_HUMAN_REVIEW, DONE |
+| CI_WAIT | REVIEW_WAIT, ITERATING, PAUSED, FAILED, FAILED_RETRYABLE, FAILED_TERMINAL, NEEDS_HUMAN_REVIEW |
+| REVIEW_WAIT | ITERATING, PAUSED, DONE, FAILED, FAILED_RETRYABLE, NEEDS_HUMAN_REVIEW |
+| ITERATING | IMPLEMENTING, LOCAL_VALIDATING, PAUSED, FAILED, FAILED_RETRYABLE, FAILED_TERMINAL, NEEDS_HUMAN_REVIEW |
+| PAUSED | DISCOVERY, PLAN_READY, IMPLEMENTING, LOCAL_VALIDATING, PUSHED, CI_WAIT, REVIEW_WAIT, ITERATING, EXECUTING, NEEDS_HUMAN_REVIEW, FAILED, SKIPPED, FAILED_TERMINAL |
+| NEEDS_HUMAN_REVIEW | EXECUTING, IMPLEMENTING, ITERATING, PAUSED, FAILED, SKIPPED, DONE, FAILED_TERMINAL |
+| FAILED | EXECUTING, PAUSED, NEEDS_HUMAN_REVIEW, FAILED_TERMINAL |
+| FAILED_RETRYABLE | EXECUTING, DISCOVERY, IMPLEMENTING, LOCAL_VALIDATING, ITERATING, FAILED, NEEDS_HUMAN_REVIEW, SKIPPED, FAILED_TERMINAL |
+| DONE, SKIPPED, FAILED_TERMINAL | none |
+"""
+
+
+def parse_table(text: str) -> dict[RunState, set[RunState]]:
+    """Parse `| FROM[, FROM] | T1, T2 |` rows of the seed's markdown table."""
     table: dict[RunState, set[RunState]] = {}
     for line in text.splitlines():
         match = re.match(r"^\|\s*([A-Z_, ]+?)\s*\|\s*([A-Za-z_, ]+?)\s*\|$", line)
@@ -34,6 +54,15 @@ def seed_table() -> dict[RunState, set[RunState]]:
         for source in match.group(1).split(","):
             table[RunState(source.strip())] = targets
     return table
+
+
+def seed_table() -> dict[RunState, set[RunState]]:
+    return parse_table(SEED_TABLE)
+
+
+def test_our_copy_of_the_seed_table_is_the_shared_seed() -> None:
+    shared = parse_table(shared_path("seed/run-states.md").read_text())
+    assert shared == seed_table()
 
 
 def test_seed_table_names_exactly_our_states() -> None:
