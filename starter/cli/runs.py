@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import secrets
 from pathlib import Path
+from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -103,7 +104,7 @@ def create_run(
         str | None, typer.Option("--run-id", help="Choose the id (default: run_<12 hex>).")
     ] = None,
     mode: Annotated[
-        RunMode, typer.Option("--mode", case_sensitive=False, help="manual: operator drives; auto: the run drives itself between human gates.")
+        RunMode, typer.Option("--mode", case_sensitive=False, help="manual: the operator drives each step. auto is recorded but not yet acted on: self-driving between human gates arrives with campaigns.")
     ] = RunMode.MANUAL,
     budget: Annotated[
         int | None, typer.Option("--budget", help="Diff budget override (max added lines).")
@@ -142,15 +143,6 @@ def create_run(
         render.console.print(f"created run {spec.run_id} for {spec.full_name} (QUEUED)")
 
 
-def start_discovery(
-    run_id: RunIdOption, reason: ReasonOption = None, idempotency_key: KeyOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Move the run to DISCOVERY."""
-    request = build(CommandRequest, reason=reason, idempotency_key=idempotency_key)
-    _send(run_id, IntegrationRunWorkflow.start_discovery, request, as_json)
-
-
 def mark_plan_ready(
     run_id: RunIdOption,
     contract_path: Annotated[
@@ -171,24 +163,6 @@ def mark_plan_ready(
         reason=reason, idempotency_key=idempotency_key,
     )
     _send(run_id, IntegrationRunWorkflow.mark_plan_ready, request, as_json)
-
-
-def start_implementation(
-    run_id: RunIdOption, reason: ReasonOption = None, idempotency_key: KeyOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Move the run to IMPLEMENTING."""
-    request = build(CommandRequest, reason=reason, idempotency_key=idempotency_key)
-    _send(run_id, IntegrationRunWorkflow.start_implementation, request, as_json)
-
-
-def mark_local_validated(
-    run_id: RunIdOption, reason: ReasonOption = None, idempotency_key: KeyOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Move the run to LOCAL_VALIDATING."""
-    request = build(CommandRequest, reason=reason, idempotency_key=idempotency_key)
-    _send(run_id, IntegrationRunWorkflow.mark_local_validated, request, as_json)
 
 
 def link_pr(
@@ -241,48 +215,37 @@ def record_review(
     _send(run_id, IntegrationRunWorkflow.record_review, request, as_json)
 
 
-def mark_done(
-    run_id: RunIdOption, reason: ReasonOption = None, idempotency_key: KeyOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Finish the run (DONE, terminal)."""
-    request = build(CommandRequest, reason=reason, idempotency_key=idempotency_key)
-    _send(run_id, IntegrationRunWorkflow.mark_done, request, as_json)
+def simple_command(update: UpdateMethod[CommandRequest], doc: str) -> Callable[..., None]:
+    """A command that only moves the run (start-discovery, pause, mark-done, …)."""
+
+    def command(
+        run_id: RunIdOption, reason: ReasonOption = None, idempotency_key: KeyOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        request = build(CommandRequest, reason=reason, idempotency_key=idempotency_key)
+        _send(run_id, update, request, as_json)
+
+    command.__doc__ = doc
+    return command
 
 
-def pause(
-    run_id: RunIdOption, reason: ReasonOption = None, idempotency_key: KeyOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Pause the run (PAUSED); every pause applies, also after an earlier resume."""
-    request = build(CommandRequest, reason=reason, idempotency_key=idempotency_key)
-    _send(run_id, IntegrationRunWorkflow.pause, request, as_json)
+def target_state_command(
+    update: UpdateMethod[TargetStateRequest], doc: str
+) -> Callable[..., None]:
+    """resume and retry: move the run to the state the operator names."""
 
+    def command(
+        run_id: RunIdOption, target_state: TargetStateOption, reason: ReasonOption = None,
+        idempotency_key: KeyOption = None, as_json: JsonOption = False,
+    ) -> None:
+        request = build(
+            TargetStateRequest, target_state=parse_state(target_state, "--target-state"),
+            reason=reason, idempotency_key=idempotency_key,
+        )
+        _send(run_id, update, request, as_json)
 
-def resume(
-    run_id: RunIdOption, target_state: TargetStateOption, reason: ReasonOption = None,
-    idempotency_key: KeyOption = None, as_json: JsonOption = False,
-) -> None:
-    """Resume a PAUSED run into --target-state."""
-    request = build(
-        TargetStateRequest, target_state=parse_state(target_state, "--target-state"),
-        reason=reason,
-        idempotency_key=idempotency_key,
-    )
-    _send(run_id, IntegrationRunWorkflow.resume, request, as_json)
-
-
-def retry(
-    run_id: RunIdOption, target_state: TargetStateOption, reason: ReasonOption = None,
-    idempotency_key: KeyOption = None, as_json: JsonOption = False,
-) -> None:
-    """Move the run (typically FAILED, FAILED_RETRYABLE or NEEDS_HUMAN_REVIEW) to --target-state."""
-    request = build(
-        TargetStateRequest, target_state=parse_state(target_state, "--target-state"),
-        reason=reason,
-        idempotency_key=idempotency_key,
-    )
-    _send(run_id, IntegrationRunWorkflow.retry, request, as_json)
+    command.__doc__ = doc
+    return command
 
 
 def show_run(run_id: RunIdOption, as_json: JsonOption = False) -> None:
@@ -327,19 +290,30 @@ def list_runs(
         render.print_run_list(rows)
 
 
-COMMANDS = {
+W = IntegrationRunWorkflow
+COMMANDS: dict[str, Callable[..., None]] = {
     "create-run": create_run,
-    "start-discovery": start_discovery,
+    "start-discovery": simple_command(W.start_discovery, "Move the run to DISCOVERY."),
     "mark-plan-ready": mark_plan_ready,
-    "start-implementation": start_implementation,
-    "mark-local-validated": mark_local_validated,
+    "start-implementation": simple_command(
+        W.start_implementation, "Move the run to IMPLEMENTING."
+    ),
+    "mark-local-validated": simple_command(
+        W.mark_local_validated, "Move the run to LOCAL_VALIDATING."
+    ),
     "link-pr": link_pr,
     "record-check": record_check,
     "record-review": record_review,
-    "mark-done": mark_done,
-    "pause": pause,
-    "resume": resume,
-    "retry": retry,
+    "mark-done": simple_command(W.mark_done, "Finish the run (DONE, terminal)."),
+    "pause": simple_command(
+        W.pause, "Pause the run (PAUSED); every pause applies, also after an earlier resume."
+    ),
+    "resume": target_state_command(W.resume, "Resume a PAUSED run into --target-state."),
+    "retry": target_state_command(
+        W.retry,
+        "Move the run (typically FAILED, FAILED_RETRYABLE or NEEDS_HUMAN_REVIEW) to "
+        "--target-state.",
+    ),
     "show-run": show_run,
     "list-runs": list_runs,
 }
