@@ -155,6 +155,20 @@ class AgentGrade(BaseModel):
     at: datetime
 
 
+class GovernanceSummary(BaseModel):
+    """What the governance scan found in the cloned repository (full report on disk)."""
+
+    project_types: list[str] = Field(default_factory=list)  # python, node, go, rust, …
+    test_commands: list[str] = Field(default_factory=list)
+    lint_commands: list[str] = Field(default_factory=list)
+    dco_required: bool = False  # commits need `Signed-off-by` (finish uses --signoff)
+    cla_required: bool = False
+    contributing: str | None = None  # repository-relative paths
+    pr_template: str | None = None
+    pr_template_sections: list[str] = Field(default_factory=list)
+    codeowners: str | None = None
+
+
 class RunRecord(RunSpec):
     """Everything `show-run` prints. Lives in the workflow; doors read it with a query."""
 
