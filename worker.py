@@ -11,8 +11,9 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities import ALL_ACTIVITIES
+from activities import build_activities
 from common.connection import connect
+from common.logs import configure_logging
 from common.settings import Settings
 from workflows.run import IntegrationRunWorkflow
 
@@ -21,14 +22,14 @@ WORKFLOWS = [IntegrationRunWorkflow]
 log = structlog.get_logger("agentpr.worker")
 
 
-def build_worker(client: Client, task_queue: str) -> Worker:
+def build_worker(client: Client, settings: Settings) -> Worker:
     return Worker(
         client,
-        task_queue=task_queue,
+        task_queue=settings.task_queue,
         workflows=WORKFLOWS,
-        activities=ALL_ACTIVITIES,
-        # Sync activities (later: subprocess, PyGithub) run here, never on the event loop.
-        activity_executor=ThreadPoolExecutor(max_workers=8) if ALL_ACTIVITIES else None,
+        activities=build_activities(settings),
+        # Sync activities (git, PyGithub, file scans) run here, never on the event loop.
+        activity_executor=ThreadPoolExecutor(max_workers=8),
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
 
@@ -36,7 +37,8 @@ def build_worker(client: Client, task_queue: str) -> Worker:
 async def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM, then shut down gracefully."""
     client = await connect(settings)
-    worker = build_worker(client, settings.task_queue)
+    configure_logging(secrets=settings.secret_values)
+    worker = build_worker(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -1,7 +1,11 @@
-"""Side effects, one module per concern (workspace, checks, agent, grading, finish, github,
-notify). Every activity is safe to run twice.
+"""Side effects, one module per concern, each safe to run twice:
 
-`ALL_ACTIVITIES` is what worker.py registers on the orchestration queue.
+- workspace.py  prepare_workspace: fork, clone, upstream, branch, governance scan
+- checks.py     doctor (global) and the preflight activity (per run)
+- finish.py     finish_run: commit with the operator's identity, push to the fork
+- governance.py what a repository asks of contributors (read by prepare_workspace)
+- runtime_env.py the guardrail environment for every agent/command a run executes
+- git.py        git with credentials via GIT_ASKPASS, heartbeats, scrubbed errors
 """
 
 from __future__ import annotations
@@ -9,4 +13,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-ALL_ACTIVITIES: list[Callable[..., Any]] = []
+from common.settings import Settings
+
+
+def build_activities(settings: Settings) -> list[Callable[..., Any]]:
+    """The activities the orchestration worker hosts, bound to this process's settings (the
+    GitHub token stays in the worker; it never travels through workflow history)."""
+    from activities.checks import PreflightActivities
+    from activities.finish import FinishActivities
+    from activities.workspace import WorkspaceActivities
+
+    return [
+        WorkspaceActivities(settings).prepare_workspace,
+        PreflightActivities(settings).preflight,
+        FinishActivities(settings).finish_run,
+    ]

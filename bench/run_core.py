@@ -112,7 +112,7 @@ async def main(runs_n: int, updates_n: int) -> None:
         settings = settings.model_copy(update={"temporal_address": server.address})
         client = await connect(settings)
         runs = RunClient(client, settings)
-        ours_worker = build_worker(client, settings.task_queue)
+        ours_worker = build_worker(client, settings)
         bare_queue = settings.task_queue + "-bare"
         bare_worker = Worker(client, task_queue=bare_queue, workflows=[BareWorkflow])
         async with ours_worker, bare_worker:

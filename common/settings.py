@@ -10,11 +10,23 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SecretStr
 
 DEFAULT_TEMPORAL_ADDRESS = "127.0.0.1:7233"
 DEFAULT_NAMESPACE = "default"
 DEFAULT_TASK_QUEUE = "agentpr"
+DEFAULT_GITHUB_API_URL = "https://api.github.com"
+DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org"
+DEFAULT_PYPI_URL = "https://pypi.org/simple/"
+DEFAULT_NPM_REGISTRY_URL = "https://registry.npmjs.org/"
+
+
+def _secret(value: str | None) -> SecretStr | None:
+    return SecretStr(value) if value else None
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value).expanduser() if value else None
 
 
 class Settings(BaseModel):
@@ -28,6 +40,20 @@ class Settings(BaseModel):
     task_queue: str = DEFAULT_TASK_QUEUE
     # How long a door waits for a run to answer before blaming a missing worker.
     answer_timeout_s: float = 30.0
+    # Where run workspaces are cloned: <root>/<owner>/<repo>/<run_id>. None = $home/workspaces.
+    workspace_root_override: Path | None = None
+    policy_file_override: Path | None = None
+    github_token: SecretStr | None = None
+    github_api_url: str = DEFAULT_GITHUB_API_URL
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str = DEFAULT_TELEGRAM_API_URL
+    codex_bin: str | None = None
+    # The operator's identity for commits (else git's own user.name / user.email).
+    git_author_name: str | None = None
+    git_author_email: str | None = None
+    # Package registries preflight probes (loopback mirrors in tests and air-gapped sites).
+    pypi_url: str = DEFAULT_PYPI_URL
+    npm_registry_url: str = DEFAULT_NPM_REGISTRY_URL
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -39,7 +65,35 @@ class Settings(BaseModel):
             temporal_namespace=env.get("TEMPORAL_NAMESPACE") or DEFAULT_NAMESPACE,
             task_queue=env.get("AGENTPR_TASK_QUEUE") or DEFAULT_TASK_QUEUE,
             answer_timeout_s=float(env.get("AGENTPR_ANSWER_TIMEOUT_S") or 30.0),
+            workspace_root_override=_path(env.get("AGENTPR_WORKSPACE_ROOT")),
+            policy_file_override=_path(env.get("AGENTPR_POLICY_FILE")),
+            github_token=_secret(env.get("AGENTPR_GITHUB_TOKEN")),
+            github_api_url=env.get("AGENTPR_GITHUB_API_URL") or DEFAULT_GITHUB_API_URL,
+            telegram_bot_token=_secret(env.get("AGENTPR_TELEGRAM_BOT_TOKEN")),
+            telegram_api_url=env.get("AGENTPR_TELEGRAM_API_URL") or DEFAULT_TELEGRAM_API_URL,
+            codex_bin=env.get("AGENTPR_CODEX_BIN") or None,
+            git_author_name=env.get("AGENTPR_GIT_AUTHOR_NAME") or None,
+            git_author_email=env.get("AGENTPR_GIT_AUTHOR_EMAIL") or None,
+            pypi_url=env.get("AGENTPR_PYPI_URL") or DEFAULT_PYPI_URL,
+            npm_registry_url=env.get("AGENTPR_NPM_REGISTRY_URL") or DEFAULT_NPM_REGISTRY_URL,
         )
+
+    @property
+    def workspace_root(self) -> Path:
+        return self.workspace_root_override or self.home / "workspaces"
+
+    @property
+    def policy_file(self) -> Path:
+        return self.policy_file_override or self.home / "manager_policy.json"
+
+    @property
+    def secret_values(self) -> list[str]:
+        """Every secret this process knows, for the log censor and report scrubbing."""
+        return [
+            secret.get_secret_value()
+            for secret in (self.github_token, self.telegram_bot_token)
+            if secret is not None
+        ]
 
     @property
     def temporal_db(self) -> Path:

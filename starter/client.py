@@ -17,6 +17,7 @@ from temporalio.client import (
     WorkflowFailureError,
     WorkflowHandle,
     WorkflowUpdateFailedError,
+    WorkflowUpdateStage,
 )
 from temporalio.common import (
     SearchAttributePair,
@@ -85,10 +86,19 @@ class RunClient:
     async def send(
         self, run_id: str, update: UpdateMethod[Request], request: Request
     ) -> CommandResult:
-        """Apply one operator command; a refusal comes back as `Refused` with its reason."""
+        """Apply one operator command; a refusal comes back as `Refused` with its reason.
+
+        The command must be accepted (validated by a worker) within the answer timeout; after
+        that we wait as long as the step takes (a clone can take minutes), bounded by the
+        workflow's own activity timeouts.
+        """
         handle = self._handle(run_id)
         try:
-            return await self._answer(run_id, handle.execute_update(update, request))
+            accepted = await self._answer(
+                run_id,
+                handle.start_update(update, request, wait_for_stage=WorkflowUpdateStage.ACCEPTED),
+            )
+            return await accepted.result()
         except WorkflowUpdateFailedError as err:
             cause = err.cause
             message = cause.message if isinstance(cause, ApplicationError) else str(cause)

@@ -25,9 +25,12 @@ from worker import build_worker
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared"
 
-# Nothing a test does may touch the developer's ~/.agentpr.
+# Nothing a test does may touch the developer's ~/.agentpr or use their tokens.
 _SESSION_HOME = Path(tempfile.mkdtemp(prefix="agentpr-test-home-"))
 os.environ["AGENTPR_HOME"] = str(_SESSION_HOME / "cli-home")
+for _name in list(os.environ):
+    if _name.startswith("AGENTPR_") and _name != "AGENTPR_HOME" or _name.startswith("TEMPORAL_"):
+        del os.environ[_name]
 
 
 def shared_path(relative: str) -> Path:
@@ -91,7 +94,7 @@ class WorkerThread:
         client = await connect(self.settings)
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        async with build_worker(client, self.settings.task_queue):
+        async with build_worker(client, self.settings):
             self._ready.set()
             await self._stop.wait()
 
@@ -99,6 +102,32 @@ class WorkerThread:
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(30)
+
+
+def settings_environ(settings: Settings) -> dict[str, str]:
+    env = {
+        "AGENTPR_HOME": str(settings.home),
+        "TEMPORAL_ADDRESS": settings.temporal_address,
+        "TEMPORAL_NAMESPACE": settings.temporal_namespace,
+        "AGENTPR_TASK_QUEUE": settings.task_queue,
+        "AGENTPR_GITHUB_API_URL": settings.github_api_url,
+        "AGENTPR_TELEGRAM_API_URL": settings.telegram_api_url,
+        "AGENTPR_PYPI_URL": settings.pypi_url,
+        "AGENTPR_NPM_REGISTRY_URL": settings.npm_registry_url,
+    }
+    optional = {
+        "AGENTPR_WORKSPACE_ROOT": settings.workspace_root_override,
+        "AGENTPR_POLICY_FILE": settings.policy_file_override,
+        "AGENTPR_GITHUB_TOKEN": settings.github_token.get_secret_value()
+        if settings.github_token else None,
+        "AGENTPR_TELEGRAM_BOT_TOKEN": settings.telegram_bot_token.get_secret_value()
+        if settings.telegram_bot_token else None,
+        "AGENTPR_CODEX_BIN": settings.codex_bin,
+        "AGENTPR_GIT_AUTHOR_NAME": settings.git_author_name,
+        "AGENTPR_GIT_AUTHOR_EMAIL": settings.git_author_email,
+    }
+    env.update({key: str(value) for key, value in optional.items() if value is not None})
+    return env
 
 
 @dataclass
@@ -111,15 +140,16 @@ class Env:
 
     @property
     def environ(self) -> dict[str, str]:
-        return {
-            **os.environ,
-            "AGENTPR_HOME": str(self.settings.home),
-            "TEMPORAL_ADDRESS": self.settings.temporal_address,
-            "TEMPORAL_NAMESPACE": self.settings.temporal_namespace,
-            "AGENTPR_TASK_QUEUE": self.settings.task_queue,
-            "COLUMNS": "200",
-            **self.extra,
-        }
+        """The CLI sees the same settings as the worker, through the environment."""
+        return {**os.environ, **settings_environ(self.settings), "COLUMNS": "200", **self.extra}
+
+    def reconfigure(self, **fields: object) -> None:
+        """Change settings for both the worker (restarted) and later CLI calls."""
+        running = self.worker is not None
+        self.stop_worker()
+        self.settings = self.settings.model_copy(update=fields)
+        if running:
+            self.start_worker()
 
     def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         """Run `agentpr ARGS` as an operator types it."""

@@ -8,10 +8,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt
 
+from common.policy import CodexSandbox, RunPolicy
 from workflows.states import RunState
 
 # GitHub: user/org names are alphanumerics and single inner hyphens, at most 39 characters;
@@ -48,9 +49,38 @@ def _run_id(value: str) -> str:
     return value
 
 
+_BRANCH_RE = re.compile(r"^(?!/)(?!.*//)(?!.*\.\.)(?!.*@\{)[A-Za-z0-9._/-]{1,200}(?<![/.])$")
+_COMMIT_TYPES = "feat|fix|docs|style|refactor|perf|test|build|ci|chore|revert"
+_COMMIT_TITLE_RE = re.compile(rf"^({_COMMIT_TYPES})(\([A-Za-z0-9_.,/ -]+\))?!?: \S.*$")
+
+
+def _branch(value: str) -> str:
+    if not _BRANCH_RE.match(value) or value.endswith(".lock"):
+        raise ValueError(f"invalid branch name {value!r}")
+    return value
+
+
+def _commit_title(value: str) -> str:
+    if "\n" in value.strip() or "\r" in value:
+        raise ValueError("commit title must be a single line")
+    value = value.strip()
+    if not value:
+        raise ValueError("commit title is empty")
+    if len(value) > 100:
+        raise ValueError(f"commit title is {len(value)} characters; keep it within 100")
+    if not _COMMIT_TITLE_RE.match(value):
+        raise ValueError(
+            f"commit title {value!r} is not a conventional commit: use 'type(scope): summary' "
+            f"with type one of {_COMMIT_TYPES.replace('|', ', ')}"
+        )
+    return value
+
+
 GitHubOwner = Annotated[str, AfterValidator(_github_owner)]
 GitHubRepo = Annotated[str, AfterValidator(_github_repo)]
 RunId = Annotated[str, AfterValidator(_run_id)]
+BranchName = Annotated[str, AfterValidator(_branch)]
+CommitTitle = Annotated[str, AfterValidator(_commit_title)]
 
 
 class Actor(StrEnum):
@@ -169,6 +199,87 @@ class GovernanceSummary(BaseModel):
     codeowners: str | None = None
 
 
+class CheckStatus(StrEnum):
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "fail"
+
+
+class CheckResult(BaseModel):
+    """One line of a doctor or preflight report."""
+
+    name: str
+    status: CheckStatus
+    detail: str
+
+
+class WorkspaceInfo(BaseModel):
+    path: str
+    branch: str
+    base_branch: str
+    base_sha: str
+    upstream_url: str  # never carries credentials
+    fork_url: str
+    fork_full_name: str | None = None
+
+
+class PrepareInput(BaseModel):
+    run_id: str
+    owner: str
+    repo: str
+    upstream_url: str | None = None
+    fork_url: str | None = None
+    branch: str
+
+
+class PrepareResult(BaseModel):
+    workspace: WorkspaceInfo
+    # What this call did ("fork", "clone", "branch"…); empty when the workspace was ready.
+    actions: list[str] = Field(default_factory=list)
+    governance: GovernanceSummary
+    governance_report: str
+    policy: RunPolicy
+
+
+class PreflightInput(BaseModel):
+    run_id: str
+    workspace: str
+    codex_sandbox: CodexSandbox
+    skip_network_check: bool = False
+    # The step will change code (a read-only sandbox cannot).
+    implementing: bool = True
+    project_types: list[str] = Field(default_factory=list)
+
+
+class PreflightResult(BaseModel):
+    verdict: Literal["PASS", "FAIL"]
+    codex_sandbox: CodexSandbox
+    checks: list[CheckResult]
+    report: str
+    at: datetime
+
+
+class FinishInput(BaseModel):
+    run_id: str
+    workspace: str
+    branch: str
+    base_branch: str
+    commit_title: str
+    changes: str
+    project: str
+    signoff: bool = False
+
+
+class FinishResult(BaseModel):
+    commit_sha: str
+    committed: bool  # False when a commit from an earlier attempt was pushed instead
+    pushed: bool  # False when the branch already held the commit
+    files_changed: NonNegativeInt = 0
+    added_lines: NonNegativeInt = 0
+    removed_lines: NonNegativeInt = 0
+    report: str
+
+
 class RunRecord(RunSpec):
     """Everything `show-run` prints. Lives in the workflow; doors read it with a query."""
 
@@ -183,6 +294,13 @@ class RunRecord(RunSpec):
     reviews: list[ReviewRecord] = Field(default_factory=list)
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    workspace: WorkspaceInfo | None = None
+    governance: GovernanceSummary | None = None
+    policy: RunPolicy | None = None
+    preflight: PreflightResult | None = None
+    changes: str | None = None
+    project: str | None = None
+    commit: FinishResult | None = None
 
 
 # ---- updates (operator commands) -------------------------------------------------------------
@@ -221,6 +339,21 @@ class ReviewRequest(CommandRequest):
     pr_number: PositiveInt | None = None
 
 
+class PrepareRequest(CommandRequest):
+    branch: BranchName | None = None  # default agentpr/<run_id>
+
+
+class PreflightRequest(CommandRequest):
+    codex_sandbox: CodexSandbox | None = None  # default: the run's policy
+    skip_network_check: bool = False
+
+
+class FinishRequest(CommandRequest):
+    changes: str = Field(min_length=1, max_length=5000)
+    project: str = Field(min_length=1, max_length=100)
+    commit_title: CommitTitle
+
+
 class CommandResult(BaseModel):
     model_config = ConfigDict(validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
 
@@ -232,6 +365,10 @@ class CommandResult(BaseModel):
     applied: bool = True
     duplicate: bool = False
     at: datetime
+    # What a step command (run-prepare, run-preflight, run-finish) produced.
+    prepare: PrepareResult | None = None
+    preflight: PreflightResult | None = None
+    finish: FinishResult | None = None
 
 
 # ---- workflow input/output -------------------------------------------------------------------

@@ -8,12 +8,17 @@ synchronously (no awaits inside handlers), so two commands can never interleave.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ApplicationError
+from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.checks import PreflightActivities
+    from activities.finish import FinishActivities
+    from activities.workspace import WorkspaceActivities
     from workflows import search_attributes as sa
     from workflows.models import (
         CheckConclusion,
@@ -23,7 +28,13 @@ with workflow.unsafe.imports_passed_through():
         CommandResult,
         ContractRef,
         ContractRequest,
+        FinishInput,
+        FinishRequest,
         LinkPrRequest,
+        PreflightInput,
+        PreflightRequest,
+        PrepareInput,
+        PrepareRequest,
         ReviewRecord,
         ReviewRequest,
         ReviewState,
@@ -40,6 +51,31 @@ ILLEGAL_TRANSITION = "IllegalTransition"
 RUN_FINISHED = "RunFinished"
 IDEMPOTENCY_CONFLICT = "IdempotencyKeyConflict"
 PR_MISMATCH = "PullRequestMismatch"
+RUN_BUSY = "RunBusy"
+STEP_FAILED = "StepFailed"
+NOT_PREPARED = "WorkspaceNotPrepared"
+
+# Steps are idempotent activities: retrying one after a crash or a transient error is safe.
+STEP_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=15),
+    maximum_attempts=8,
+)
+PREPARE_TIMEOUT = timedelta(minutes=30)
+FINISH_TIMEOUT = timedelta(minutes=15)
+PREFLIGHT_TIMEOUT = timedelta(minutes=3)
+STEP_HEARTBEAT = timedelta(minutes=2)
+
+# States in which the next agent step changes code (a read-only sandbox cannot do that).
+IMPLEMENTING_STATES = {
+    RunState.PLAN_READY,
+    RunState.IMPLEMENTING,
+    RunState.ITERATING,
+    RunState.LOCAL_VALIDATING,
+    RunState.EXECUTING,
+}
+PREPARE_FROM = {RunState.QUEUED, RunState.DISCOVERY}
 
 # How many explicit idempotency keys a run remembers (carried across continue-as-new).
 REMEMBERED_KEYS = 1000
@@ -65,6 +101,8 @@ class IntegrationRunWorkflow:
     def __init__(self, start: RunStart) -> None:
         self._continue_as_new_after = start.continue_as_new_after
         self._applied: dict[str, CommandResult] = dict(start.applied_commands)
+        # The step (activity-backed command) in progress; other commands wait for it.
+        self._step: str | None = None
         if start.record is not None:
             self._record = start.record
             return
@@ -228,7 +266,7 @@ class IntegrationRunWorkflow:
         if self._is_duplicate("resume", request):
             return
         if self._record.state != RunState.PAUSED:
-            self._validate_not_finished()
+            self._validate_can_act()
             raise _refuse(
                 f"run {self._record.run_id} is not paused (state {self._record.state}); "
                 "resume applies to PAUSED runs — use retry to move a failed run",
@@ -243,6 +281,150 @@ class IntegrationRunWorkflow:
     @retry.validator
     def _validate_retry(self, request: TargetStateRequest) -> None:
         self._validate("retry", request, request.target_state)
+
+    # ---- steps: commands that act through activities -----------------------------------------
+
+    @workflow.update
+    async def run_prepare(self, request: PrepareRequest) -> CommandResult:
+        if self._is_duplicate("run-prepare", request):
+            return self._apply("run-prepare", request, self._record.state)
+        record = self._record
+        prepared = await self._run_step(
+            "run-prepare",
+            WorkspaceActivities.prepare_workspace,
+            PrepareInput(
+                run_id=record.run_id, owner=record.owner, repo=record.repo,
+                upstream_url=record.upstream_url, fork_url=record.fork_url,
+                branch=request.branch
+                or (record.workspace.branch if record.workspace else f"agentpr/{record.run_id}"),
+            ),
+            PREPARE_TIMEOUT,
+        )
+
+        def effect(record: RunRecord) -> None:
+            record.workspace = prepared.workspace
+            record.governance = prepared.governance
+            record.policy = prepared.policy
+            record.reports["governance"] = prepared.governance_report
+
+        result = self._apply("run-prepare", request, RunState.DISCOVERY, effect)
+        return result.model_copy(update={"prepare": prepared})
+
+    @run_prepare.validator
+    def _validate_run_prepare(self, request: PrepareRequest) -> None:
+        if self._is_duplicate("run-prepare", request):
+            return
+        self._validate_can_act()
+        if self._record.state not in PREPARE_FROM:
+            raise _refuse(
+                f"run-prepare refused: run {self._record.run_id} is {self._record.state}; "
+                "the workspace is prepared from QUEUED or DISCOVERY",
+                ILLEGAL_TRANSITION,
+            )
+
+    @workflow.update
+    async def run_preflight(self, request: PreflightRequest) -> CommandResult:
+        if self._is_duplicate("run-preflight", request):
+            return self._applied[request.idempotency_key or ""].model_copy(
+                update={"applied": False, "duplicate": True}
+            )
+        record = self._record
+        assert record.workspace is not None
+        sandbox = request.codex_sandbox or (
+            record.policy.codex_sandbox if record.policy else "danger-full-access"
+        )
+        checked = await self._run_step(
+            "run-preflight",
+            PreflightActivities.preflight,
+            PreflightInput(
+                run_id=record.run_id,
+                workspace=record.workspace.path,
+                codex_sandbox=sandbox,
+                skip_network_check=request.skip_network_check,
+                implementing=record.state in IMPLEMENTING_STATES,
+                project_types=record.governance.project_types if record.governance else [],
+            ),
+            PREFLIGHT_TIMEOUT,
+        )
+        record.preflight = checked
+        record.reports["preflight"] = checked.report
+        record.updated_at = workflow.now()
+        # A check, not a transition: recorded on the record, not in the state history.
+        result = CommandResult(
+            run_id=record.run_id, command="run-preflight", from_state=record.state,
+            to_state=record.state, at=workflow.now(), preflight=checked,
+        )
+        self._remember(request.idempotency_key, result)
+        return result
+
+    @run_preflight.validator
+    def _validate_run_preflight(self, request: PreflightRequest) -> None:
+        if self._is_duplicate("run-preflight", request):
+            return
+        self._validate_can_act()
+        self._validate_prepared("run-preflight")
+
+    @workflow.update
+    async def run_finish(self, request: FinishRequest) -> CommandResult:
+        if self._is_duplicate("run-finish", request):
+            return self._apply("run-finish", request, self._record.state)
+        record = self._record
+        assert record.workspace is not None
+        finished = await self._run_step(
+            "run-finish",
+            FinishActivities.finish_run,
+            FinishInput(
+                run_id=record.run_id,
+                workspace=record.workspace.path,
+                branch=record.workspace.branch,
+                base_branch=record.workspace.base_branch,
+                commit_title=request.commit_title,
+                changes=request.changes,
+                project=request.project,
+                signoff=bool(record.governance and record.governance.dco_required),
+            ),
+            FINISH_TIMEOUT,
+        )
+
+        def effect(record: RunRecord) -> None:
+            record.commit = finished
+            record.changes = request.changes
+            record.project = request.project
+            record.reports["finish"] = finished.report
+
+        result = self._apply("run-finish", request, RunState.PUSHED, effect)
+        return result.model_copy(update={"finish": finished})
+
+    @run_finish.validator
+    def _validate_run_finish(self, request: FinishRequest) -> None:
+        if self._is_duplicate("run-finish", request):
+            return
+        self._validate("run-finish", request, RunState.PUSHED)
+        self._validate_prepared("run-finish")
+
+    async def _run_step(
+        self, name: str, activity: Callable[..., Any], argument: Any, timeout: timedelta
+    ) -> Any:
+        """Run one activity-backed step; other commands are refused while it runs."""
+        if self._step is not None:  # two steps accepted in one activation
+            raise _refuse(self._busy_message(), RUN_BUSY)
+        self._step = name
+        try:
+            return await workflow.execute_activity_method(
+                activity,
+                argument,
+                start_to_close_timeout=timeout,
+                heartbeat_timeout=STEP_HEARTBEAT,
+                retry_policy=STEP_RETRY,
+            )
+        except ActivityError as err:
+            cause = err.cause
+            while isinstance(cause, ActivityError) and cause.cause is not None:
+                cause = cause.cause
+            detail = cause.message if isinstance(cause, ApplicationError) else str(cause)
+            raise _refuse(f"{name} failed for run {self._record.run_id}: {detail}", STEP_FAILED)
+        finally:
+            self._step = None
 
     # ---- the one place a command changes the record ------------------------------------------
 
@@ -281,14 +463,18 @@ class IntegrationRunWorkflow:
         result = CommandResult(
             run_id=record.run_id, command=command, from_state=source, to_state=target, at=now
         )
-        if key is not None:
-            self._applied[key] = result
-            while len(self._applied) > REMEMBERED_KEYS:
-                self._applied.pop(next(iter(self._applied)))
+        self._remember(key, result)
         workflow.logger.info(
             "run %s: %s %s -> %s by %s", record.run_id, command, source, target, request.by
         )
         return result
+
+    def _remember(self, key: str | None, result: CommandResult) -> None:
+        if key is None:
+            return
+        self._applied[key] = result
+        while len(self._applied) > REMEMBERED_KEYS:
+            self._applied.pop(next(iter(self._applied)))
 
     # ---- validation (never mutates) --------------------------------------------------------
 
@@ -305,18 +491,34 @@ class IntegrationRunWorkflow:
             )
         return True
 
-    def _validate_not_finished(self) -> None:
+    def _validate_can_act(self) -> None:
         state = self._record.state
         if state.is_terminal:
             raise _refuse(
                 f"run {self._record.run_id} is finished ({state}); no command applies",
                 RUN_FINISHED,
             )
+        if self._step is not None:
+            raise _refuse(self._busy_message(), RUN_BUSY)
+
+    def _busy_message(self) -> str:
+        return (
+            f"run {self._record.run_id} is busy: {self._step} is in progress; "
+            "try again when it finishes"
+        )
+
+    def _validate_prepared(self, command: str) -> None:
+        if self._record.workspace is None:
+            raise _refuse(
+                f"{command} refused: run {self._record.run_id} has no workspace yet; "
+                "run `agentpr run-prepare` first",
+                NOT_PREPARED,
+            )
 
     def _validate(self, command: str, request: CommandRequest, target: RunState) -> None:
         if self._is_duplicate(command, request):
             return
-        self._validate_not_finished()
+        self._validate_can_act()
         current = self._record.state
         if not can_transition(current, target):
             raise _refuse(

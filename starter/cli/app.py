@@ -7,14 +7,16 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 
 from common.errors import EXIT_REFUSED, EXIT_USAGE, OperatorError
 from common.logs import configure_logging
 from common.process import exit_now
+from common.settings import Settings
 from starter.cli import runs, services
+from starter.cli.gate import Gate
 
 app = typer.Typer(
     name="agentpr",
@@ -30,13 +32,28 @@ for name, function in {**services.COMMANDS, **runs.COMMANDS}.items():
     app.command(name)(function)
 
 
+@app.callback()
+def root(
+    skip_doctor: Annotated[
+        bool,
+        typer.Option(
+            "--skip-doctor",
+            help="Skip the startup checks mutable commands run first (for recovery only).",
+        ),
+    ] = False,
+) -> None:
+    Gate.skip = skip_doctor
+
+
 def _one_line(message: str) -> str:
     return " ".join(message.replace("Value error, ", "").split())
 
 
 def run_cli(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code instead of exiting (tests and `main` use this)."""
-    configure_logging(os.environ.get("AGENTPR_LOG_LEVEL", "WARNING"))
+    configure_logging(
+        os.environ.get("AGENTPR_LOG_LEVEL", "WARNING"), secrets=Settings.from_env().secret_values
+    )
     command = typer.main.get_command(app)
     args = list(sys.argv[1:] if argv is None else argv)
     try:

@@ -11,7 +11,13 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-from workflows.models import CommandResult, RunRecord, RunSummary
+from workflows.models import (
+    CheckStatus,
+    CommandResult,
+    GovernanceSummary,
+    RunRecord,
+    RunSummary,
+)
 
 # Off a terminal (pipes, CI logs) rich would wrap tables at 80 columns; keep rows whole.
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
@@ -35,6 +41,9 @@ def _when(value: datetime | None) -> str:
 
 
 def print_command_result(result: CommandResult) -> None:
+    if result.preflight is not None and not result.duplicate:
+        print_preflight(result)
+        return
     if result.duplicate:
         console.print(
             f"{result.run_id}: {result.command} was already applied with this idempotency key "
@@ -47,6 +56,51 @@ def print_command_result(result: CommandResult) -> None:
             f"{result.run_id}: {result.from_state} -> [bold]{result.to_state}[/bold] "
             f"({result.command})"
         )
+
+
+    if result.prepare is not None:
+        prepared = result.prepare
+        ws = prepared.workspace
+        did = ", ".join(prepared.actions) if prepared.actions else "nothing (already prepared)"
+        console.print(f"  workspace {ws.path}")
+        console.print(f"  branch {ws.branch} from upstream {ws.base_branch} @ {ws.base_sha[:12]}")
+        console.print(f"  did: {did}")
+        console.print("  governance: " + describe_governance(prepared.governance))
+    if result.finish is not None:
+        done = result.finish
+        if done.pushed:
+            how = "committed and pushed" if done.committed else "pushed the existing commit"
+        else:
+            how = "already pushed; nothing to do"
+        console.print(
+            f"  {how}: {done.commit_sha[:12]} ({done.files_changed} files, +{done.added_lines} "
+            f"-{done.removed_lines})"
+        )
+
+
+def describe_governance(governance: GovernanceSummary) -> str:
+    parts = [", ".join(governance.project_types) or "unknown project type"]
+    if governance.test_commands:
+        parts.append("tests: " + "; ".join(governance.test_commands))
+    if governance.dco_required:
+        parts.append("DCO sign-off required")
+    if governance.cla_required:
+        parts.append("CLA required")
+    if governance.pr_template:
+        parts.append(f"PR template {governance.pr_template}")
+    return " | ".join(parts)
+
+
+def print_preflight(result: CommandResult) -> None:
+    assert result.preflight is not None
+    checked = result.preflight
+    marks = {CheckStatus.OK: "ok  ", CheckStatus.WARN: "warn", CheckStatus.FAIL: "FAIL"}
+    console.print(
+        f"{result.run_id}: preflight {checked.verdict} (sandbox {checked.codex_sandbox}; "
+        f"report {checked.report})"
+    )
+    for check in checked.checks:
+        console.print(f"  {marks[check.status]}  {check.name:<18} {check.detail}")
 
 
 def print_run(record: RunRecord) -> None:
@@ -65,8 +119,16 @@ def print_run(record: RunRecord) -> None:
         ("paused from", str(record.paused_from) if record.paused_from else None),
         ("contract", f"{record.contract.path} (sha256 {record.contract.sha256[:12]})"
          if record.contract else None),
-        ("upstream", record.upstream_url),
-        ("fork", record.fork_url),
+        ("upstream", record.workspace.upstream_url if record.workspace else record.upstream_url),
+        ("fork", record.workspace.fork_url if record.workspace else record.fork_url),
+        ("workspace", f"{record.workspace.path} (branch {record.workspace.branch})"
+         if record.workspace else None),
+        ("governance", describe_governance(record.governance) if record.governance else None),
+        ("preflight", f"{record.preflight.verdict} ({record.preflight.codex_sandbox})"
+         if record.preflight else None),
+        ("commit", f"{record.commit.commit_sha[:12]} +{record.commit.added_lines} "
+         f"-{record.commit.removed_lines} in {record.commit.files_changed} files"
+         if record.commit else None),
         ("campaign", record.campaign),
         ("created", _when(record.created_at)),
         ("updated", _when(record.updated_at)),

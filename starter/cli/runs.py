@@ -16,12 +16,18 @@ from pydantic import BaseModel, ValidationError
 from common.errors import UsageError
 from common.settings import Settings
 from starter.cli import render
+from starter.cli.gate import require_healthy
 from starter.client import RunClient, UpdateMethod, with_run_client
 from workflows.models import (
     CheckConclusion,
     CheckRequest,
+    CodexSandbox,
     CommandRequest,
+    CommandResult,
     ContractRequest,
+    FinishRequest,
+    PreflightRequest,
+    PrepareRequest,
     LinkPrRequest,
     ReviewRequest,
     ReviewState,
@@ -83,15 +89,18 @@ def _send(
     update: UpdateMethod[Any],
     request: CommandRequest,
     as_json: bool,
-) -> None:
+) -> CommandResult:
+    require_healthy(Settings.from_env())
+
     async def action(runs: RunClient) -> Any:
         return await runs.send(run_id, update, request)
 
-    result = _run(action)
+    result: CommandResult = _run(action)
     if as_json:
         render.print_json(result)
     else:
         render.print_command_result(result)
+    return result
 
 
 def create_run(
@@ -129,6 +138,8 @@ def create_run(
         upstream_url=upstream_url,
         fork_url=fork_url,
     )
+
+    require_healthy(Settings.from_env())
 
     async def action(runs: RunClient) -> None:
         await runs.create_run(spec)
@@ -213,6 +224,64 @@ def record_review(
         reason=reason, idempotency_key=idempotency_key,
     )
     _send(run_id, IntegrationRunWorkflow.record_review, request, as_json)
+
+
+def run_prepare(
+    run_id: RunIdOption,
+    branch: Annotated[
+        str | None, typer.Option("--branch", help="Branch to create (default agentpr/<run_id>).")
+    ] = None,
+    reason: ReasonOption = None, idempotency_key: KeyOption = None, as_json: JsonOption = False,
+) -> None:
+    """Prepare the workspace: find or create the fork (GitHub API) or use --fork-url, clone,
+    add upstream, create the branch from upstream's default branch, scan governance. From QUEUED
+    or DISCOVERY (the run ends in DISCOVERY). Running it again changes nothing."""
+    request = build(PrepareRequest, branch=branch, reason=reason, idempotency_key=idempotency_key)
+    _send(run_id, IntegrationRunWorkflow.run_prepare, request, as_json)
+
+
+def run_preflight(
+    run_id: RunIdOption,
+    codex_sandbox: Annotated[
+        CodexSandbox | None,
+        typer.Option("--codex-sandbox", help="Sandbox the next agent step will use (default: "
+                     "the policy's). read-only cannot implement."),
+    ] = None,
+    skip_network_check: Annotated[
+        bool, typer.Option("--skip-network-check", help="Do not probe package registries.")
+    ] = False,
+    idempotency_key: KeyOption = None, as_json: JsonOption = False,
+) -> None:
+    """Check the run's workspace before an agent step: inside the workspace root, .git
+    writable, toolchain present, registries reachable, sandbox fit for the step. Writes
+    $AGENTPR_HOME/reports/<run_id>_preflight.json; exits 1 when the verdict is FAIL."""
+    request = build(
+        PreflightRequest, codex_sandbox=codex_sandbox, skip_network_check=skip_network_check,
+        idempotency_key=idempotency_key,
+    )
+    result = _send(run_id, IntegrationRunWorkflow.run_preflight, request, as_json)
+    if result.preflight is not None and result.preflight.verdict != "PASS":
+        raise typer.Exit(1)
+
+
+def run_finish(
+    run_id: RunIdOption,
+    changes: Annotated[str, typer.Option("--changes", help="What changed (commit body).")],
+    project: Annotated[str, typer.Option("--project", help="Project name for the record.")],
+    commit_title: Annotated[
+        str, typer.Option("--commit-title", help="One-line conventional commit title, e.g. "
+                          "'feat(llm): add Forge provider'.")
+    ],
+    reason: ReasonOption = None, idempotency_key: KeyOption = None, as_json: JsonOption = False,
+) -> None:
+    """Commit the workspace's changes with the operator's identity (signed off when the
+    repository requires DCO) and push the branch to the fork; the run moves to PUSHED. After a
+    crash between commit and push, running it again pushes the existing commit."""
+    request = build(
+        FinishRequest, changes=changes, project=project, commit_title=commit_title,
+        reason=reason, idempotency_key=idempotency_key,
+    )
+    _send(run_id, IntegrationRunWorkflow.run_finish, request, as_json)
 
 
 def simple_command(update: UpdateMethod[CommandRequest], doc: str) -> Callable[..., None]:
@@ -301,6 +370,9 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "mark-local-validated": simple_command(
         W.mark_local_validated, "Move the run to LOCAL_VALIDATING."
     ),
+    "run-prepare": run_prepare,
+    "run-preflight": run_preflight,
+    "run-finish": run_finish,
     "link-pr": link_pr,
     "record-check": record_check,
     "record-review": record_review,

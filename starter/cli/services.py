@@ -66,9 +66,15 @@ def init_db() -> None:
         render.console.print(f"search attributes already registered on {where}")
 
 
-def doctor(as_json: JsonOption = False) -> None:
-    """Check this machine: git, the data directory, Temporal and its worker."""
-    report = asyncio.run(run_doctor(Settings.from_env()))
+def doctor(
+    require_codex: Annotated[
+        bool, typer.Option("--require-codex", help="A missing codex binary is a failure.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Check this machine: git, python, codex, GitHub token and API, Telegram (if configured),
+    Temporal and its worker, data and workspace directories, disk space, the policy file."""
+    report = asyncio.run(run_doctor(Settings.from_env(), require_codex=require_codex))
     if as_json:
         render.print_json(report)
     else:
