@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from temporalio import activity
@@ -65,7 +66,9 @@ class GitHubRemotes:
             timeout=30,
         )
 
-    def resolve(self, owner: str, repo: str, want_fork: bool) -> tuple[Any, Any | None, list[str]]:
+    def resolve(
+        self, owner: str, repo: str, want_fork: bool, on_fork_requested: Callable[[], None]
+    ) -> tuple[Any, Any | None, list[str]]:
         from github import GithubException, UnknownObjectException
 
         try:
@@ -80,6 +83,7 @@ class GitHubRemotes:
             except UnknownObjectException:
                 pass
             fork = upstream.create_fork()
+            on_fork_requested()
             try:
                 ready = self.github.get_repo(fork.full_name)
             except UnknownObjectException:
@@ -103,13 +107,22 @@ class WorkspaceActivities:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def _git(self) -> Git:
+    def _git(self, actions: list[str]) -> Git:
         token = self.settings.github_token
         return Git(
             home=self.settings.home,
             token=token.get_secret_value() if token else None,
-            heartbeat=lambda what: activity.heartbeat(what),
+            heartbeat=lambda doing: activity.heartbeat({"actions": actions, "doing": doing}),
         )
+
+    @staticmethod
+    def _earlier_actions() -> list[str]:
+        """What earlier attempts of this activity did (a fork survives a retry): carried in
+        the heartbeat details Temporal hands to the next attempt."""
+        details = activity.info().heartbeat_details
+        if details and isinstance(details[0], dict):
+            return [str(action) for action in details[0].get("actions", [])]
+        return []
 
     @activity.defn
     def prepare_workspace(self, request: PrepareInput) -> PrepareResult:
@@ -119,16 +132,17 @@ class WorkspaceActivities:
         except PolicyError as err:
             raise ApplicationError(err.message, type=POLICY_INVALID, non_retryable=True) from None
 
-        actions: list[str] = []
+        actions = self._earlier_actions()
         upstream_url, fork_url = request.upstream_url, request.fork_url
         default_branch: str | None = None
         fork_full_name: str | None = None
         if upstream_url is None or fork_url is None:
             remotes = GitHubRemotes(settings)
             upstream, fork, created = remotes.resolve(
-                request.owner, request.repo, want_fork=fork_url is None
+                request.owner, request.repo, want_fork=fork_url is None,
+                on_fork_requested=lambda: self._note(actions, "fork"),
             )
-            actions += created
+            actions += [action for action in created if action not in actions]
             upstream_url = upstream_url or upstream.clone_url
             default_branch = upstream.default_branch
             if fork is not None:
@@ -142,7 +156,7 @@ class WorkspaceActivities:
                 f"workspace {path} would be outside the workspace root {root}",
                 type=WORKSPACE_OUTSIDE_ROOT, non_retryable=True,
             )
-        git = self._git()
+        git = self._git(actions)
         try:
             actions += self._clone(git, path, fork_url)
             self._ensure_remote(git, path, "upstream", upstream_url)
@@ -169,6 +183,12 @@ class WorkspaceActivities:
             governance_report=str(report_path),
             policy=policy,
         )
+
+    @staticmethod
+    def _note(actions: list[str], action: str) -> None:
+        if action not in actions:
+            actions.append(action)
+        activity.heartbeat({"actions": actions, "doing": action})
 
     def _clone(self, git: Git, path: Path, fork_url: str) -> list[str]:
         if (path / ".git").is_dir():
