@@ -62,6 +62,11 @@ STEP_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=15),
     maximum_attempts=8,
 )
+# A push that fails three times in a row needs a person (or a later run-finish, which pushes
+# the commit already made); the operator waits on the answer, so keep this short.
+FINISH_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_attempts=3
+)
 PREPARE_TIMEOUT = timedelta(minutes=30)
 FINISH_TIMEOUT = timedelta(minutes=15)
 PREFLIGHT_TIMEOUT = timedelta(minutes=3)
@@ -384,6 +389,7 @@ class IntegrationRunWorkflow:
                 signoff=bool(record.governance and record.governance.dco_required),
             ),
             FINISH_TIMEOUT,
+            FINISH_RETRY,
         )
 
         def effect(record: RunRecord) -> None:
@@ -403,7 +409,12 @@ class IntegrationRunWorkflow:
         self._validate_prepared("run-finish")
 
     async def _run_step(
-        self, name: str, activity: Callable[..., Any], argument: Any, timeout: timedelta
+        self,
+        name: str,
+        activity: Callable[..., Any],
+        argument: Any,
+        timeout: timedelta,
+        retry: RetryPolicy = STEP_RETRY,
     ) -> Any:
         """Run one activity-backed step; other commands are refused while it runs."""
         if self._step is not None:  # two steps accepted in one activation
@@ -415,7 +426,7 @@ class IntegrationRunWorkflow:
                 argument,
                 start_to_close_timeout=timeout,
                 heartbeat_timeout=STEP_HEARTBEAT,
-                retry_policy=STEP_RETRY,
+                retry_policy=retry,
             )
         except ActivityError as err:
             cause = err.cause
