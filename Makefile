@@ -27,6 +27,7 @@ test: $(STAMP)
 ## bench: benchmarks that print ratios (numbers go to docs/BENCHMARKS.md)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run_core
+	$(BIN)/python -m bench.workspace_steps
 
 ## lock: regenerate requirements.lock from a clean environment
 lock:

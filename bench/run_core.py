@@ -12,21 +12,16 @@ import argparse
 import asyncio
 import resource
 import statistics
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from bench.bare import BareWorkflow
-from common.connection import connect
-from common.settings import Settings
+from bench.harness import embedded_temporal
 from starter.client import RunClient
-from starter.devserver import DevServer, free_port
-from worker import build_worker
 from workflows.models import CommandRequest, RunSpec, TargetStateRequest
 from workflows.run import IntegrationRunWorkflow
 from workflows.states import RunState
@@ -103,23 +98,12 @@ async def bench_starts(
 
 
 async def main(runs_n: int, updates_n: int) -> None:
-    home = Path(tempfile.mkdtemp(prefix="agentpr-bench-"))
-    settings = Settings(home=home, temporal_address="", task_queue=f"bench-{uuid.uuid4().hex[:6]}")
-    server = DevServer(settings, port=free_port(), headless=True, ui_port=free_port())
-    server.start()
-    try:
-        await server.wait_ready()
-        settings = settings.model_copy(update={"temporal_address": server.address})
-        client = await connect(settings)
-        runs = RunClient(client, settings)
-        ours_worker = build_worker(client, settings)
-        bare_queue = settings.task_queue + "-bare"
-        bare_worker = Worker(client, task_queue=bare_queue, workflows=[BareWorkflow])
-        async with ours_worker, bare_worker:
+    async with embedded_temporal() as harness:
+        client, runs = harness.client, harness.runs
+        bare_queue = harness.settings.task_queue + "-bare"
+        async with Worker(client, task_queue=bare_queue, workflows=[BareWorkflow]):
             updates = await bench_updates(client, runs, bare_queue, updates_n)
             starts = await bench_starts(client, runs, bare_queue, runs_n)
-    finally:
-        server.stop()
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"## run core ({updates_n} updates, {runs_n} starts; server, worker and driver on one machine)")
     print("| measure | agentpr | bare baseline | ratio |")
