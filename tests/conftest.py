@@ -29,7 +29,9 @@ SHARED = REPO_ROOT.parent / "shared"
 _SESSION_HOME = Path(tempfile.mkdtemp(prefix="agentpr-test-home-"))
 os.environ["AGENTPR_HOME"] = str(_SESSION_HOME / "cli-home")
 for _name in list(os.environ):
-    if _name.startswith("AGENTPR_") and _name != "AGENTPR_HOME" or _name.startswith("TEMPORAL_"):
+    if _name in ("AGENTPR_HOME", "AGENTPR_RECORD_HISTORIES"):
+        continue
+    if _name.startswith(("AGENTPR_", "TEMPORAL_")):
         del os.environ[_name]
 
 

@@ -20,12 +20,16 @@ from temporalio.worker import Replayer
 
 from starter.client import RunClient
 from tests.conftest import Env, new_run_id
+from tests.fakes.git_repos import make_remotes
 from workflows.models import (
     CheckConclusion,
     CheckRequest,
     CommandRequest,
     ContractRequest,
+    FinishRequest,
     LinkPrRequest,
+    PreflightRequest,
+    PrepareRequest,
     ReviewRequest,
     ReviewState,
     RunSpec,
@@ -76,19 +80,44 @@ def recorded_histories() -> list[Path]:
     return sorted(HISTORIES.glob("run_*.json"))
 
 
+async def drive_steps_scenario(runs: RunClient, root: Path) -> str:
+    """prepare, preflight and finish through activities, against local bare repositories."""
+    remotes = make_remotes(root)
+    run_id = new_run_id()
+    await runs.create_run(RunSpec(run_id=run_id, owner="demo", repo="calc", prompt_version="v1",
+                                  upstream_url=remotes.upstream_url, fork_url=remotes.fork_url))
+    w = IntegrationRunWorkflow
+    prepared = await runs.send(run_id, w.run_prepare, PrepareRequest())
+    assert prepared.prepare is not None
+    await runs.send(run_id, w.run_preflight, PreflightRequest(skip_network_check=True))
+    Path(prepared.prepare.workspace.path, "forge.py").write_text("PROVIDER = 'forge'\n")
+    await runs.send(run_id, w.pause, CommandRequest())
+    await runs.send(run_id, w.resume, TargetStateRequest(target_state=RunState.LOCAL_VALIDATING))
+    await runs.send(run_id, w.run_finish, FinishRequest(
+        changes="Forge", project="calc", commit_title="feat(llm): add Forge provider"))
+    return run_id
+
+
+async def save_history(client: Client, run_id: str, name: str) -> None:
+    history = await client.get_workflow_handle(run_id).fetch_history()
+    path = HISTORIES / f"{name}.json"
+    path.write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")
+
+
 @pytest.mark.skipif(not RECORD, reason="set AGENTPR_RECORD_HISTORIES=1 to record new histories")
-async def test_record_histories(client: Client, env: Env) -> None:
+async def test_record_histories(client: Client, env: Env, tmp_path: Path) -> None:
     runs = RunClient(client, env.settings)
-    for name, finish in (("run_in_flight", False), ("run_done", True)):
-        run_id = await drive_scenario(runs, finish)
-        history = await client.get_workflow_handle(run_id).fetch_history()
-        path = HISTORIES / f"{name}_v1.json"
-        path.write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")
+    if not (HISTORIES / "run_done_v1.json").exists():
+        for name, finish in (("run_in_flight_v1", False), ("run_done_v1", True)):
+            await save_history(client, await drive_scenario(runs, finish), name)
+    env.reconfigure(git_author_name="Ops", git_author_email="ops@example.com")
+    runs = RunClient(client, env.settings)
+    await save_history(client, await drive_steps_scenario(runs, tmp_path), "run_steps_v2")
 
 
 def test_recorded_histories_exist() -> None:
     names = [path.name for path in recorded_histories()]
-    assert "run_in_flight_v1.json" in names and "run_done_v1.json" in names
+    assert {"run_in_flight_v1.json", "run_done_v1.json", "run_steps_v2.json"} <= set(names)
 
 
 @pytest.mark.parametrize("path", recorded_histories(), ids=lambda p: p.name)
