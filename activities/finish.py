@@ -36,14 +36,6 @@ class FinishActivities:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def _git(self) -> Git:
-        token = self.settings.github_token
-        return Git(
-            home=self.settings.home,
-            token=token.get_secret_value() if token else None,
-            heartbeat=lambda what: activity.heartbeat(what),
-        )
-
     def _identity(self, git: Git, path: Path) -> tuple[str, str]:
         name = self.settings.git_author_name or git.run("config", "user.name", cwd=path, check=False)
         email = self.settings.git_author_email or git.run(
@@ -66,7 +58,7 @@ class FinishActivities:
                 f"workspace {path} is missing or outside the workspace root; run run-prepare",
                 type=WORKSPACE_MISSING, non_retryable=True,
             )
-        git = self._git()
+        git = Git.for_activity(self.settings)
         try:
             return self._finish(git, path, request)
         except GitError as err:

@@ -9,7 +9,10 @@ import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from temporalio import activity
+
 from common.logs import REDACTED
+from common.settings import Settings
 
 HEARTBEAT_EVERY_S = 5.0
 
@@ -69,6 +72,18 @@ class Git:
         self.env = env
         self.token = token
         self.heartbeat = heartbeat
+
+    @classmethod
+    def for_activity(
+        cls, settings: Settings, heartbeat: Callable[[str], None] | None = None
+    ) -> Git:
+        """git as an activity runs it: the worker's token, heartbeating while it waits."""
+        token = settings.github_token
+        return cls(
+            home=settings.home,
+            token=token.get_secret_value() if token else None,
+            heartbeat=heartbeat or (lambda doing: activity.heartbeat(doing)),
+        )
 
     def scrub(self, text: str) -> str:
         return text.replace(self.token, REDACTED) if self.token else text

@@ -107,14 +107,6 @@ class WorkspaceActivities:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def _git(self, actions: list[str]) -> Git:
-        token = self.settings.github_token
-        return Git(
-            home=self.settings.home,
-            token=token.get_secret_value() if token else None,
-            heartbeat=lambda doing: activity.heartbeat({"actions": actions, "doing": doing}),
-        )
-
     @staticmethod
     def _earlier_actions() -> list[str]:
         """What earlier attempts of this activity did (a fork survives a retry): carried in
@@ -156,7 +148,9 @@ class WorkspaceActivities:
                 f"workspace {path} would be outside the workspace root {root}",
                 type=WORKSPACE_OUTSIDE_ROOT, non_retryable=True,
             )
-        git = self._git(actions)
+        git = Git.for_activity(
+            settings, lambda doing: activity.heartbeat({"actions": actions, "doing": doing})
+        )
         try:
             actions += self._clone(git, path, fork_url)
             self._ensure_remote(git, path, "upstream", upstream_url)
