@@ -1,10 +1,16 @@
-"""Build and run the agentpr worker: connect to Temporal, host the workflows and activities."""
+"""Build and run the agentpr worker: connect to Temporal, host the workflows and activities.
+
+One process polls two task queues: the orchestration queue (workflows and light activities:
+workspace, checks, finish) and the agent queue (agent steps, capped at `agent_slots` at once
+per worker, so a campaign cannot start more agents than the machine can hold).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import signal
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AsyncExitStack
 from datetime import timedelta
 
 import structlog
@@ -12,6 +18,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import build_activities
+from activities.agent import AgentActivities
 from common.connection import connect
 from common.logs import configure_logging
 from common.settings import Settings
@@ -22,8 +29,8 @@ WORKFLOWS = [IntegrationRunWorkflow]
 log = structlog.get_logger("agentpr.worker")
 
 
-def build_worker(client: Client, settings: Settings) -> Worker:
-    return Worker(
+def build_workers(client: Client, settings: Settings) -> list[Worker]:
+    orchestration = Worker(
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
@@ -32,13 +39,30 @@ def build_worker(client: Client, settings: Settings) -> Worker:
         activity_executor=ThreadPoolExecutor(max_workers=8),
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
+    agents = Worker(
+        client,
+        task_queue=settings.agent_task_queue,
+        activities=[AgentActivities(settings).run_agent],
+        activity_executor=ThreadPoolExecutor(max_workers=settings.agent_slots),
+        max_concurrent_activities=settings.agent_slots,
+        # Long enough for an agent to be stopped (SIGINT, grace, SIGKILL) on shutdown.
+        graceful_shutdown_timeout=timedelta(seconds=settings.agent_grace_s + 10),
+    )
+    return [orchestration, agents]
+
+
+async def run_workers(workers: list[Worker], stop: asyncio.Event) -> None:
+    async with AsyncExitStack() as stack:
+        for worker in workers:
+            await stack.enter_async_context(worker)
+        await stop.wait()
 
 
 async def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM, then shut down gracefully."""
     client = await connect(settings)
     configure_logging(secrets=settings.secret_values)
-    worker = build_worker(client, settings)
+    workers = build_workers(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -47,9 +71,8 @@ async def run_worker(settings: Settings) -> None:
         "worker started",
         address=settings.temporal_address,
         namespace=settings.temporal_namespace,
-        task_queue=settings.task_queue,
+        task_queues=[settings.task_queue, settings.agent_task_queue],
+        agent_slots=settings.agent_slots,
     )
-    async with worker:
-        await stop.wait()
-        log.info("worker stopping")
+    await run_workers(workers, stop)
     log.info("worker stopped")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from common.connection import connect
 from common.settings import Settings
 from starter.client import RunClient
 from starter.devserver import DevServer, free_port
-from worker import build_worker
+from worker import build_workers
 
 
 @dataclass
@@ -36,7 +36,9 @@ async def embedded_temporal(**settings_fields: Any) -> AsyncIterator[Harness]:
         await server.wait_ready()
         settings = settings.model_copy(update={"temporal_address": server.address})
         client = await connect(settings)
-        async with build_worker(client, settings):
+        async with AsyncExitStack() as stack:
+            for worker in build_workers(client, settings):
+                await stack.enter_async_context(worker)
             yield Harness(client=client, settings=settings, runs=RunClient(client, settings))
     finally:
         server.stop()

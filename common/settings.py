@@ -6,7 +6,9 @@ logged or printed without leaking them.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -21,12 +23,36 @@ DEFAULT_PYPI_URL = "https://pypi.org/simple/"
 DEFAULT_NPM_REGISTRY_URL = "https://registry.npmjs.org/"
 
 
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|AUTH", re.IGNORECASE)
+
+
+def agent_queue_for(task_queue: str) -> str:
+    """Agent steps run on their own queue, next to the orchestration queue."""
+    return f"{task_queue}-agent"
+
+
 def _secret(value: str | None) -> SecretStr | None:
     return SecretStr(value) if value else None
 
 
 def _path(value: str | None) -> Path | None:
     return Path(value).expanduser() if value else None
+
+
+def _agent_env(path: str | None) -> dict[str, str]:
+    if not path:
+        return {}
+    from common.errors import UsageError
+
+    try:
+        data = json.loads(Path(path).expanduser().read_text())
+    except (OSError, ValueError) as err:
+        raise UsageError(f"AGENTPR_AGENT_ENV_FILE {path}: {err}") from None
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
+    ):
+        raise UsageError(f"AGENTPR_AGENT_ENV_FILE {path}: expected a JSON object of strings")
+    return data
 
 
 class Settings(BaseModel):
@@ -48,6 +74,14 @@ class Settings(BaseModel):
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: str = DEFAULT_TELEGRAM_API_URL
     codex_bin: str | None = None
+    claude_bin: str | None = None
+    # Extra environment for agent processes only (API keys, CODEX_HOME, ANTHROPIC_BASE_URL…),
+    # from the JSON object in the file AGENTPR_AGENT_ENV_FILE. Values never reach history.
+    agent_env: dict[str, str] = {}
+    # Concurrent agent steps per worker (the agent task queue's slots).
+    agent_slots: int = 2
+    # SIGINT, then this long, then SIGKILL for the agent's process group.
+    agent_grace_s: float = 10.0
     # The operator's identity for commits (else git's own user.name / user.email).
     git_author_name: str | None = None
     git_author_email: str | None = None
@@ -72,6 +106,9 @@ class Settings(BaseModel):
             telegram_bot_token=_secret(env.get("AGENTPR_TELEGRAM_BOT_TOKEN")),
             telegram_api_url=env.get("AGENTPR_TELEGRAM_API_URL") or DEFAULT_TELEGRAM_API_URL,
             codex_bin=env.get("AGENTPR_CODEX_BIN") or None,
+            claude_bin=env.get("AGENTPR_CLAUDE_BIN") or None,
+            agent_env=_agent_env(env.get("AGENTPR_AGENT_ENV_FILE")),
+            agent_slots=int(env.get("AGENTPR_AGENT_SLOTS") or 2),
             git_author_name=env.get("AGENTPR_GIT_AUTHOR_NAME") or None,
             git_author_email=env.get("AGENTPR_GIT_AUTHOR_EMAIL") or None,
             pypi_url=env.get("AGENTPR_PYPI_URL") or DEFAULT_PYPI_URL,
@@ -88,12 +125,21 @@ class Settings(BaseModel):
 
     @property
     def secret_values(self) -> list[str]:
-        """Every secret this process knows, for the log censor and report scrubbing."""
-        return [
+        """Every secret this process knows, for the log censor and report scrubbing, including
+        agent-environment values whose names say they are keys or tokens."""
+        tokens = [
             secret.get_secret_value()
             for secret in (self.github_token, self.telegram_bot_token)
             if secret is not None
         ]
+        return tokens + [
+            value for name, value in self.agent_env.items()
+            if _SECRET_NAME.search(name) and len(value) >= 4
+        ]
+
+    @property
+    def agent_task_queue(self) -> str:
+        return agent_queue_for(self.task_queue)
 
     @property
     def temporal_db(self) -> Path:

@@ -11,6 +11,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from temporalio.client import Client
 from common.connection import connect
 from common.settings import Settings
 from starter.devserver import DevServer, free_port
-from worker import build_worker
+from worker import build_workers
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared"
@@ -96,7 +97,9 @@ class WorkerThread:
         client = await connect(self.settings)
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        async with build_worker(client, self.settings):
+        async with AsyncExitStack() as stack:
+            for worker in build_workers(client, self.settings):
+                await stack.enter_async_context(worker)
             self._ready.set()
             await self._stop.wait()
 

@@ -10,7 +10,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    model_validator,
+)
 
 from common.policy import CodexSandbox, RunPolicy
 from workflows.states import RunState
@@ -116,6 +124,14 @@ class CheckConclusion(StrEnum):
     STALE = "stale"
 
 
+class Engine(StrEnum):
+    """What runs an agent step."""
+
+    CODEX = "codex"
+    CLAUDE = "claude"
+    COMMAND = "command"
+
+
 class ReviewState(StrEnum):
     APPROVED = "approved"
     CHANGES_REQUESTED = "changes_requested"
@@ -183,6 +199,15 @@ class AgentGrade(BaseModel):
     reason_code: str
     next_action: str
     at: datetime
+    # One line per finding that led to the verdict, for operators.
+    reasons: list[str] = Field(default_factory=list)
+
+
+class TokenUsage(BaseModel):
+    input_tokens: int = 0
+    cached_input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_output_tokens: int = 0
 
 
 class GovernanceSummary(BaseModel):
@@ -280,6 +305,46 @@ class FinishResult(BaseModel):
     report: str
 
 
+MAX_PROMPT_BYTES = 256 * 1024
+
+
+class AgentStepInput(BaseModel):
+    """What the agent activity needs; the prompt travels as text (bounded), everything the
+    agent produces comes back as files on disk plus a summary."""
+
+    run_id: str
+    workspace: str
+    base_branch: str
+    engine: Engine
+    prompt: str | None = None
+    command: str | None = None
+    codex_sandbox: CodexSandbox = "danger-full-access"
+    codex_model: str | None = None
+    codex_config: list[str] = Field(default_factory=list)  # `-c key=value` overrides
+    max_minutes: float = 30.0
+    state: RunState = RunState.IMPLEMENTING
+    policy: RunPolicy = Field(default_factory=RunPolicy)
+    attempt: int = 1
+    governance: GovernanceSummary | None = None
+
+
+class AgentStepResult(BaseModel):
+    engine: Engine
+    exit_code: int | None  # None: killed (timeout or cancellation)
+    timed_out: bool = False
+    duration_s: float
+    transcript: str
+    transcript_sha256: str
+    transcript_bytes: int
+    event_count: int
+    report: str
+    grade: AgentGrade
+    changed_files: int = 0
+    added_lines: int = 0
+    removed_lines: int = 0
+    usage: TokenUsage = Field(default_factory=TokenUsage)
+
+
 class RunRecord(RunSpec):
     """Everything `show-run` prints. Lives in the workflow; doors read it with a query."""
 
@@ -301,6 +366,8 @@ class RunRecord(RunSpec):
     changes: str | None = None
     project: str | None = None
     commit: FinishResult | None = None
+    agent_attempts: int = 0
+    last_agent_step: AgentStepResult | None = None
 
 
 # ---- updates (operator commands) -------------------------------------------------------------
@@ -354,6 +421,27 @@ class FinishRequest(CommandRequest):
     commit_title: CommitTitle
 
 
+class AgentStepRequest(CommandRequest):
+    engine: Engine = Engine.CODEX
+    prompt: str | None = Field(default=None, max_length=MAX_PROMPT_BYTES)
+    command: str | None = Field(default=None, max_length=10_000)
+    codex_sandbox: CodexSandbox | None = None  # default: the run's policy
+    codex_model: str | None = None
+    codex_config: list[str] = Field(default_factory=list)
+    success_state: RunState | None = None
+    skip_preflight: bool = False
+    skip_network_check: bool = False
+    max_minutes: float | None = Field(default=None, gt=0, le=24 * 60)
+
+    @model_validator(mode="after")
+    def _engine_needs_its_input(self) -> AgentStepRequest:
+        if self.engine == Engine.COMMAND and not self.command:
+            raise ValueError("--engine command needs --command")
+        if self.engine != Engine.COMMAND and not self.prompt:
+            raise ValueError(f"--engine {self.engine} needs --prompt-file")
+        return self
+
+
 class CommandResult(BaseModel):
     model_config = ConfigDict(validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
 
@@ -369,6 +457,7 @@ class CommandResult(BaseModel):
     prepare: PrepareResult | None = None
     preflight: PreflightResult | None = None
     finish: FinishResult | None = None
+    agent: AgentStepResult | None = None
 
 
 # ---- workflow input/output -------------------------------------------------------------------

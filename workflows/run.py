@@ -13,14 +13,22 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.workflow import ActivityCancellationType, ActivityHandle
 
 with workflow.unsafe.imports_passed_through():
+    from activities.agent import AGENT_MISSING, AgentActivities
     from activities.checks import PreflightActivities
     from activities.finish import FinishActivities
     from activities.workspace import WorkspaceActivities
+    from common.policy import RunPolicy
+    from common.settings import agent_queue_for
     from workflows import search_attributes as sa
     from workflows.models import (
+        AgentGrade,
+        AgentStepInput,
+        AgentStepRequest,
+        AgentStepResult,
         CheckConclusion,
         CheckRecord,
         CheckRequest,
@@ -43,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
         RunStart,
         TargetStateRequest,
         Transition,
+        Verdict,
     )
     from workflows.states import RunState, can_transition, describe_allowed
 
@@ -54,6 +63,9 @@ PR_MISMATCH = "PullRequestMismatch"
 RUN_BUSY = "RunBusy"
 STEP_FAILED = "StepFailed"
 NOT_PREPARED = "WorkspaceNotPrepared"
+PREFLIGHT_FAILED = "PreflightFailed"
+STEP_CANCELLED = "StepCancelled"
+AGENT_STEP = "run-agent-step"
 
 # Steps are idempotent activities: retrying one after a crash or a transient error is safe.
 STEP_RETRY = RetryPolicy(
@@ -81,6 +93,13 @@ IMPLEMENTING_STATES = {
     RunState.EXECUTING,
 }
 PREPARE_FROM = {RunState.QUEUED, RunState.DISCOVERY}
+# Where an agent step may run: exploring (DISCOVERY) or changing code.
+AGENT_STATES = {RunState.DISCOVERY, *IMPLEMENTING_STATES, RunState.NEEDS_HUMAN_REVIEW}
+# An agent step is never retried by Temporal: whether to try again is the grade's decision.
+AGENT_RETRY = RetryPolicy(maximum_attempts=1)
+AGENT_HEARTBEAT = timedelta(seconds=30)
+# Beyond the agent's own wall clock: time to stop it and grade what it left.
+AGENT_SLACK = timedelta(minutes=5)
 
 # How many explicit idempotency keys a run remembers (carried across continue-as-new).
 REMEMBERED_KEYS = 1000
@@ -108,6 +127,8 @@ class IntegrationRunWorkflow:
         self._applied: dict[str, CommandResult] = dict(start.applied_commands)
         # The step (activity-backed command) in progress; other commands wait for it.
         self._step: str | None = None
+        # The running agent activity, so `pause` can cancel it (and wait until it stopped).
+        self._agent: ActivityHandle[AgentStepResult] | None = None
         if start.record is not None:
             self._record = start.record
             return
@@ -255,12 +276,17 @@ class IntegrationRunWorkflow:
         self._validate("mark-done", request, RunState.DONE)
 
     @workflow.update
-    def pause(self, request: CommandRequest) -> CommandResult:
+    async def pause(self, request: CommandRequest) -> CommandResult:
+        if self._agent is not None and not self._is_duplicate("pause", request):
+            # Stop the agent first: the activity stops its whole process group, then reports
+            # the cancellation; only then is the run PAUSED.
+            self._agent.cancel()
+            await workflow.wait_condition(lambda: self._step is None)
         return self._apply("pause", request, RunState.PAUSED)
 
     @pause.validator
     def _validate_pause(self, request: CommandRequest) -> None:
-        self._validate("pause", request, RunState.PAUSED)
+        self._validate("pause", request, RunState.PAUSED, interrupts_agent=True)
 
     @workflow.update
     def resume(self, request: TargetStateRequest) -> CommandResult:
@@ -408,6 +434,135 @@ class IntegrationRunWorkflow:
         self._validate("run-finish", request, RunState.PUSHED)
         self._validate_prepared("run-finish")
 
+    @workflow.update
+    async def run_agent_step(self, request: AgentStepRequest) -> CommandResult:
+        if self._is_duplicate(AGENT_STEP, request):
+            return self._apply(AGENT_STEP, request, self._record.state)
+        record = self._record
+        assert record.workspace is not None
+        policy = record.policy or RunPolicy()
+        sandbox = request.codex_sandbox or policy.codex_sandbox
+        state = record.state
+        if not request.skip_preflight:
+            checked = await self._run_step(
+                AGENT_STEP,
+                PreflightActivities.preflight,
+                PreflightInput(
+                    run_id=record.run_id, workspace=record.workspace.path, codex_sandbox=sandbox,
+                    skip_network_check=request.skip_network_check,
+                    implementing=state in IMPLEMENTING_STATES,
+                    project_types=record.governance.project_types if record.governance else [],
+                ),
+                PREFLIGHT_TIMEOUT,
+            )
+            record.preflight = checked
+            record.reports["preflight"] = checked.report
+            if checked.verdict != "PASS":
+                failed = next(c for c in checked.checks if c.status == "fail")
+                raise _refuse(
+                    f"run-agent-step refused: preflight failed ({failed.name}: {failed.detail}); "
+                    f"report {checked.report}; fix it or pass --skip-preflight",
+                    PREFLIGHT_FAILED,
+                )
+        record.agent_attempts += 1
+        step_input = AgentStepInput(
+            run_id=record.run_id, workspace=record.workspace.path,
+            base_branch=record.workspace.base_branch, engine=request.engine,
+            prompt=request.prompt, command=request.command, codex_sandbox=sandbox,
+            codex_model=request.codex_model, codex_config=request.codex_config,
+            max_minutes=request.max_minutes or policy.agent_timeout_minutes, state=state,
+            policy=policy, attempt=record.agent_attempts, governance=record.governance,
+        )
+        outcome = await self._run_agent(step_input)
+        grade = outcome.grade
+        if grade.verdict == Verdict.PASS:
+            target = request.success_state or state
+        elif grade.verdict == Verdict.HUMAN_REVIEW:
+            target = RunState.NEEDS_HUMAN_REVIEW
+        else:
+            target = RunState.FAILED_RETRYABLE
+        if not can_transition(state, target):
+            # e.g. RETRYABLE in PLAN_READY, which has no FAILED_RETRYABLE edge: the nearest
+            # failure state the table allows, else stay (the grade still records the verdict).
+            target = RunState.FAILED if can_transition(state, RunState.FAILED) else state
+
+        def effect(record: RunRecord) -> None:
+            record.grade = grade
+            record.last_agent_step = outcome
+            record.reports["agent_runtime"] = outcome.report
+            record.reports["agent_transcript"] = outcome.transcript
+
+        result = self._apply(AGENT_STEP, request, target, effect)
+        return result.model_copy(update={"agent": outcome})
+
+    @run_agent_step.validator
+    def _validate_run_agent_step(self, request: AgentStepRequest) -> None:
+        if self._is_duplicate(AGENT_STEP, request):
+            return
+        self._validate_can_act()
+        self._validate_prepared(AGENT_STEP)
+        state = self._record.state
+        if state not in AGENT_STATES:
+            raise _refuse(
+                f"run-agent-step refused: run {self._record.run_id} is {state}; agent steps run "
+                "in DISCOVERY, PLAN_READY, IMPLEMENTING, LOCAL_VALIDATING, ITERATING, EXECUTING "
+                "or NEEDS_HUMAN_REVIEW",
+                ILLEGAL_TRANSITION,
+            )
+        target = request.success_state
+        if target is not None and not can_transition(state, target):
+            raise _refuse(
+                f"run-agent-step refused: --success-state {target} cannot follow {state}; "
+                + describe_allowed(state),
+                ILLEGAL_TRANSITION,
+            )
+
+    async def _run_agent(self, step_input: AgentStepInput) -> AgentStepResult:
+        """The agent activity on the agent queue; `pause` may cancel it while it runs."""
+        if self._step is not None:
+            raise _refuse(self._busy_message(), RUN_BUSY)
+        self._step = AGENT_STEP
+        self._agent = workflow.start_activity_method(
+            AgentActivities.run_agent,
+            step_input,
+            task_queue=agent_queue_for(workflow.info().task_queue),
+            start_to_close_timeout=timedelta(minutes=step_input.max_minutes) + AGENT_SLACK,
+            heartbeat_timeout=AGENT_HEARTBEAT,
+            retry_policy=AGENT_RETRY,
+            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        )
+        try:
+            return await self._agent
+        except ActivityError as err:
+            cause = err.cause
+            if isinstance(cause, CancelledError):
+                raise _refuse(
+                    f"run-agent-step for run {self._record.run_id} was cancelled (the run was "
+                    "paused); the agent's process group was stopped",
+                    STEP_CANCELLED,
+                ) from None
+            if isinstance(cause, ApplicationError) and cause.non_retryable:
+                raise _refuse(
+                    f"run-agent-step failed for run {self._record.run_id}: {cause.message}",
+                    STEP_FAILED,
+                ) from None
+            # The worker running the agent was lost (heartbeat timeout) or the step overran its
+            # limits: grade it as retryable so the run shows it, instead of failing the command.
+            detail = cause.message if isinstance(cause, ApplicationError) else str(cause)
+            return AgentStepResult(
+                engine=step_input.engine, exit_code=None, duration_s=0.0, transcript="",
+                transcript_sha256="", transcript_bytes=0, event_count=0, report="",
+                grade=AgentGrade(
+                    verdict=Verdict.RETRYABLE, reason_code="agent_step_interrupted",
+                    next_action=f"retry the step: agentpr run-agent-step --run-id "
+                    f"{self._record.run_id} …",
+                    at=workflow.now(), reasons=[f"the agent activity did not finish: {detail}"],
+                ),
+            )
+        finally:
+            self._step = None
+            self._agent = None
+
     async def _run_step(
         self,
         name: str,
@@ -502,14 +657,14 @@ class IntegrationRunWorkflow:
             )
         return True
 
-    def _validate_can_act(self) -> None:
+    def _validate_can_act(self, interrupts_agent: bool = False) -> None:
         state = self._record.state
         if state.is_terminal:
             raise _refuse(
                 f"run {self._record.run_id} is finished ({state}); no command applies",
                 RUN_FINISHED,
             )
-        if self._step is not None:
+        if self._step is not None and not (interrupts_agent and self._agent is not None):
             raise _refuse(self._busy_message(), RUN_BUSY)
 
     def _busy_message(self) -> str:
@@ -526,10 +681,16 @@ class IntegrationRunWorkflow:
                 NOT_PREPARED,
             )
 
-    def _validate(self, command: str, request: CommandRequest, target: RunState) -> None:
+    def _validate(
+        self,
+        command: str,
+        request: CommandRequest,
+        target: RunState,
+        interrupts_agent: bool = False,
+    ) -> None:
         if self._is_duplicate(command, request):
             return
-        self._validate_can_act()
+        self._validate_can_act(interrupts_agent)
         current = self._record.state
         if not can_transition(current, target):
             raise _refuse(

