@@ -296,6 +296,7 @@ class AgentActivities:
                 evidence=evidence, exit_code=exit_code, timed_out=timed_out,
                 changed_files=changed, added_lines=added, removed_lines=removed,
                 state=request.state, policy=request.policy, attempt=request.attempt,
+                codex_sandbox=request.codex_sandbox if request.engine == Engine.CODEX else None,
             )
         )
         now_dt = datetime.now(timezone.utc)

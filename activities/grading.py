@@ -37,7 +37,7 @@ from pydantic import BaseModel, Field
 
 from common.policy import CodexSandbox, RunPolicy
 from workflows.models import Engine, TokenUsage, Verdict
-from workflows.states import RunState
+from workflows.states import RunState, can_transition
 
 AgentStatus = Literal["PASS", "FAIL", "NEEDS_REVIEW"]
 
@@ -83,7 +83,8 @@ class Evidence(BaseModel):
     # tooling_missing | agent_config_error | context_exhausted | max_turns_reached |
     # budget_exhausted. Only failures still unresolved at the end of the step are kept.
     hard_failures: list[str] = Field(default_factory=list)
-    # Git commands that change history or branches, run by the agent ("git commit: git commit -m x").
+    # Git commands that change history or branches, run by the agent
+    # ("git commit: git commit -m x").
     git_signals: list[str] = Field(default_factory=list)
     agent_final_message: str | None = None  # only when the turn completed
     agent_status: AgentStatus | None = None
@@ -120,7 +121,8 @@ class GradeOutcome(BaseModel):
 # ---- grading: the rules, in priority order --------------------------------------------------
 
 # States in which the agent changes code, so changes and passing tests are expected. PLAN_READY is
-# here because the agent implements from there.
+# here because the agent implements from there; NEEDS_HUMAN_REVIEW because a step run from there
+# is a fix-up after review.
 IMPLEMENTATION_STATES = frozenset(
     {
         RunState.EXECUTING,
@@ -128,6 +130,7 @@ IMPLEMENTATION_STATES = frozenset(
         RunState.IMPLEMENTING,
         RunState.LOCAL_VALIDATING,
         RunState.ITERATING,
+        RunState.NEEDS_HUMAN_REVIEW,
     }
 )
 
@@ -145,33 +148,37 @@ HARD_KINDS = (
 
 
 def grade(inp: GradeInput) -> GradeOutcome:
-    """The verdict for one agent step. Rules, first match wins:
+    """The verdict for one agent step. Rules in priority order; the first that applies decides:
 
-    1. safety violation (sudo, global install, curl|sh, push/history rewrite, GitHub writes,
-       writes outside the workspace)                                 → HUMAN_REVIEW safety_violation
-    2. cancelled by the operator                                     → HUMAN_REVIEW cancelled
-    3. hard failure still unresolved (auth, quota, permission denied, tool missing, model config,
-       context/turn/budget limits)                                   → HUMAN_REVIEW <kind>
-    4. the step did not finish cleanly:
-       wall clock                                                    → RETRYABLE timed_out
-       codex/claude turn not completed, transient cause              → RETRYABLE <kind>
-       turn failed otherwise                                         → HUMAN_REVIEW agent_turn_failed
-       killed (no exit code)                                         → RETRYABLE interrupted
-       exited non-zero / exited 0 without completing                 → HUMAN_REVIEW nonzero_exit /
-                                                                       turn_incomplete
-    5. implementation state, last test run failed: network outage    → RETRYABLE dependency_network_error
-       (network blocked by a codex sandbox                           → HUMAN_REVIEW network_blocked)
-       otherwise                                                     → HUMAN_REVIEW tests_failing
-    6. non-zero exit with nothing above explaining it                → HUMAN_REVIEW nonzero_exit
-    7. the agent's own final status: FAIL                            → HUMAN_REVIEW agent_reported_failure
-       NEEDS REVIEW / SKIP                                           → HUMAN_REVIEW agent_needs_review
-                                                                       / agent_reported_skip
-    8. implementation state, last lint/type check failed             → HUMAN_REVIEW checks_failing
-    9. diff over budget                                              → HUMAN_REVIEW diff_budget_exceeded
-    10. implementation state, nothing changed                        → HUMAN_REVIEW no_changes
-    11. implementation state, tests required, none ran               → HUMAN_REVIEW missing_test_evidence
-    12. otherwise                                                    → PASS tests_passed / no_tests_required
-    Finally a RETRYABLE verdict past policy.retry_cap                → HUMAN_REVIEW retry_cap_reached.
+     1. safety violation (sudo, global install, curl|sh, push or history
+        rewrite, GitHub writes, writes outside the workspace)   HUMAN_REVIEW safety_violation
+     2. cancelled by the operator                               HUMAN_REVIEW cancelled
+     3. unresolved hard failure (auth, quota, permission, missing
+        tool, model config, context/turn/budget limits)         HUMAN_REVIEW <its kind>
+     4. the step did not finish cleanly:
+        wall clock                                              RETRYABLE timed_out
+        turn not completed, transient cause                     RETRYABLE rate_limited /
+                                                                model_unavailable / network_error
+        turn failed otherwise                                   HUMAN_REVIEW agent_turn_failed
+        killed (no exit code)                                   RETRYABLE interrupted
+        exited non-zero / exited 0 mid-turn                     HUMAN_REVIEW nonzero_exit /
+                                                                turn_incomplete
+     5. implementation state, last test run failed:
+        on a network outage                                     RETRYABLE dependency_network_error
+        network blocked by a codex sandbox                      HUMAN_REVIEW network_blocked
+        otherwise                                               HUMAN_REVIEW tests_failing
+     6. non-zero exit that nothing above explains               HUMAN_REVIEW nonzero_exit
+     7. the agent's own final status FAIL                       HUMAN_REVIEW agent_reported_failure
+        NEEDS REVIEW / SKIP                                     HUMAN_REVIEW agent_needs_review /
+                                                                agent_reported_skip
+     8. implementation state, last lint/type check failed       HUMAN_REVIEW checks_failing
+     9. diff over the policy's budget                           HUMAN_REVIEW diff_budget_exceeded
+    10. implementation state, nothing changed                   HUMAN_REVIEW no_changes
+    11. implementation state, tests required, none ran          HUMAN_REVIEW missing_test_evidence
+    12. otherwise                                               PASS tests_passed /
+                                                                no_tests_required
+    Then a RETRYABLE verdict at attempt > policy.retry_cap      HUMAN_REVIEW retry_cap_reached
+    (the underlying reason stays in `reasons`).
     """
     findings = _findings(inp)
     verdict, code, headline = _decide(inp)
@@ -215,12 +222,12 @@ def _decide(inp: GradeInput) -> tuple[Verdict, str, str]:
     if inp.timed_out:
         return retry, "timed_out", "the wall-clock limit ended the step"
     if agent_engine and not ev.turn_completed:
-        kind = _classify_agent_error(ev.turn_failed) if ev.turn_failed else None
-        if kind is None and ev.transient_errors:
-            kind, _, _ = ev.transient_errors[-1].partition(": ")
-        if kind in TRANSIENT_KINDS:
+        cause_kind = _classify_agent_error(ev.turn_failed)
+        if cause_kind is None and ev.transient_errors:
+            cause_kind = ev.transient_errors[-1].partition(": ")[0]
+        if cause_kind in TRANSIENT_KINDS:
             cause = ev.turn_failed or ev.transient_errors[-1]
-            return retry, kind, f"the agent's turn did not complete ({cause})"
+            return retry, cause_kind, f"the agent's turn did not complete ({cause})"
         if ev.turn_failed:
             return human, "agent_turn_failed", f"the agent's turn failed: {ev.turn_failed}"
         if inp.exit_code is None:
@@ -299,7 +306,8 @@ def _decide(inp: GradeInput) -> tuple[Verdict, str, str]:
 
 def _describe_run(label: str, run: TestRun) -> str:
     outcome = "passed" if run.passed else f"failed (exit {run.exit_code})"
-    return f"{label} `{_clip(_unwrap_shell(run.command), 160)}` (command #{run.index + 1}) {outcome}"
+    command = _clip(_unwrap_shell(run.command), 160)
+    return f"{label} `{command}` (command #{run.index + 1}) {outcome}"
 
 
 def _findings(inp: GradeInput) -> list[str]:
@@ -307,7 +315,7 @@ def _findings(inp: GradeInput) -> list[str]:
     ev = inp.evidence
     lines: list[str] = []
     lines += [f"safety violation: {v}" for v in ev.safety_violations]
-    lines += [f"{h.partition(': ')[0]}: {h.partition(': ')[2]}" for h in ev.hard_failures]
+    lines += ev.hard_failures
     if ev.turn_failed:
         lines.append(f"the agent's turn failed: {ev.turn_failed}")
     if ev.transient_errors:
@@ -334,17 +342,6 @@ def _findings(inp: GradeInput) -> list[str]:
         lines.append(f"{ev.malformed_lines} malformed transcript line(s) skipped")
     return lines
 
-
-# Where a RETRYABLE run can be sent back to (FAILED_RETRYABLE's transitions).
-_RETRY_TARGETS = frozenset(
-    {
-        RunState.EXECUTING,
-        RunState.DISCOVERY,
-        RunState.IMPLEMENTING,
-        RunState.LOCAL_VALIDATING,
-        RunState.ITERATING,
-    }
-)
 
 _HUMAN_ACTIONS: dict[str, str] = {
     "safety_violation": "inspect the flagged commands in the agent report and undo anything they "
@@ -374,15 +371,15 @@ _HUMAN_ACTIONS: dict[str, str] = {
     "reports, then {rerun}",
     "agent_needs_review": "read the agent's final message and resolve the blocker it names, then "
     "{rerun}",
-    "agent_reported_skip": "confirm the repository does not need the integration and mark the "
-    "run skipped, or give the agent more context and {rerun}",
+    "agent_reported_skip": "if the repository indeed needs no integration, agentpr retry "
+    "--run-id <run> --target-state SKIPPED; otherwise give the agent more context and {rerun}",
     "checks_failing": "read the failing lint/type-check output in the agent report; fix it (or "
     "confirm it fails on the base branch too), then {rerun}",
     "diff_budget_exceeded": "review the diff in the workspace; if the size is justified, "
-    "agentpr mark-local-validated --run-id <run>, otherwise narrow the prompt and {rerun}",
+    "{accept}, otherwise narrow the prompt and {rerun}",
     "no_changes": "check the agent's final message for why it changed nothing, then {rerun}",
-    "missing_test_evidence": "run the repository's tests in the workspace yourself, then agentpr "
-    "mark-local-validated --run-id <run>, or ask the agent to run them: {rerun}",
+    "missing_test_evidence": "run the repository's tests in the workspace yourself and, if they "
+    "pass, {accept}; or ask the agent to run them: {rerun}",
     "retry_cap_reached": "the step failed transiently too often: check the agent report, fix "
     "the environment, then {rerun}",
 }
@@ -400,7 +397,23 @@ _PASS_ACTIONS: dict[RunState, str] = {
     '--changes "…" --project <name> --commit-title "feat(scope): …"',
     RunState.EXECUTING: "review the diff, then agentpr run-finish --run-id <run> "
     '--changes "…" --project <name> --commit-title "feat(scope): …"',
+    RunState.NEEDS_HUMAN_REVIEW: "review the diff, then agentpr retry --run-id <run> "
+    "--target-state IMPLEMENTING and agentpr mark-local-validated --run-id <run>",
 }
+
+
+def _back_to(state: RunState) -> str:
+    """The `agentpr retry` that brings a RETRYABLE run back to where a step can run again. The
+    workflow parks it in FAILED_RETRYABLE, or FAILED where the table has no such edge (as in
+    PLAN_READY); from FAILED the way back is through NEEDS_HUMAN_REVIEW."""
+    if can_transition(state, RunState.FAILED_RETRYABLE):
+        parked = RunState.FAILED_RETRYABLE
+    elif can_transition(state, RunState.FAILED):
+        parked = RunState.FAILED
+    else:
+        return ""
+    target = state if can_transition(parked, state) else RunState.NEEDS_HUMAN_REVIEW
+    return f"agentpr retry --run-id <run> --target-state {target}, then "
 
 
 def _next_action(verdict: Verdict, code: str, state: RunState) -> str:
@@ -409,13 +422,14 @@ def _next_action(verdict: Verdict, code: str, state: RunState) -> str:
     if verdict == Verdict.PASS:
         return _PASS_ACTIONS.get(state, "agentpr show-run --run-id <run>")
     if verdict == Verdict.RETRYABLE:
-        target = state if state in _RETRY_TARGETS else RunState.IMPLEMENTING
-        return (
-            f"retry the agent step ({code}): agentpr retry --run-id <run> --target-state "
-            f"{target}, then {rerun}"
-        )
+        return f"retry the agent step ({code}): {_back_to(state)}{rerun}"
+    # The run now waits in NEEDS_HUMAN_REVIEW: accepting the work goes back through IMPLEMENTING.
+    accept = (
+        "agentpr retry --run-id <run> --target-state IMPLEMENTING and agentpr "
+        "mark-local-validated --run-id <run>"
+    )
     template = _HUMAN_ACTIONS.get(code, "read the agent report, then {rerun}")
-    return template.format(rerun=rerun)
+    return template.format(rerun=rerun, accept=accept)
 
 
 # ---- parsing: public entry points -----------------------------------------------------------
@@ -516,7 +530,8 @@ def parse_claude_events(lines: Iterable[str], workspace: str | None = None) -> E
                 if block.get("type") != "tool_use":
                     continue
                 name = _text(block.get("name"))
-                tool_input = block.get("input") if isinstance(block.get("input"), dict) else {}
+                raw_input = block.get("input")
+                tool_input: dict[str, Any] = raw_input if isinstance(raw_input, dict) else {}
                 if name == "Bash":
                     bash_calls[_text(block.get("id"))] = (
                         _text(tool_input.get("command")),
@@ -674,8 +689,8 @@ class _Collector:
             self.pending_network_error = None
             if passed:
                 # The agent found a way to validate: tools it missed earlier were not needed.
-                for key in [k for k in self.hard if k[0] == "tooling_missing"]:
-                    del self.hard[key]
+                for missing in [k for k in self.hard if k[0] == "tooling_missing"]:
+                    del self.hard[missing]
         elif shell.is_check:
             self.check_runs.append(
                 TestRun(command=_clip(command, 500), exit_code=exit_code, passed=succeeded,
@@ -685,15 +700,15 @@ class _Collector:
             self.pending_network_error = network
 
         if succeeded:
-            for key in shell.keys:
+            for command_key in shell.keys:
                 for kind in ("permission_denied", "tooling_missing"):
-                    self.hard.pop((kind, key), None)
+                    self.hard.pop((kind, command_key), None)
         elif finished:
             self._hard_failures_in_output(shell, scan)
 
     def _hard_failures_in_output(self, shell: ShellAnalysis, scan: str) -> None:
         lowered = scan.lower()
-        if "not found" in lowered:
+        if "not found" in lowered or "no such file" in lowered:
             self._missing_tools(shell, scan)
         if any(hint in lowered for hint in _PERMISSION_HINTS):
             self._permission_denied(shell, scan)
@@ -704,7 +719,8 @@ class _Collector:
             # A probe (`poetry --version` in a pip project) is not a missing requirement: only
             # a tool that installing, testing or checking the repository needed counts.
             if shell.is_test or shell.is_install or shell.is_check:
-                self.add_hard("tooling_missing", tool, f"`{tool}` not found: {_line_at(scan, match)}")
+                line = _line_at(scan, match)
+                self.add_hard("tooling_missing", tool, f"`{tool}` not found: {line}")
 
     def _permission_denied(self, shell: ShellAnalysis, scan: str) -> None:
         match = _PERMISSION_RE.search(scan)
@@ -978,7 +994,9 @@ def _kind_for_status(status: int) -> str | None:
 
 # ---- the agent's own status line -------------------------------------------------------------
 
-_STATUS_TOKEN = r"(?P<token>pass(?:ed)?|fail(?:ed|ure)?|needs[\s_-]*(?:human[\s_-]*)?review|skip(?:ped)?)"
+_STATUS_TOKEN = (
+    r"(?P<token>pass(?:ed)?|fail(?:ed|ure)?|needs[\s_-]*(?:human[\s_-]*)?review|skip(?:ped)?)"
+)
 # "Status: PASS", "status: `NEEDS REVIEW`", "**Result:** FAIL", `"status": "NEEDS REVIEW"`…
 # but not the template "Status: PASS / NEEDS REVIEW / FAIL / SKIP".
 _STATUS_LABELLED_RE = re.compile(
@@ -1016,9 +1034,11 @@ def parse_agent_status(message: str) -> tuple[AgentStatus | None, str | None]:
 
 # ---- output scanning -------------------------------------------------------------------------
 
+# zsh, bash, dash, and programs exec'd directly by make or env.
 _NOT_FOUND_RE = re.compile(
     r"command not found: ([\w.+-]+)|(?:^|\n)(?:[\w/.-]+: )?(?:line \d+: )?([\w.+/-]+): "
-    r"command not found|(?:^|\n)(?:/bin/)?sh: \d+: ([\w.+/-]+): not found"
+    r"command not found|(?:^|\n)(?:/bin/)?sh: \d+: ([\w.+/-]+): not found|"
+    r"(?:^|\n)(?:g?make(?:\[\d+\])?|env): ([\w.+/-]+): No such file or directory"
 )
 _PERMISSION_RE = re.compile(
     r"Operation not permitted|Permission denied|Read-only file system|\bEACCES\b|\bEPERM\b"
@@ -1108,7 +1128,7 @@ def _base(word: str) -> str:
 _READERS = frozenset(
     "cat head tail less more wc ls ll pwd echo printf rg grep egrep fgrep ag ack awk gawk sort "
     "uniq nl tr cut paste column which type whereis stat file diff cmp jq yq tree du df date "
-    "true false test [ [[ basename dirname realpath readlink hostname uname whoami id env "
+    "true false test [ [[ basename dirname realpath readlink hostname uname whoami id "
     "printenv set export source . sleep wait read exit return shift local declare unset "
     "alias history hash ps top uptime".split()
 )
@@ -1145,7 +1165,7 @@ def analyze_shell(command: str, workspace: str | None) -> ShellAnalysis:
     parse is simply not flagged."""
     result = ShellAnalysis()
     script = _unwrap_shell(command)
-    if script is not command and _REMOTE_SCRIPT_RE.match(script):
+    if script != command.strip() and _REMOTE_SCRIPT_RE.match(script):
         # `sh -c "$(curl …)"`: unwrapping the shell left only the downloaded code to run.
         _add_line(result.violations, f"curl | sh: {_clip(command, 200)}")
     segments = _split_segments(script)
@@ -1166,9 +1186,8 @@ def analyze_shell(command: str, workspace: str | None) -> ShellAnalysis:
         if name in ("cd", "pushd"):
             cwd = _change_dir(cwd, argv[1] if len(argv) > 1 else "~")
             continue
-        if name in _READERS and not segment.redirects and len(argv) > 0:
-            if name != "env" or len(argv) == 1:
-                continue
+        if name in _READERS and not segment.redirects:
+            continue  # a pure read: nothing below can apply
         for kind in _violations(argv, segment, segments, position):
             _add_line(result.violations, f"{kind}: {_clip(segment.text, 200)}")
         for path in _written_paths(argv) + segment.redirects:
@@ -1256,7 +1275,7 @@ def _unquote(match: re.Match[str]) -> str:
 
 
 def _tokens(script: str) -> list[str]:
-    """Shell tokens: words with quotes removed, and operator runs (`&&`, `|`, `;`, `>`, newline…)."""
+    """Shell tokens: words with quotes removed, and operator runs (`&&`, `|`, `;`, `>`, …)."""
     script = script.replace("\\\n", " ")  # line continuations
     tokens: list[str] = []
     for match in _TOKEN_RE.finditer(script):
@@ -1800,4 +1819,4 @@ def _is_install_argv(argv: list[str]) -> bool:
     if name in ("bundle", "composer"):
         return sub in ("install", "update")
     inner = _inner_command(argv)
-    return bool(inner) and _is_install_argv(inner)
+    return inner is not None and _is_install_argv(inner)

@@ -263,7 +263,8 @@ def test_claude_bash_results_infer_exit_codes_and_final_result() -> None:
     stream.success("Implemented the provider.\nSTATUS: PASS")
     ev = stream.evidence()
     assert ev.engine == Engine.CLAUDE
-    assert [(s.exit_code, s.status) for s in ev.command_samples] == [(1, "failed"), (0, "completed")]
+    samples = [(s.exit_code, s.status) for s in ev.command_samples]
+    assert samples == [(1, "failed"), (0, "completed")]
     assert [t.passed for t in ev.test_runs] == [False, True]
     assert ev.turn_completed
     assert ev.agent_final_message == "Implemented the provider.\nSTATUS: PASS"
@@ -443,8 +444,9 @@ def test_non_test_commands_are_not_test_runs(command: str) -> None:
 
 
 def test_lint_and_type_checks_are_check_runs() -> None:
-    for command in ("make lint", "ruff check .", "mypy src", "bun run typecheck", "npx tsc --noEmit",
-                    "hatch run lint", "pre-commit run --all-files", "cargo clippy"):
+    for command in ("make lint", "ruff check .", "mypy src", "bun run typecheck",
+                    "npx tsc --noEmit", "hatch run lint", "pre-commit run --all-files",
+                    "cargo clippy"):
         assert analyze_shell(command, WS).is_check, command
 
 
@@ -684,7 +686,8 @@ def test_permission_denied_on_an_unrelated_probe_is_ignored() -> None:
 def test_missing_tool_for_install_is_tooling_missing() -> None:
     ev = (Codex().cmd("poetry install --with test", 127, "zsh:1: command not found: poetry")
           .msg("Status: NEEDS REVIEW").done().evidence())
-    assert ev.hard_failures == ["tooling_missing: `poetry` not found: zsh:1: command not found: poetry"]
+    assert ev.hard_failures == [
+        "tooling_missing: `poetry` not found: zsh:1: command not found: poetry"]
     assert grade_of(ev).reason_code == "tooling_missing"
 
 
@@ -693,6 +696,12 @@ def test_missing_tool_in_bash_and_sh_formats() -> None:
     assert ev.hard_failures[0].startswith("tooling_missing: `make` not found")
     ev = Codex().cmd("tox", 127, "/bin/sh: 1: tox: not found").done().evidence()
     assert ev.hard_failures[0].startswith("tooling_missing: `tox` not found")
+    ev = Codex().cmd("make test", 2, "pytest tests/\nmake: pytest: No such file or directory\n"
+                                     "make: *** [test] Error 127").done().evidence()
+    assert ev.hard_failures[0].startswith("tooling_missing: `pytest` not found")
+    # a missing file in a failing test is not a missing tool
+    stream = Codex().cmd("pytest", 1, "FileNotFoundError: No such file or directory: 'x.json'")
+    assert stream.done().evidence().hard_failures == []
 
 
 def test_a_probe_for_an_absent_tool_is_not_a_failure() -> None:
@@ -752,9 +761,8 @@ def test_codex_unknown_turn_failure_is_human_review() -> None:
 
 def test_unreachable_model_server_then_wall_clock_is_retryable_timeout() -> None:
     # codex never exits when the port is closed: only the wall clock ends it.
-    ev = (Codex().error("Reconnecting... waiting for network (Connection failed: error sending request)")
-          .error("Reconnecting... waiting for network (Connection failed: error sending request)")
-          .evidence())
+    notice = "Reconnecting... waiting for network (Connection failed: error sending request)"
+    ev = Codex().error(notice).error(notice).evidence()
     outcome = grade_of(ev, exit_code=None, timed_out=True)
     assert (outcome.verdict, outcome.reason_code) == (Verdict.RETRYABLE, "timed_out")
     # killed some other way: the transient trail names the cause
@@ -828,7 +836,8 @@ def test_agent_status_lines(message: str, status: str | None) -> None:
 def test_agent_reported_failure() -> None:
     ev = passing_codex().msg("Status: FAIL\ntypecheck broken").done().evidence()
     outcome = grade_of(ev)
-    assert (outcome.verdict, outcome.reason_code) == (Verdict.HUMAN_REVIEW, "agent_reported_failure")
+    assert outcome.verdict == Verdict.HUMAN_REVIEW
+    assert outcome.reason_code == "agent_reported_failure"
     assert outcome.reasons[0] == "the agent reported: Status: FAIL"
 
 
@@ -881,7 +890,7 @@ def test_implementation_without_changes_is_no_changes() -> None:
 def test_missing_test_evidence_in_implementation_states() -> None:
     ev = Codex().cmd("ls", 0).msg("Implemented it.").done().evidence()
     for state in (RunState.IMPLEMENTING, RunState.LOCAL_VALIDATING, RunState.ITERATING,
-                  RunState.EXECUTING, RunState.PLAN_READY):
+                  RunState.EXECUTING, RunState.PLAN_READY, RunState.NEEDS_HUMAN_REVIEW):
         outcome = grade_of(ev, state=state)
         assert outcome.reason_code == "missing_test_evidence", state
     outcome = grade_of(ev, policy=RunPolicy(require_test_evidence=False))
@@ -921,9 +930,11 @@ def test_next_actions_name_agentpr_commands() -> None:
     assert retry.next_action.startswith("retry the agent step (rate_limited): agentpr retry "
                                         "--run-id <run> --target-state LOCAL_VALIDATING")
     assert "agentpr run-agent-step --run-id <run>" in retry.next_action
-    # PLAN_READY has no FAILED_RETRYABLE edge back: retry into IMPLEMENTING
+    # PLAN_READY has no FAILED_RETRYABLE edge: the run lands in FAILED, back via review
     retry = grade_of(Codex().failed("429").evidence(), exit_code=1, state=RunState.PLAN_READY)
-    assert "--target-state IMPLEMENTING" in retry.next_action
+    assert "--target-state NEEDS_HUMAN_REVIEW" in retry.next_action
+    retry = grade_of(Codex().failed("429").evidence(), exit_code=1, state=RunState.EXECUTING)
+    assert "--target-state EXECUTING" in retry.next_action
     passed = grade_of(passing_codex().evidence())
     assert passed.next_action == ("review the diff in the workspace, then agentpr "
                                   "mark-local-validated --run-id <run>")
