@@ -43,6 +43,7 @@ test: $(STAMP) $(AGENT_STAMP)
 bench: $(STAMP) $(AGENT_STAMP)
 	$(BIN)/python -m bench.run_core
 	$(BIN)/python -m bench.workspace_steps
+	$(BIN)/python -m bench.agent_step
 
 ## lock: regenerate requirements.lock from a clean environment
 lock:

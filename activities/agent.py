@@ -166,27 +166,60 @@ def kill_group(process: subprocess.Popen[bytes], grace_s: float) -> None:
             time.sleep(0.05)
 
 
-def kill_marked(marker: str) -> list[int]:
-    """SIGKILL every process whose environment carries `marker` (AGENTPR_RUN_ID=<run>).
+def kill_marked(marker: str, grace_s: float = 2.0) -> list[str]:
+    """Stop every process whose environment carries `marker` (AGENTPR_RUN_ID=<run>).
 
-    Some agents start tool commands in sessions of their own (Claude Code's Bash tool does), so
-    killing the agent's process group is not enough to leave nothing behind. Linux only; a
-    no-op elsewhere."""
-    killed: list[int] = []
+    Some agents start tool commands in sessions of their own (Claude Code's Bash tool does, and
+    pyenv shims background a `pyenv-rehash`), so killing the agent's process group is not
+    enough to leave nothing behind. SIGTERM first, so their exit traps run (pyenv-rehash removes
+    its lock file), then SIGKILL. Linux only; a no-op elsewhere."""
+    strays = _marked_processes(marker)
+    for pid in strays:
+        _signal(pid, signal.SIGTERM)
+    left = dict(strays)
+    deadline = time.monotonic() + grace_s
+    while left and time.monotonic() < deadline:
+        time.sleep(0.05)
+        left = {pid: name for pid, name in left.items() if _alive(pid)}
+    for pid in left:
+        _signal(pid, signal.SIGKILL)
+    return [f"{pid} {name}" for pid, name in strays.items()]
+
+
+def _marked_processes(marker: str) -> dict[int, str]:
     needle = marker.encode()
+    found: dict[int, str] = {}
     proc = Path("/proc")
     if not proc.is_dir():
-        return killed
+        return found
     for entry in proc.iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
-            if needle in (entry / "environ").read_bytes().split(b"\0"):
-                os.kill(int(entry.name), signal.SIGKILL)
-                killed.append(int(entry.name))
+            if needle not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
+            if not _alive(int(entry.name)):
+                continue
+            found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:120]
         except (OSError, ValueError):
             continue
-    return killed
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Running (not a zombie waiting to be reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _signal(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _group_alive(pgid: int) -> bool:
@@ -274,7 +307,7 @@ class AgentActivities:
                 process.wait()
                 strays = kill_marked(f"AGENTPR_RUN_ID={request.run_id}")
                 if strays:
-                    activity.logger.warning("killed %d stray agent processes", len(strays))
+                    activity.logger.warning("killed stray agent processes: %s", "; ".join(strays))
                 pump.join(timeout=10)
         duration = time.monotonic() - started
         if cancelled:

@@ -129,6 +129,15 @@ def test_agent_edits_and_tests_pass(agent_env: Env, remotes: Remotes, prompt: Pa
     assert record["grade"]["verdict"] == "PASS" and record["state"] == "LOCAL_VALIDATING"
     assert record["reports"]["agent_runtime"] == step["report"]
     assert stray_processes(run_id) == []
+    # The verdict is a search attribute: operators filter runs by it.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        rows = json.loads(agent_env.cli("list-runs", "--repo", "demo/calc", "--json").stdout)
+        row = next((r for r in rows if r["run_id"] == run_id), None)
+        if row and row["verdict"] == "PASS":
+            break
+        time.sleep(0.2)
+    assert row is not None and row["verdict"] == "PASS"
 
 
 def test_tests_failing_at_the_end_is_not_a_pass(
