@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,9 @@ from workflows.models import (
     CheckConclusion,
     CheckRequest,
     CommandRequest,
+    AgentStepRequest,
     ContractRequest,
+    Engine,
     FinishRequest,
     LinkPrRequest,
     PreflightRequest,
@@ -98,6 +101,26 @@ async def drive_steps_scenario(runs: RunClient, root: Path) -> str:
     return run_id
 
 
+async def drive_agent_scenario(runs: RunClient, root: Path) -> str:
+    """An agent step (command engine: a codemod and its tests) graded PASS, then finished."""
+    remotes = make_remotes(root)
+    run_id = new_run_id()
+    await runs.create_run(RunSpec(run_id=run_id, owner="demo", repo="calc", prompt_version="v1",
+                                  upstream_url=remotes.upstream_url, fork_url=remotes.fork_url))
+    w = IntegrationRunWorkflow
+    await runs.send(run_id, w.run_prepare, PrepareRequest())
+    await runs.send(run_id, w.pause, CommandRequest())
+    await runs.send(run_id, w.resume, TargetStateRequest(target_state=RunState.IMPLEMENTING))
+    step = await runs.send(run_id, w.run_agent_step, AgentStepRequest(
+        engine=Engine.COMMAND, skip_network_check=True,
+        command="printf 'PROVIDER = 1\\n' > forge.py && python3 -m pytest -q",
+        success_state=RunState.LOCAL_VALIDATING))
+    assert step.agent is not None and step.agent.grade.verdict == "PASS", step.agent
+    await runs.send(run_id, w.run_finish, FinishRequest(
+        changes="Forge", project="calc", commit_title="feat(llm): add Forge provider"))
+    return run_id
+
+
 async def save_history(client: Client, run_id: str, name: str) -> None:
     history = await client.get_workflow_handle(run_id).fetch_history()
     path = HISTORIES / f"{name}.json"
@@ -112,12 +135,19 @@ async def test_record_histories(client: Client, env: Env, tmp_path: Path) -> Non
             await save_history(client, await drive_scenario(runs, finish), name)
     env.reconfigure(git_author_name="Ops", git_author_email="ops@example.com")
     runs = RunClient(client, env.settings)
-    await save_history(client, await drive_steps_scenario(runs, tmp_path), "run_steps_v2")
+    if not (HISTORIES / "run_steps_v2.json").exists():
+        await save_history(client, await drive_steps_scenario(runs, tmp_path), "run_steps_v2")
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    env.reconfigure(agent_env={"PATH": path})
+    runs = RunClient(client, env.settings)
+    await save_history(client, await drive_agent_scenario(runs, tmp_path / "agent"),
+                       "run_agent_step_v3")
 
 
 def test_recorded_histories_exist() -> None:
     names = [path.name for path in recorded_histories()]
-    assert {"run_in_flight_v1.json", "run_done_v1.json", "run_steps_v2.json"} <= set(names)
+    assert {"run_in_flight_v1.json", "run_done_v1.json", "run_steps_v2.json",
+            "run_agent_step_v3.json"} <= set(names)
 
 
 @pytest.mark.parametrize("path", recorded_histories(), ids=lambda p: p.name)
