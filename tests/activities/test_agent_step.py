@@ -190,7 +190,8 @@ def test_workspace_write_sandbox_blocks_writes_outside_the_repo(
     agent_env: Env, remotes: Remotes, prompt: Path, tmp_path: Path
 ) -> None:
     run_id = implementing_run(agent_env, remotes)
-    outside = Path.home() / f"agentpr-outside-{run_id}.txt"
+    # Not under /tmp or $HOME-under-/tmp: codex's workspace-write lets the agent write to /tmp.
+    outside = Path("/var/tmp") / f"agentpr-outside-{run_id}.txt"
     steps = [run_command(f"sh -c 'echo x > {outside}; echo rc=$?'"), run_command(ADD_MULTIPLY),
              say("STATUS: NEEDS REVIEW")]
     try:
