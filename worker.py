@@ -19,6 +19,7 @@ from temporalio.worker import Worker
 
 from activities import build_activities
 from activities.agent import AgentActivities
+from activities.github import GitHubActivities
 from common.connection import connect
 from common.logs import configure_logging
 from common.settings import Settings
@@ -48,7 +49,16 @@ def build_workers(client: Client, settings: Settings) -> list[Worker]:
         # Long enough for an agent to be stopped (SIGINT, grace, SIGKILL) on shutdown.
         graceful_shutdown_timeout=timedelta(seconds=settings.agent_grace_s + 10),
     )
-    return [orchestration, agents]
+    github_writes = Worker(
+        client,
+        task_queue=settings.github_task_queue,
+        activities=[GitHubActivities(settings).create_pull_request],
+        activity_executor=ThreadPoolExecutor(max_workers=4),
+        # Enforced by the server for the whole queue, whatever the number of workers.
+        max_task_queue_activities_per_second=settings.github_writes_per_minute / 60,
+        graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+    return [orchestration, agents, github_writes]
 
 
 async def run_workers(workers: list[Worker], stop: asyncio.Event) -> None:
@@ -71,7 +81,7 @@ async def run_worker(settings: Settings) -> None:
         "worker started",
         address=settings.temporal_address,
         namespace=settings.temporal_namespace,
-        task_queues=[settings.task_queue, settings.agent_task_queue],
+        task_queues=[settings.task_queue, settings.agent_task_queue, settings.github_task_queue],
         agent_slots=settings.agent_slots,
     )
     await run_workers(workers, stop)

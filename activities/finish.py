@@ -104,6 +104,7 @@ class FinishActivities:
         result = FinishResult(
             commit_sha=head, committed=committed, pushed=pushed, files_changed=files,
             added_lines=added, removed_lines=removed, report="",
+            signed_off=self._signed_off(git, path),
         )
         report = write_report(
             self.settings, f"{request.run_id}_finish.json",
@@ -134,6 +135,9 @@ class FinishActivities:
                     type=PUSH_REJECTED, non_retryable=True,
                 ) from None
             raise
+
+    def _signed_off(self, git: Git, path: Path) -> bool:
+        return "Signed-off-by:" in git.run("log", "-1", "--format=%B", cwd=path, check=False)
 
     def _diff_stats(self, git: Git, path: Path, base: str) -> tuple[int, int, int]:
         files = added = removed = 0

@@ -13,6 +13,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.git import Git, GitError
+from activities.github import github_client
 from activities.governance import scan_repository
 from activities.runtime_env import RUNTIME_DIR_NAME
 from common.policy import PolicyError, load_policy
@@ -57,14 +58,7 @@ class GitHubRemotes:
                 type=GITHUB_TOKEN_MISSING,
                 non_retryable=True,
             )
-        from github import Auth, Github  # heavy (~0.3 s); only where the API is used
-
-        self.github = Github(
-            auth=Auth.Token(settings.github_token.get_secret_value()),
-            base_url=settings.github_api_url.rstrip("/"),
-            retry=None,  # Temporal's retry policy retries the whole (idempotent) activity
-            timeout=30,
-        )
+        self.github = github_client(settings)
 
     def resolve(
         self, owner: str, repo: str, want_fork: bool, on_fork_requested: Callable[[], None]

@@ -31,6 +31,11 @@ def agent_queue_for(task_queue: str) -> str:
     return f"{task_queue}-agent"
 
 
+def github_queue_for(task_queue: str) -> str:
+    """GitHub writes run on their own queue, rate limited by Temporal across all workers."""
+    return f"{task_queue}-github"
+
+
 def _secret(value: str | None) -> SecretStr | None:
     return SecretStr(value) if value else None
 
@@ -82,6 +87,9 @@ class Settings(BaseModel):
     agent_slots: int = 2
     # SIGINT, then this long, then SIGKILL for the agent's process group.
     agent_grace_s: float = 10.0
+    # Content-creating GitHub requests per minute across all workers (GitHub's secondary limit
+    # is about 80): Temporal's rate limit on the GitHub-writes task queue.
+    github_writes_per_minute: float = 30.0
     # The operator's identity for commits (else git's own user.name / user.email).
     git_author_name: str | None = None
     git_author_email: str | None = None
@@ -109,6 +117,7 @@ class Settings(BaseModel):
             claude_bin=env.get("AGENTPR_CLAUDE_BIN") or None,
             agent_env=_agent_env(env.get("AGENTPR_AGENT_ENV_FILE")),
             agent_slots=int(env.get("AGENTPR_AGENT_SLOTS") or 2),
+            github_writes_per_minute=float(env.get("AGENTPR_GITHUB_WRITES_PER_MINUTE") or 30),
             git_author_name=env.get("AGENTPR_GIT_AUTHOR_NAME") or None,
             git_author_email=env.get("AGENTPR_GIT_AUTHOR_EMAIL") or None,
             pypi_url=env.get("AGENTPR_PYPI_URL") or DEFAULT_PYPI_URL,
@@ -140,6 +149,14 @@ class Settings(BaseModel):
     @property
     def agent_task_queue(self) -> str:
         return agent_queue_for(self.task_queue)
+
+    @property
+    def github_task_queue(self) -> str:
+        return github_queue_for(self.task_queue)
+
+    @property
+    def pr_requests_dir(self) -> Path:
+        return self.home / "pr_requests"
 
     @property
     def temporal_db(self) -> Path:

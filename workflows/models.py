@@ -303,6 +303,7 @@ class FinishResult(BaseModel):
     added_lines: NonNegativeInt = 0
     removed_lines: NonNegativeInt = 0
     report: str
+    signed_off: bool = False
 
 
 MAX_PROMPT_BYTES = 256 * 1024
@@ -345,6 +346,54 @@ class AgentStepResult(BaseModel):
     usage: TokenUsage = Field(default_factory=TokenUsage)
 
 
+class DodResult(BaseModel):
+    """The definition of done checked before a PR may be requested and approved."""
+
+    passed: bool
+    failures: list[str] = Field(default_factory=list)
+
+
+class PullRequestAsk(BaseModel):
+    """A pending request to open a PR. The confirm token itself is never stored: only its
+    sha256, compared when a human approves."""
+
+    title: str
+    body: str
+    body_sha256: str
+    base: str
+    head: str
+    request_file: str
+    request_file_sha256: str
+    token_sha256: str
+    expires_at: datetime
+    requested_by: Actor
+    requested_at: datetime
+    dod: DodResult
+
+
+class DodBypass(BaseModel):
+    by: Actor
+    reason: str | None = None
+    at: datetime
+    failures: list[str] = Field(default_factory=list)
+
+
+class PullRequestInfo(BaseModel):
+    number: int
+    url: str
+    head_sha: str | None = None
+    created: bool = True  # False: an open PR from the same head already existed
+
+
+class OpenPullRequestInput(BaseModel):
+    run_id: str
+    repo: str  # owner/repo of the upstream
+    title: str
+    body: str
+    base: str
+    head: str
+
+
 class RunRecord(RunSpec):
     """Everything `show-run` prints. Lives in the workflow; doors read it with a query."""
 
@@ -368,6 +417,10 @@ class RunRecord(RunSpec):
     commit: FinishResult | None = None
     agent_attempts: int = 0
     last_agent_step: AgentStepResult | None = None
+    pr_request: PullRequestAsk | None = None
+    pr_url: str | None = None
+    head_sha: str | None = None  # the pushed commit the PR's checks run on
+    dod_bypass: DodBypass | None = None
 
 
 # ---- updates (operator commands) -------------------------------------------------------------
@@ -442,6 +495,24 @@ class AgentStepRequest(CommandRequest):
         return self
 
 
+class OpenPrRequest(CommandRequest):
+    title: str = Field(min_length=1, max_length=256)
+    body: str = Field(default="", max_length=65_536)
+    base: str | None = None
+    head: str | None = None
+    request_file: str
+    request_file_sha256: str
+    token_sha256: str = Field(min_length=64, max_length=64)
+    expires_at: datetime
+
+
+class ApprovePrRequest(CommandRequest):
+    request_file_sha256: str
+    token_sha256: str
+    confirm: bool = False
+    allow_dod_bypass: bool = False
+
+
 class CommandResult(BaseModel):
     model_config = ConfigDict(validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
 
@@ -458,6 +529,8 @@ class CommandResult(BaseModel):
     preflight: PreflightResult | None = None
     finish: FinishResult | None = None
     agent: AgentStepResult | None = None
+    pr_request: PullRequestAsk | None = None
+    pull_request: PullRequestInfo | None = None
 
 
 # ---- workflow input/output -------------------------------------------------------------------

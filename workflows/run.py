@@ -7,6 +7,7 @@ synchronously (no awaits inside handlers), so two commands can never interleave.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -19,16 +20,24 @@ from temporalio.workflow import ActivityCancellationType, ActivityHandle
 with workflow.unsafe.imports_passed_through():
     from activities.agent import AGENT_MISSING, AgentActivities
     from activities.checks import PreflightActivities
+    from activities.github import GitHubActivities
     from activities.finish import FinishActivities
     from activities.workspace import WorkspaceActivities
     from common.policy import RunPolicy
-    from common.settings import agent_queue_for
+    from common.settings import agent_queue_for, github_queue_for
     from workflows import search_attributes as sa
+    from workflows.definition_of_done import check_definition_of_done
     from workflows.models import (
         AgentGrade,
         AgentStepInput,
         AgentStepRequest,
         AgentStepResult,
+        ApprovePrRequest,
+        DodBypass,
+        OpenPrRequest,
+        OpenPullRequestInput,
+        PullRequestAsk,
+        PullRequestInfo,
         CheckConclusion,
         CheckRecord,
         CheckRequest,
@@ -66,6 +75,15 @@ NOT_PREPARED = "WorkspaceNotPrepared"
 PREFLIGHT_FAILED = "PreflightFailed"
 STEP_CANCELLED = "StepCancelled"
 AGENT_STEP = "run-agent-step"
+PR_GATE = "PullRequestGate"
+GITHUB_TIMEOUT = timedelta(minutes=2)
+# GitHub's rate-limit answers set their own delay (next_retry_delay); give them room.
+GITHUB_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=2),
+    maximum_attempts=10,
+)
 
 # Steps are idempotent activities: retrying one after a crash or a transient error is safe.
 STEP_RETRY = RetryPolicy(
@@ -420,6 +438,7 @@ class IntegrationRunWorkflow:
 
         def effect(record: RunRecord) -> None:
             record.commit = finished
+            record.head_sha = finished.commit_sha
             record.changes = request.changes
             record.project = request.project
             record.reports["finish"] = finished.report
@@ -433,6 +452,133 @@ class IntegrationRunWorkflow:
             return
         self._validate("run-finish", request, RunState.PUSHED)
         self._validate_prepared("run-finish")
+
+    # ---- the PR gate: a PR opens only after a human confirms twice, exactly once ------------
+
+    @workflow.update
+    def request_open_pr(self, request: OpenPrRequest) -> CommandResult:
+        if self._is_duplicate("request-open-pr", request):
+            return self._apply("request-open-pr", request, self._record.state)
+        record = self._record
+        assert record.workspace is not None
+        body = request.body
+        ask = PullRequestAsk(
+            title=request.title, body=body,
+            body_sha256=hashlib.sha256(body.encode()).hexdigest(),
+            base=request.base or record.workspace.base_branch,
+            head=request.head or self._default_head(),
+            request_file=request.request_file, request_file_sha256=request.request_file_sha256,
+            token_sha256=request.token_sha256, expires_at=request.expires_at,
+            requested_by=request.by, requested_at=workflow.now(),
+            dod=check_definition_of_done(record, body),
+        )
+
+        def effect(record: RunRecord) -> None:
+            record.pr_request = ask
+
+        result = self._apply("request-open-pr", request, record.state, effect)
+        return result.model_copy(update={"pr_request": ask})
+
+    @request_open_pr.validator
+    def _validate_request_open_pr(self, request: OpenPrRequest) -> None:
+        if self._is_duplicate("request-open-pr", request):
+            return
+        self._validate_can_act()
+        self._validate_prepared("request-open-pr")
+        if self._record.state != RunState.PUSHED:
+            raise _refuse(
+                f"request-open-pr refused: run {self._record.run_id} is {self._record.state}; "
+                "a PR is requested from PUSHED (run-finish first)",
+                ILLEGAL_TRANSITION,
+            )
+        if request.head is None and self._default_head() == "":
+            raise _refuse(
+                "request-open-pr refused: the fork is not a GitHub repository this run knows; "
+                "pass --head OWNER:BRANCH",
+                PR_GATE,
+            )
+
+    @workflow.update
+    async def approve_open_pr(self, request: ApprovePrRequest) -> CommandResult:
+        record = self._record
+        if self._is_duplicate("approve-open-pr", request) or self._already_approved(request):
+            existing = PullRequestInfo(number=record.pr_number or 0, url=record.pr_url or "",
+                                       head_sha=record.head_sha, created=False)
+            result = self._apply("approve-open-pr", request, record.state)
+            return result.model_copy(update={"pull_request": existing})
+        ask = record.pr_request
+        assert ask is not None
+        bypass = None
+        if not ask.dod.passed:
+            bypass = DodBypass(by=request.by, reason=request.reason, at=workflow.now(),
+                               failures=ask.dod.failures)
+        opened = await self._run_step(
+            "approve-open-pr",
+            GitHubActivities.create_pull_request,
+            OpenPullRequestInput(run_id=record.run_id, repo=record.full_name, title=ask.title,
+                                 body=ask.body, base=ask.base, head=ask.head),
+            GITHUB_TIMEOUT,
+            GITHUB_RETRY,
+            task_queue=github_queue_for(workflow.info().task_queue),
+        )
+
+        def effect(record: RunRecord) -> None:
+            record.pr_number = opened.number
+            record.pr_url = opened.url
+            record.head_sha = opened.head_sha or record.head_sha
+            record.dod_bypass = bypass
+
+        result = self._apply("approve-open-pr", request, RunState.CI_WAIT, effect)
+        return result.model_copy(update={"pull_request": opened})
+
+    @approve_open_pr.validator
+    def _validate_approve_open_pr(self, request: ApprovePrRequest) -> None:
+        if self._is_duplicate("approve-open-pr", request) or self._already_approved(request):
+            return
+        self._validate_can_act()
+        record = self._record
+        ask = record.pr_request
+        if record.state != RunState.PUSHED or ask is None:
+            raise _refuse(
+                f"approve-open-pr refused: run {record.run_id} is {record.state} and has no "
+                "pending PR request; run request-open-pr first",
+                PR_GATE,
+            )
+        if not request.confirm:
+            raise _refuse("approve-open-pr refused: --confirm is required as well as the "
+                          "confirm token (double confirmation)", PR_GATE)
+        if request.token_sha256 != ask.token_sha256:
+            raise _refuse("approve-open-pr refused: the confirm token does not match the "
+                          "pending PR request", PR_GATE)
+        if request.request_file_sha256 != ask.request_file_sha256:
+            raise _refuse(f"approve-open-pr refused: the request file {ask.request_file} was "
+                          "changed after request-open-pr; request again", PR_GATE)
+        if workflow.now() >= ask.expires_at:
+            raise _refuse(f"approve-open-pr refused: the PR request expired at "
+                          f"{ask.expires_at.isoformat(timespec='seconds')}; request again",
+                          PR_GATE)
+        if not ask.dod.passed and not request.allow_dod_bypass:
+            raise _refuse("approve-open-pr refused: definition of done not met ("
+                          + "; ".join(ask.dod.failures) + "); fix it or pass --allow-dod-bypass",
+                          PR_GATE)
+
+    def _already_approved(self, request: ApprovePrRequest) -> bool:
+        """A second approval of the request that opened the run's PR: answered, not redone."""
+        record = self._record
+        ask = record.pr_request
+        return (
+            record.pr_number is not None
+            and ask is not None
+            and record.state != RunState.PUSHED
+            and request.token_sha256 == ask.token_sha256
+            and request.request_file_sha256 == ask.request_file_sha256
+        )
+
+    def _default_head(self) -> str:
+        workspace = self._record.workspace
+        if workspace is None or not workspace.fork_full_name:
+            return ""
+        return f"{workspace.fork_full_name.split('/')[0]}:{workspace.branch}"
 
     @workflow.update
     async def run_agent_step(self, request: AgentStepRequest) -> CommandResult:
@@ -570,6 +716,7 @@ class IntegrationRunWorkflow:
         argument: Any,
         timeout: timedelta,
         retry: RetryPolicy = STEP_RETRY,
+        task_queue: str | None = None,
     ) -> Any:
         """Run one activity-backed step; other commands are refused while it runs."""
         if self._step is not None:  # two steps accepted in one activation
@@ -582,6 +729,7 @@ class IntegrationRunWorkflow:
                 start_to_close_timeout=timeout,
                 heartbeat_timeout=STEP_HEARTBEAT,
                 retry_policy=retry,
+                task_queue=task_queue,
             )
         except ActivityError as err:
             cause = err.cause
@@ -748,6 +896,8 @@ class IntegrationRunWorkflow:
             wanted.append(SearchAttributePair(sa.VERDICT, record.grade.verdict.value))
         if record.campaign:
             wanted.append(SearchAttributePair(sa.CAMPAIGN, record.campaign))
+        if record.head_sha:
+            wanted.append(SearchAttributePair(sa.HEAD_SHA, record.head_sha))
         current: TypedSearchAttributes = workflow.info().typed_search_attributes
         updates = [
             pair.key.value_set(pair.value)

@@ -9,5 +9,7 @@ REPO = SearchAttributeKey.for_keyword("AgentprRepo")
 PR = SearchAttributeKey.for_int("AgentprPR")
 VERDICT = SearchAttributeKey.for_keyword("AgentprVerdict")
 CAMPAIGN = SearchAttributeKey.for_keyword("AgentprCampaign")
+# The pushed commit: GitHub's check events for PRs from forks carry no PR number, only this.
+HEAD_SHA = SearchAttributeKey.for_keyword("AgentprHeadSha")
 
-ALL_KEYS = (STATE, REPO, PR, VERDICT, CAMPAIGN)
+ALL_KEYS = (STATE, REPO, PR, VERDICT, CAMPAIGN, HEAD_SHA)

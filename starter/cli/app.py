@@ -15,7 +15,7 @@ from common.errors import EXIT_REFUSED, EXIT_USAGE, OperatorError
 from common.logs import configure_logging
 from common.process import exit_now
 from common.settings import Settings
-from starter.cli import agent, runs, services
+from starter.cli import agent, pull_requests, runs, services
 from starter.cli.gate import Gate
 
 app = typer.Typer(
@@ -28,7 +28,9 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-for name, function in {**services.COMMANDS, **runs.COMMANDS, **agent.COMMANDS}.items():
+for name, function in {
+    **services.COMMANDS, **runs.COMMANDS, **agent.COMMANDS, **pull_requests.COMMANDS
+}.items():
     app.command(name)(function)
 
 

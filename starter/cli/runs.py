@@ -89,7 +89,9 @@ def send_command(
     update: UpdateMethod[Any],
     request: CommandRequest,
     as_json: bool,
+    quiet: bool = False,
 ) -> CommandResult:
+    """Send one command to the run; print its answer unless the caller prints its own."""
     require_healthy(Settings.from_env())
 
     async def action(runs: RunClient) -> Any:
@@ -98,7 +100,7 @@ def send_command(
     result: CommandResult = _run(action)
     if as_json:
         render.print_json(result)
-    else:
+    elif not quiet:
         render.print_command_result(result)
     return result
 

@@ -1,0 +1,111 @@
+"""GitHub writes and reads through PyGithub, behind one small module.
+
+Writes (creating a PR) run on their own task queue, paced by Temporal's per-queue rate limit
+across all workers. A 403/429 with Retry-After or x-ratelimit-reset becomes an ApplicationError
+with `next_retry_delay`, so the activity's retry policy waits exactly as long as GitHub asks —
+no sleep loops here. PyGithub's own retries are off for the same reason.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from common.settings import Settings
+from workflows.models import OpenPullRequestInput, PullRequestInfo
+
+GITHUB_TOKEN_MISSING = "GitHubTokenMissing"
+GITHUB_REFUSED = "GitHubRefused"
+GITHUB_RATE_LIMITED = "GitHubRateLimited"
+
+
+def github_client(settings: Settings) -> Any:
+    if settings.github_token is None:
+        raise ApplicationError(
+            "no GitHub token: set AGENTPR_GITHUB_TOKEN for the worker",
+            type=GITHUB_TOKEN_MISSING, non_retryable=True,
+        )
+    from github import Auth, Github  # heavy (~0.3 s); only where the API is used
+
+    return Github(
+        auth=Auth.Token(settings.github_token.get_secret_value()),
+        base_url=settings.github_api_url.rstrip("/"),
+        retry=None,  # Temporal's retry policy retries the whole (idempotent) activity
+        timeout=30,
+    )
+
+
+def retry_delay(headers: dict[str, str] | None) -> timedelta | None:
+    """How long GitHub asks us to wait: Retry-After, else until x-ratelimit-reset when the
+    remaining quota is 0."""
+    if not headers:
+        return None
+    lowered = {k.lower(): v for k, v in headers.items()}
+    if "retry-after" in lowered:
+        try:
+            return timedelta(seconds=max(1, int(lowered["retry-after"])))
+        except ValueError:
+            return timedelta(seconds=60)
+    if lowered.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in lowered:
+        try:
+            return timedelta(seconds=max(1, int(lowered["x-ratelimit-reset"]) - int(time.time())))
+        except ValueError:
+            return timedelta(seconds=60)
+    return None
+
+
+def github_error(err: Any, what: str) -> ApplicationError:
+    """Map a PyGithub exception to the retry decision Temporal should make."""
+    status = getattr(err, "status", None)
+    data = getattr(err, "data", None)
+    message = data.get("message", "") if isinstance(data, dict) else str(data or "")
+    delay = retry_delay(getattr(err, "headers", None))
+    if status in (403, 429) and (delay is not None or "rate limit" in message.lower()):
+        return ApplicationError(
+            f"GitHub rate limit on {what}: {message}", type=GITHUB_RATE_LIMITED,
+            next_retry_delay=delay or timedelta(seconds=60),
+        )
+    if status in (401, 403, 404, 422):
+        return ApplicationError(
+            f"GitHub refused {what} ({status} {message})".strip(), type=GITHUB_REFUSED,
+            non_retryable=True,
+        )
+    return ApplicationError(f"GitHub error on {what}: {status} {message}", type="GitHubError")
+
+
+def _info(pr: Any, created: bool) -> PullRequestInfo:
+    return PullRequestInfo(number=pr.number, url=pr.html_url, head_sha=pr.head.sha,
+                           created=created)
+
+
+class GitHubActivities:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @activity.defn
+    def create_pull_request(self, request: OpenPullRequestInput) -> PullRequestInfo:
+        """Open the PR exactly once: an open PR from the same head is found, not duplicated
+        (a crash after GitHub created it, then a retry, must not open a second one)."""
+        from github import GithubException
+
+        gh = github_client(self.settings)
+        try:
+            repo = gh.get_repo(request.repo)
+            for existing in repo.get_pulls(state="open", head=request.head, base=request.base):
+                return _info(existing, created=False)
+            try:
+                pr = repo.create_pull(title=request.title, body=request.body, base=request.base,
+                                      head=request.head, maintainer_can_modify=True)
+            except GithubException as err:
+                if err.status == 422 and "already exists" in str(err.data):
+                    for existing in repo.get_pulls(state="open", head=request.head):
+                        return _info(existing, created=False)
+                raise
+            activity.logger.info("opened PR #%s for %s", pr.number, request.run_id)
+            return _info(pr, created=True)
+        except GithubException as err:
+            raise github_error(err, f"opening a PR on {request.repo}") from None

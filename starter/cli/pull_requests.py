@@ -1,0 +1,152 @@
+"""The PR gate, from the operator's side: request (prints a one-time confirm token), approve
+(token + --confirm), the only way a PR reaches someone else's repository."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import secrets
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from common.errors import Refused, UsageError
+from common.settings import Settings
+from starter.cli import render
+from starter.cli.runs import JsonOption, KeyOption, ReasonOption, RunIdOption, build, send_command
+from starter.client import RunClient, with_run_client
+from workflows.models import ApprovePrRequest, OpenPrRequest
+from workflows.run import IntegrationRunWorkflow
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def request_open_pr(
+    run_id: RunIdOption,
+    title: Annotated[str, typer.Option("--title", help="PR title.")],
+    body: Annotated[str | None, typer.Option("--body", help="PR body (markdown).")] = None,
+    body_file: Annotated[
+        Path | None, typer.Option("--body-file", help="Read the PR body from this file.")
+    ] = None,
+    base: Annotated[
+        str | None, typer.Option("--base", help="Base branch (default: upstream's default).")
+    ] = None,
+    head: Annotated[
+        str | None, typer.Option("--head", help="OWNER:BRANCH (default: the fork's branch).")
+    ] = None,
+    ttl_minutes: Annotated[
+        float, typer.Option("--ttl-minutes", min=0.01, help="How long the request stays valid.")
+    ] = 60,
+    reason: ReasonOption = None, idempotency_key: KeyOption = None, as_json: JsonOption = False,
+) -> None:
+    """Check the definition of done and write a PR request file; print a one-time confirm
+    token. Only its hash is kept by the run: the token itself never reaches history or logs."""
+    if body is not None and body_file is not None:
+        raise UsageError("give --body or --body-file, not both")
+    if body_file is not None:
+        if not body_file.is_file():
+            raise UsageError(f"body file not found: {body_file}")
+        body = body_file.read_text(errors="replace")
+    text = body or ""
+    settings = Settings.from_env()
+
+    async def current(runs: RunClient) -> Any:
+        return await runs.get_run(run_id)
+
+    record = asyncio.run(with_run_client(settings, current))
+    if record.workspace is None:
+        raise Refused(f"request-open-pr refused: run {run_id} has no workspace yet")
+    fork_owner = (record.workspace.fork_full_name or "").split("/")[0]
+    base = base or record.workspace.base_branch
+    head = head or (f"{fork_owner}:{record.workspace.branch}" if fork_owner else None)
+    now = datetime.now(timezone.utc)
+    expires = now + timedelta(minutes=ttl_minutes)
+    token = secrets.token_urlsafe(24)
+    settings.pr_requests_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.pr_requests_dir / f"{run_id}_{now.strftime('%Y%m%dT%H%M%SZ')}.json"
+    content = json.dumps({
+        "run_id": run_id, "repo": record.full_name, "title": title,
+        "body_sha256": sha256_hex(text.encode()), "base": base, "head": head,
+        "created_at": now.isoformat(), "expires_at": expires.isoformat(),
+    }, indent=2).encode() + b"\n"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(content)
+    request = build(
+        OpenPrRequest, title=title, body=text, base=base, head=head, request_file=str(path),
+        request_file_sha256=sha256_hex(content), token_sha256=sha256_hex(token.encode()),
+        expires_at=expires, reason=reason, idempotency_key=idempotency_key,
+    )
+    try:
+        result = send_command(run_id, IntegrationRunWorkflow.request_open_pr, request,
+                              as_json=False, quiet=True)
+    except BaseException:
+        path.unlink(missing_ok=True)  # a refused request leaves no file behind
+        raise
+    ask = result.pr_request
+    assert ask is not None
+    if as_json:
+        render.print_json({
+            "run_id": run_id, "confirm_token": token, "request_file": str(path),
+            "expires_at": expires.isoformat(), "base": ask.base, "head": ask.head,
+            "dod": ask.dod.model_dump(),
+        })
+        return
+    render.console.print(f"{run_id}: PR request written to {path}")
+    render.console.print(f"  {ask.head} -> {record.full_name}:{ask.base}: {title}")
+    render.console.print(f"  confirm token: {token}  (expires {expires.isoformat(timespec='seconds')})")
+    if ask.dod.passed:
+        render.console.print("  definition of done: met")
+    else:
+        render.console.print("  definition of done NOT met: " + "; ".join(ask.dod.failures))
+    render.console.print(
+        f"  approve with: agentpr approve-open-pr --run-id {run_id} --request-file {path} "
+        f"--confirm-token {token} --confirm"
+        + ("" if ask.dod.passed else " --allow-dod-bypass")
+    )
+
+
+def approve_open_pr(
+    run_id: RunIdOption,
+    request_file: Annotated[Path, typer.Option("--request-file", help="From request-open-pr.")],
+    confirm_token: Annotated[str, typer.Option("--confirm-token", help="From request-open-pr.")],
+    confirm: Annotated[
+        bool, typer.Option("--confirm", help="Second confirmation: yes, open the PR.")
+    ] = False,
+    allow_dod_bypass: Annotated[
+        bool, typer.Option("--allow-dod-bypass", help="Open it although the definition of done "
+                           "is not met (recorded with who bypassed).")
+    ] = False,
+    reason: ReasonOption = None, idempotency_key: KeyOption = None, as_json: JsonOption = False,
+) -> None:
+    """Open the PR (exactly once) after the double confirmation; the run moves to CI_WAIT.
+    A second approval prints the PR already opened."""
+    if not request_file.is_file():
+        raise UsageError(f"request file not found: {request_file}")
+    request = build(
+        ApprovePrRequest, request_file_sha256=sha256_hex(request_file.read_bytes()),
+        token_sha256=sha256_hex(confirm_token.strip().encode()), confirm=confirm,
+        allow_dod_bypass=allow_dod_bypass, reason=reason, idempotency_key=idempotency_key,
+    )
+    result = send_command(run_id, IntegrationRunWorkflow.approve_open_pr, request, as_json,
+                          quiet=not as_json)
+    pr = result.pull_request
+    if as_json or pr is None:
+        return
+    if pr.created and result.applied:
+        render.console.print(f"{run_id}: opened PR #{pr.number} {pr.url} ({result.from_state} -> "
+                             f"{result.to_state})")
+    else:
+        render.console.print(f"{run_id}: PR #{pr.number} is already open: {pr.url} (no change)")
+
+
+COMMANDS = {
+    "request-open-pr": request_open_pr,
+    "approve-open-pr": approve_open_pr,
+}

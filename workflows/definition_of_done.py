@@ -1,0 +1,43 @@
+"""The definition of done a run must meet before a PR is requested and approved (pure)."""
+
+from __future__ import annotations
+
+import re
+
+from common.policy import RunPolicy
+from workflows.models import DodResult, RunRecord, Verdict
+
+_TEST_EVIDENCE = {"tests_passed"}
+
+
+def check_definition_of_done(record: RunRecord, body: str) -> DodResult:
+    policy = record.policy or RunPolicy()
+    failures: list[str] = []
+    grade = record.grade
+    if grade is None:
+        failures.append("no agent step has been graded")
+    else:
+        if grade.verdict != Verdict.PASS:
+            failures.append(f"the last agent verdict is {grade.verdict} ({grade.reason_code})")
+        if policy.require_test_evidence and grade.reason_code not in _TEST_EVIDENCE:
+            failures.append("no test evidence in the last graded agent step")
+    commit = record.commit
+    if commit is None:
+        failures.append("nothing was pushed (run-finish)")
+    else:
+        budget = policy.diff_budget
+        if commit.files_changed > budget.max_files:
+            failures.append(f"diff touches {commit.files_changed} files; budget {budget.max_files}")
+        if commit.added_lines > budget.max_added_lines:
+            failures.append(
+                f"diff adds {commit.added_lines} lines; budget {budget.max_added_lines}"
+            )
+    governance = record.governance
+    if governance is not None:
+        if governance.dco_required and not (commit and commit.signed_off):
+            failures.append("the repository requires DCO sign-off and the commit has none")
+        lowered = body.lower()
+        for section in governance.pr_template_sections:
+            if not re.search(rf"^\s*#+\s*{re.escape(section.lower())}\s*:?\s*$", lowered, re.M):
+                failures.append(f"the PR body lacks the template section {section!r}")
+    return DodResult(passed=not failures, failures=failures)
