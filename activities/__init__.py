@@ -21,10 +21,12 @@ def build_activities(settings: Settings) -> list[Callable[..., Any]]:
     GitHub token stays in the worker; it never travels through workflow history)."""
     from activities.checks import PreflightActivities
     from activities.finish import FinishActivities
+    from activities.github import GitHubReadActivities
     from activities.workspace import WorkspaceActivities
 
     return [
         WorkspaceActivities(settings).prepare_workspace,
         PreflightActivities(settings).preflight,
         FinishActivities(settings).finish_run,
+        GitHubReadActivities(settings).fetch_pull_request_status,
     ]

@@ -16,7 +16,13 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from common.settings import Settings
-from workflows.models import OpenPullRequestInput, PullRequestInfo
+from workflows.models import (
+    GitHubEvent,
+    OpenPullRequestInput,
+    PullRequestInfo,
+    PullRequestStatus,
+    PullRequestStatusInput,
+)
 
 GITHUB_TOKEN_MISSING = "GitHubTokenMissing"
 GITHUB_REFUSED = "GitHubRefused"
@@ -109,3 +115,54 @@ class GitHubActivities:
             return _info(pr, created=True)
         except GithubException as err:
             raise github_error(err, f"opening a PR on {request.repo}") from None
+
+
+CHECK_PASSING = {"success", "neutral", "skipped"}
+
+
+class GitHubReadActivities:
+    """Reads for reconciliation (no rate-limited queue needed: they create nothing)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @activity.defn
+    def fetch_pull_request_status(self, request: PullRequestStatusInput) -> PullRequestStatus:
+        """The PR's state, its head commit's check runs and its reviews, as the same facts a
+        webhook would deliver (same fact keys, so nothing is applied twice)."""
+        from github import GithubException
+
+        gh = github_client(self.settings)
+        try:
+            repo = gh.get_repo(request.repo)
+            pr = repo.get_pull(request.pr_number)
+            head = pr.head.sha
+            facts: list[GitHubEvent] = []
+
+            def fact(**fields: Any) -> None:
+                event = GitHubEvent(delivery_id="", source="poll", repo=request.repo,
+                                    pr_number=request.pr_number, head_sha=head, **fields)
+                facts.append(event.model_copy(update={"delivery_id": f"poll:{event.fact_key}"}))
+
+            check_runs = list(repo.get_commit(head).get_check_runs())
+            completed = [run for run in check_runs if run.status == "completed"]
+            for run in completed:
+                output = run.output
+                detail = " ".join(filter(None, [getattr(output, "title", None),
+                                                getattr(output, "summary", None),
+                                                getattr(output, "text", None)]))[:2000]
+                fact(kind="check_run", name=run.name, conclusion=run.conclusion, detail=detail)
+            if check_runs and len(completed) == len(check_runs):
+                green = all(run.conclusion in CHECK_PASSING for run in completed)
+                fact(kind="check_suite", conclusion="success" if green else "failure")
+            for review in pr.get_reviews():
+                state = (review.state or "").lower()
+                if state in ("approved", "changes_requested", "commented"):
+                    fact(kind="review", review_state=state, review_id=review.id,
+                         detail=(review.body or "")[:2000])
+            if pr.state == "closed":
+                fact(kind="pr_closed", merged=bool(pr.merged))
+            return PullRequestStatus(state=pr.state, merged=bool(pr.merged), head_sha=head,
+                                     facts=facts)
+        except GithubException as err:
+            raise github_error(err, f"reading PR #{request.pr_number} on {request.repo}") from None

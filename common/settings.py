@@ -77,6 +77,7 @@ class Settings(BaseModel):
     github_token: SecretStr | None = None
     github_api_url: str = DEFAULT_GITHUB_API_URL
     telegram_bot_token: SecretStr | None = None
+    github_webhook_secret: SecretStr | None = None
     telegram_api_url: str = DEFAULT_TELEGRAM_API_URL
     codex_bin: str | None = None
     claude_bin: str | None = None
@@ -112,6 +113,7 @@ class Settings(BaseModel):
             github_token=_secret(env.get("AGENTPR_GITHUB_TOKEN")),
             github_api_url=env.get("AGENTPR_GITHUB_API_URL") or DEFAULT_GITHUB_API_URL,
             telegram_bot_token=_secret(env.get("AGENTPR_TELEGRAM_BOT_TOKEN")),
+            github_webhook_secret=_secret(env.get("AGENTPR_GITHUB_WEBHOOK_SECRET")),
             telegram_api_url=env.get("AGENTPR_TELEGRAM_API_URL") or DEFAULT_TELEGRAM_API_URL,
             codex_bin=env.get("AGENTPR_CODEX_BIN") or None,
             claude_bin=env.get("AGENTPR_CLAUDE_BIN") or None,
@@ -138,7 +140,7 @@ class Settings(BaseModel):
         agent-environment values whose names say they are keys or tokens."""
         tokens = [
             secret.get_secret_value()
-            for secret in (self.github_token, self.telegram_bot_token)
+            for secret in (self.github_token, self.telegram_bot_token, self.github_webhook_secret)
             if secret is not None
         ]
         return tokens + [
@@ -153,6 +155,10 @@ class Settings(BaseModel):
     @property
     def github_task_queue(self) -> str:
         return github_queue_for(self.task_queue)
+
+    @property
+    def webhook_deliveries_db(self) -> Path:
+        return self.home / "webhook_deliveries.sqlite"
 
     @property
     def pr_requests_dir(self) -> Path:

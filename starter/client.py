@@ -34,6 +34,7 @@ from common.settings import Settings
 from workflows import search_attributes as sa
 from workflows.models import (
     CommandRequest,
+    GitHubEvent,
     CommandResult,
     RunRecord,
     RunResult,
@@ -153,6 +154,25 @@ class RunClient:
         # SQLite visibility has no ORDER BY: newest first, sorted here.
         rows.sort(key=lambda row: (row.started_at is not None, row.started_at), reverse=True)
         return rows[:limit]
+
+    async def find_run_for_github(self, event: GitHubEvent) -> str | None:
+        """The running run a GitHub fact is about: by repo + PR number, else by the pushed
+        head commit (check events for PRs from forks carry no PR number), else by our branch
+        name `agentpr/<run_id>`."""
+        base = (f"WorkflowType = '{IntegrationRunWorkflow.__name__}' AND "
+                f"ExecutionStatus = 'Running' AND {sa.REPO.name} = '{_quote(event.repo)}'")
+        queries = []
+        if event.pr_number is not None:
+            queries.append(f"{base} AND {sa.PR.name} = {int(event.pr_number)}")
+        if event.head_sha:
+            queries.append(f"{base} AND {sa.HEAD_SHA.name} = '{_quote(event.head_sha)}'")
+        for query in queries:
+            async for execution in self.client.list_workflows(query, limit=1):
+                return execution.id
+        return None
+
+    async def signal_github_event(self, run_id: str, event: GitHubEvent) -> None:
+        await self._handle(run_id).signal(IntegrationRunWorkflow.github_event, event)
 
     async def _answer(self, run_id: str, call: Awaitable[Any]) -> Any:
         try:

@@ -394,6 +394,58 @@ class OpenPullRequestInput(BaseModel):
     head: str
 
 
+class GitHubEvent(BaseModel):
+    """One fact GitHub told us, by webhook or by polling. `fact_key` names the fact itself
+    (not the delivery), so the same fact seen both ways is applied once."""
+
+    delivery_id: str
+    source: Literal["webhook", "poll"] = "webhook"
+    kind: Literal["check_run", "check_suite", "review", "pr_closed"]
+    repo: str
+    pr_number: int | None = None
+    head_sha: str | None = None
+    name: str | None = None  # check name
+    conclusion: CheckConclusion | None = None
+    review_state: ReviewState | None = None
+    review_id: int | None = None
+    merged: bool | None = None
+    detail: str = ""  # failing check output / review body excerpt, for iteration prompts
+
+    @property
+    def fact_key(self) -> str:
+        if self.kind == "check_run":
+            return f"check:{self.head_sha}:{self.name}:{self.conclusion}"
+        if self.kind == "check_suite":
+            return f"suite:{self.head_sha}:{self.conclusion}"
+        if self.kind == "review":
+            return f"review:{self.review_id}:{self.review_state}"
+        return f"closed:{self.pr_number}:{self.merged}"
+
+
+class GitHubFactRecord(BaseModel):
+    fact_key: str
+    delivery_id: str
+    source: str
+    summary: str
+    outcome: str  # what the run did with it
+    at: datetime
+
+
+class PullRequestStatusInput(BaseModel):
+    run_id: str
+    repo: str
+    pr_number: int
+
+
+class PullRequestStatus(BaseModel):
+    """What polling GitHub found, already expressed as the facts a webhook would carry."""
+
+    state: str
+    merged: bool
+    head_sha: str | None = None
+    facts: list[GitHubEvent] = Field(default_factory=list)
+
+
 class RunRecord(RunSpec):
     """Everything `show-run` prints. Lives in the workflow; doors read it with a query."""
 
@@ -421,6 +473,7 @@ class RunRecord(RunSpec):
     pr_url: str | None = None
     head_sha: str | None = None  # the pushed commit the PR's checks run on
     dod_bypass: DodBypass | None = None
+    github_facts: list[GitHubFactRecord] = Field(default_factory=list)
 
 
 # ---- updates (operator commands) -------------------------------------------------------------
@@ -513,6 +566,10 @@ class ApprovePrRequest(CommandRequest):
     allow_dod_bypass: bool = False
 
 
+class ReconcileRequest(CommandRequest):
+    dry_run: bool = False
+
+
 class CommandResult(BaseModel):
     model_config = ConfigDict(validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
 
@@ -531,6 +588,8 @@ class CommandResult(BaseModel):
     agent: AgentStepResult | None = None
     pr_request: PullRequestAsk | None = None
     pull_request: PullRequestInfo | None = None
+    # reconcile-github: one line per fact found and what was (or would be) done with it.
+    decisions: list[str] = Field(default_factory=list)
 
 
 # ---- workflow input/output -------------------------------------------------------------------
@@ -545,6 +604,9 @@ class RunStart(BaseModel):
     applied_commands: dict[str, CommandResult] = Field(default_factory=dict)
     # History length after which the run continues as new (tests lower it).
     continue_as_new_after: int = 10_000
+    facts_seen: list[str] = Field(default_factory=list)
+    # While waiting on CI or reviews, poll GitHub this often in case a webhook was lost.
+    reconcile_every_s: int = 600
 
 
 class RunResult(BaseModel):

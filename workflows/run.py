@@ -20,7 +20,7 @@ from temporalio.workflow import ActivityCancellationType, ActivityHandle
 with workflow.unsafe.imports_passed_through():
     from activities.agent import AGENT_MISSING, AgentActivities
     from activities.checks import PreflightActivities
-    from activities.github import GitHubActivities
+    from activities.github import GitHubActivities, GitHubReadActivities
     from activities.finish import FinishActivities
     from activities.workspace import WorkspaceActivities
     from common.policy import RunPolicy
@@ -34,6 +34,10 @@ with workflow.unsafe.imports_passed_through():
         AgentStepResult,
         ApprovePrRequest,
         DodBypass,
+        GitHubEvent,
+        GitHubFactRecord,
+        PullRequestStatusInput,
+        ReconcileRequest,
         OpenPrRequest,
         OpenPullRequestInput,
         PullRequestAsk,
@@ -62,7 +66,7 @@ with workflow.unsafe.imports_passed_through():
         Transition,
         Verdict,
     )
-    from workflows.states import RunState, can_transition, describe_allowed
+    from workflows.states import RunState, can_transition, describe_allowed, path_to
 
 # ApplicationError types, so doors can tell refusals apart without parsing messages.
 ILLEGAL_TRANSITION = "IllegalTransition"
@@ -76,6 +80,13 @@ PREFLIGHT_FAILED = "PreflightFailed"
 STEP_CANCELLED = "StepCancelled"
 AGENT_STEP = "run-agent-step"
 PR_GATE = "PullRequestGate"
+NO_PR = "NoPullRequest"
+# States in which GitHub's facts (checks, reviews) move the run; a close or merge moves it from
+# anywhere short of terminal, except PAUSED (the operator holds it).
+WAITING_ON_GITHUB = {RunState.CI_WAIT, RunState.REVIEW_WAIT}
+REMEMBERED_FACTS = 2000
+SHOWN_FACTS = 200
+FAILING_CONCLUSIONS = {"failure", "timed_out", "cancelled", "action_required"}
 GITHUB_TIMEOUT = timedelta(minutes=2)
 # GitHub's rate-limit answers set their own delay (next_retry_delay); give them room.
 GITHUB_RETRY = RetryPolicy(
@@ -147,6 +158,9 @@ class IntegrationRunWorkflow:
         self._step: str | None = None
         # The running agent activity, so `pause` can cancel it (and wait until it stopped).
         self._agent: ActivityHandle[AgentStepResult] | None = None
+        # Facts from GitHub already applied (webhook and polling share the keys).
+        self._facts_seen: list[str] = list(start.facts_seen)
+        self._reconcile_every = timedelta(seconds=start.reconcile_every_s)
         if start.record is not None:
             self._record = start.record
             return
@@ -169,9 +183,12 @@ class IntegrationRunWorkflow:
     @workflow.run
     async def run(self, start: RunStart) -> RunResult:
         self._publish_search_attributes()
-        await workflow.wait_condition(
-            lambda: self._record.state.is_terminal or self._continue_as_new_due()
-        )
+        if workflow.patched("reconcile-timer"):
+            await self._follow_github_until_done()
+        else:
+            await workflow.wait_condition(
+                lambda: self._record.state.is_terminal or self._continue_as_new_due()
+            )
         # Never finish (or continue as new) while a command is being answered: its caller
         # would lose the reply.
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -182,9 +199,127 @@ class IntegrationRunWorkflow:
                     record=self._record,
                     applied_commands=self._applied,
                     continue_as_new_after=self._continue_as_new_after,
+                    facts_seen=self._facts_seen[-REMEMBERED_FACTS:],
+                    reconcile_every_s=int(self._reconcile_every.total_seconds()),
                 )
             )
         return RunResult(record=self._record)
+
+    async def _follow_github_until_done(self) -> None:
+        """Wait for the end; while the run waits on GitHub, reconcile on a durable timer too
+        (GitHub does not redeliver failed webhooks)."""
+
+        def finished() -> bool:
+            return self._record.state.is_terminal or self._continue_as_new_due()
+
+        def waiting() -> bool:
+            return self._record.state in WAITING_ON_GITHUB and self._record.pr_number is not None
+
+        while not finished():
+            if not waiting():
+                await workflow.wait_condition(lambda: finished() or waiting())
+                continue
+            try:
+                await workflow.wait_condition(
+                    lambda: finished() or not waiting(), timeout=self._reconcile_every
+                )
+            except TimeoutError:
+                if self._step is None:
+                    try:
+                        await self._reconcile(Actor.WORKFLOW, dry_run=False)
+                    except ApplicationError as err:
+                        workflow.logger.warning("reconcile failed: %s", err.message)
+
+    # ---- GitHub facts (webhook signals and polling) ---------------------------------------
+
+    @workflow.signal
+    def github_event(self, event: GitHubEvent) -> None:
+        self._apply_github_fact(event, Actor.WEBHOOK, dry_run=False)
+
+    @workflow.update
+    async def reconcile_github(self, request: ReconcileRequest) -> CommandResult:
+        before = self._record.state
+        decisions = await self._reconcile(request.by, dry_run=request.dry_run)
+        return CommandResult(
+            run_id=self._record.run_id, command="sync-github", from_state=before,
+            to_state=self._record.state, at=workflow.now(), applied=not request.dry_run,
+            decisions=decisions,
+        )
+
+    @reconcile_github.validator
+    def _validate_reconcile_github(self, request: ReconcileRequest) -> None:
+        self._validate_can_act()
+        if self._record.pr_number is None:
+            raise _refuse(f"run {self._record.run_id} has no PR to reconcile", NO_PR)
+
+    async def _reconcile(self, by: Actor, dry_run: bool) -> list[str]:
+        record = self._record
+        assert record.pr_number is not None
+        status = await self._run_step(
+            "sync-github",
+            GitHubReadActivities.fetch_pull_request_status,
+            PullRequestStatusInput(run_id=record.run_id, repo=record.full_name,
+                                   pr_number=record.pr_number),
+            GITHUB_TIMEOUT,
+            GITHUB_RETRY,
+        )
+        return [self._apply_github_fact(fact, by, dry_run) for fact in status.facts]
+
+    def _github_targets(self, event: GitHubEvent) -> list[RunState]:
+        """Where this fact moves the run from its current state ([] = record only)."""
+        state = self._record.state
+        if event.kind == "pr_closed":
+            if state == RunState.PAUSED:
+                return []
+            if event.merged:
+                return path_to(state, RunState.DONE)
+            return path_to(state, RunState.NEEDS_HUMAN_REVIEW)
+        if state not in WAITING_ON_GITHUB:
+            return []
+        failing = event.conclusion is not None and event.conclusion.value in FAILING_CONCLUSIONS
+        if event.kind in ("check_run", "check_suite") and failing:
+            return [RunState.ITERATING]
+        if event.kind == "check_suite" and event.conclusion == "success" and state == RunState.CI_WAIT:
+            return [RunState.REVIEW_WAIT]
+        if event.kind == "review" and event.review_state == ReviewState.CHANGES_REQUESTED:
+            return [RunState.ITERATING]
+        return []
+
+    def _apply_github_fact(self, event: GitHubEvent, by: Actor, dry_run: bool) -> str:
+        record = self._record
+        key = event.fact_key
+        summary = {
+            "check_run": f"check {event.name} {event.conclusion}",
+            "check_suite": f"checks {event.conclusion}",
+            "review": f"review {event.review_state}",
+            "pr_closed": "PR merged" if event.merged else "PR closed unmerged",
+        }[event.kind]
+        if key in self._facts_seen:
+            return f"{summary}: already applied"
+        if record.state.is_terminal:
+            return f"{summary}: ignored, run is {record.state}"
+        targets = self._github_targets(event)
+        outcome = (" -> ".join(t.value for t in targets)) if targets else "recorded"
+        if dry_run:
+            return f"{summary}: would {'move ' + outcome if targets else 'record'}"
+        request = CommandRequest(by=by, reason=f"{summary} ({event.source} {event.delivery_id})")
+        for target in targets:
+            self._apply(f"github:{event.kind}", request, target)
+        if event.kind in ("check_run", "check_suite") and event.conclusion is not None:
+            record.checks.append(CheckRecord(conclusion=event.conclusion, pr_number=record.pr_number,
+                                             check_name=event.name, by=by, at=workflow.now()))
+        elif event.kind == "review" and event.review_state is not None:
+            record.reviews.append(ReviewRecord(review_state=event.review_state,
+                                               pr_number=record.pr_number, by=by,
+                                               at=workflow.now()))
+        record.github_facts.append(GitHubFactRecord(
+            fact_key=key, delivery_id=event.delivery_id, source=event.source, summary=summary,
+            outcome=outcome, at=workflow.now(),
+        ))
+        del record.github_facts[:-SHOWN_FACTS]
+        self._facts_seen.append(key)
+        del self._facts_seen[:-REMEMBERED_FACTS]
+        return f"{summary}: {outcome}"
 
     # ---- reads ---------------------------------------------------------------------------
 

@@ -120,3 +120,25 @@ def describe_allowed(current: RunState) -> str:
     if not targets:
         return f"{current} is terminal; no transition is allowed"
     return f"allowed from {current}: " + ", ".join(targets)
+
+
+def path_to(current: RunState, target: RunState) -> list[RunState]:
+    """The shortest chain of legal transitions from `current` to `target` (excluding
+    `current`); empty when already there or unreachable. Used when GitHub reports a fact that
+    skips states, e.g. a PR merged while its run still waits for CI."""
+    if current == target:
+        return []
+    frontier: list[list[RunState]] = [[current]]
+    seen = {current}
+    while frontier:
+        chain = frontier.pop(0)
+        for step in allowed_from(chain[-1]):
+            if step in seen:
+                continue
+            if step == target:
+                return [*chain[1:], step]
+            seen.add(step)
+            # Never route through PAUSED or a terminal state on the way.
+            if step != RunState.PAUSED and not step.is_terminal:
+                frontier.append([*chain, step])
+    return []

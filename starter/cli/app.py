@@ -15,7 +15,7 @@ from common.errors import EXIT_REFUSED, EXIT_USAGE, OperatorError
 from common.logs import configure_logging
 from common.process import exit_now
 from common.settings import Settings
-from starter.cli import agent, pull_requests, runs, services
+from starter.cli import agent, github, pull_requests, runs, services
 from starter.cli.gate import Gate
 
 app = typer.Typer(
@@ -29,7 +29,8 @@ app = typer.Typer(
 )
 
 for name, function in {
-    **services.COMMANDS, **runs.COMMANDS, **agent.COMMANDS, **pull_requests.COMMANDS
+    **services.COMMANDS, **runs.COMMANDS, **agent.COMMANDS, **pull_requests.COMMANDS,
+    **github.COMMANDS,
 }.items():
     app.command(name)(function)
 

@@ -1,0 +1,1 @@
+"""The GitHub webhook door: verify, deduplicate, map to a run, signal it."""
