@@ -1,0 +1,185 @@
+"""The double-confirmed PR gate end to end: real CLI, worker, git, and the loopback GitHub."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from temporalio.client import Client
+
+from tests.conftest import Env, new_run_id
+from tests.fakes.git_repos import make_remotes
+from tests.fakes.github_api import FakeGitHub
+
+TOKEN = "ghp_GateSecretToken0123456789abcdef"
+BODY = "## Summary\nAdds Forge as an LLM provider.\n\n## Testing\npytest passes.\n"
+TITLE = "feat(llm): add Forge provider"
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, f"exit {result.returncode}: {result.stderr}"
+    return result.stdout
+
+
+def refused(result: subprocess.CompletedProcess[str], code: int = 1) -> str:
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
+    return result.stderr.strip()
+
+
+@pytest.fixture
+def github(tmp_path: Path) -> Iterator[FakeGitHub]:
+    remotes = make_remotes(tmp_path / "git")
+    with FakeGitHub(tmp_path / "github", token=TOKEN) as fake:
+        fake.add_repo("demo", "calc", remotes.upstream)
+        yield fake
+
+
+def pushed_run(env: Env, github: FakeGitHub) -> str:
+    """A run through prepare (fork via the API), a passing codemod step and finish: PUSHED."""
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    env.reconfigure(github_token=SecretStr(TOKEN), github_api_url=github.base_url,
+                    git_author_name="Ops", git_author_email="ops@example.com",
+                    agent_env={"PATH": path})
+    run_id = new_run_id()
+    codemod = "printf 'PROVIDER = \"forge\"\\n' > forge.py && python3 -m pytest -q"
+    for args in (
+        ("create-run", "--owner", "demo", "--repo", "calc", "--prompt-version", "v1",
+         "--run-id", run_id),
+        ("run-prepare", "--run-id", run_id),
+        ("pause", "--run-id", run_id),
+        ("resume", "--run-id", run_id, "--target-state", "IMPLEMENTING"),
+        ("run-agent-step", "--run-id", run_id, "--engine", "command", "--command", codemod,
+         "--skip-network-check", "--success-state", "LOCAL_VALIDATING"),
+        ("run-finish", "--run-id", run_id, "--changes", "Forge provider", "--project", "calc",
+         "--commit-title", TITLE),
+    ):
+        ok(env.cli(*args, timeout=120))
+    return run_id
+
+
+def request(env: Env, run_id: str, *extra: str, body: str = BODY) -> dict:
+    return json.loads(ok(env.cli("request-open-pr", "--run-id", run_id, "--title", TITLE,
+                                 "--body", body, "--json", *extra)))
+
+
+def approve(env: Env, run_id: str, ask: dict, *extra: str,
+            token: str | None = None) -> subprocess.CompletedProcess[str]:
+    return env.cli("approve-open-pr", "--run-id", run_id, "--request-file", ask["request_file"],
+                   "--confirm-token", token or ask["confirm_token"], *extra, timeout=120)
+
+
+def show(env: Env, run_id: str) -> dict:
+    return json.loads(ok(env.cli("show-run", "--run-id", run_id, "--json")))
+
+
+def pull_posts(github: FakeGitHub) -> int:
+    return sum(1 for r in github.requests if r.method == "POST" and r.route_path.endswith("/pulls"))
+
+
+def test_every_refusal_creates_no_pr(env: Env, github: FakeGitHub, tmp_path: Path) -> None:
+    run_id = pushed_run(env, github)
+    # Wrong state: approving before any request.
+    fake_request = tmp_path / "forged.json"
+    fake_request.write_text("{}")
+    line = refused(env.cli("approve-open-pr", "--run-id", run_id, "--request-file",
+                           str(fake_request), "--confirm-token", "x", "--confirm"))
+    assert "has no pending PR request" in line
+    ask = request(env, run_id)
+    assert ask["dod"] == {"passed": True, "failures": []}
+    assert ask["head"] == "agentpr-bot:" + f"agentpr/{run_id}" and ask["base"] == "main"
+    # No token at all: a usage error.
+    missing = env.cli("approve-open-pr", "--run-id", run_id, "--request-file",
+                      ask["request_file"], "--confirm")
+    assert "Missing option '--confirm-token'" in refused(missing, 2)
+    # Wrong token.
+    assert "confirm token does not match" in refused(approve(env, run_id, ask, "--confirm",
+                                                             token="not-the-token"))
+    # No --confirm.
+    assert "--confirm is required" in refused(approve(env, run_id, ask))
+    # Edited request file.
+    original = Path(ask["request_file"]).read_text()
+    Path(ask["request_file"]).write_text(original.replace("main", "evil"))
+    assert "was changed after request-open-pr" in refused(approve(env, run_id, ask, "--confirm"))
+    Path(ask["request_file"]).write_text(original)
+    # Expired.
+    short = request(env, run_id, "--ttl-minutes", "0.01")
+    time.sleep(1.0)
+    assert "the PR request expired" in refused(approve(env, run_id, short, "--confirm"))
+    assert github.pulls("demo", "calc") == [] and pull_posts(github) == 0
+    record = show(env, run_id)
+    assert record["state"] == "PUSHED" and record["pr_number"] is None
+    # The request file holds no token.
+    assert short["confirm_token"] not in Path(short["request_file"]).read_text()
+
+
+async def test_one_pr_after_approval_and_after_a_second_approval(
+    env: Env, github: FakeGitHub, client: Client
+) -> None:
+    run_id = pushed_run(env, github)
+    ask = request(env, run_id)
+    out = ok(approve(env, run_id, ask, "--confirm"))
+    pulls = github.pulls("demo", "calc")
+    assert len(pulls) == 1
+    number = pulls[0]["number"]
+    assert out.strip() == (f"{run_id}: opened PR #{number} {pulls[0]['html_url']} "
+                           "(PUSHED -> CI_WAIT)")
+    assert pulls[0]["title"] == TITLE and pulls[0]["body"] == BODY
+    assert pulls[0]["head"]["label"] == f"agentpr-bot:agentpr/{run_id}"
+    again = ok(approve(env, run_id, ask, "--confirm"))
+    assert again.strip() == f"{run_id}: PR #{number} is already open: {pulls[0]['html_url']} (no change)"
+    assert len(github.pulls("demo", "calc")) == 1 and pull_posts(github) == 1
+    record = show(env, run_id)
+    assert record["state"] == "CI_WAIT" and record["pr_number"] == number
+    assert record["head_sha"] == pulls[0]["head"]["sha"]
+    description = await client.get_workflow_handle(run_id).describe()
+    from workflows import search_attributes as sa
+
+    assert description.typed_search_attributes.get(sa.PR) == number
+    # Neither the confirm token nor the GitHub token is in history, reports or logs.
+    history = (await client.get_workflow_handle(run_id).fetch_history()).to_json()
+    assert ask["confirm_token"] not in history and TOKEN not in history
+    for path in env.settings.home.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert TOKEN.encode() not in data and ask["confirm_token"].encode() not in data, path
+
+
+def test_dod_not_met_needs_an_explicit_bypass(env: Env, github: FakeGitHub) -> None:
+    run_id = pushed_run(env, github)
+    ask = request(env, run_id, body="Adds Forge.")  # no template sections
+    assert ask["dod"]["passed"] is False
+    assert ask["dod"]["failures"] == [
+        "the PR body lacks the template section 'Summary'",
+        "the PR body lacks the template section 'Testing'",
+    ]
+    line = refused(approve(env, run_id, ask, "--confirm"))
+    assert "definition of done not met" in line and "--allow-dod-bypass" in line
+    assert pull_posts(github) == 0
+    ok(approve(env, run_id, ask, "--confirm", "--allow-dod-bypass", "--reason", "docs-only repo"))
+    bypass = show(env, run_id)["dod_bypass"]
+    assert bypass["by"] == "cli" and bypass["reason"] == "docs-only repo"
+    assert len(bypass["failures"]) == 2
+
+
+def test_secondary_rate_limit_is_waited_out_by_the_retry_policy(
+    env: Env, github: FakeGitHub
+) -> None:
+    run_id = pushed_run(env, github)
+    ask = request(env, run_id)
+    github.fail_next.append((403, {
+        "message": "You have exceeded a secondary rate limit. Please wait a few minutes.",
+        "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+    }, {"Retry-After": "1"}))
+    started = time.monotonic()
+    ok(approve(env, run_id, ask, "--confirm"))
+    assert time.monotonic() - started >= 1.0
+    assert len(github.pulls("demo", "calc")) == 1
