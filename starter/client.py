@@ -114,7 +114,13 @@ class RunClient:
         except RPCError as err:
             raise await self._explain_rpc_error(run_id, err) from None
         if description.status == WorkflowExecutionStatus.RUNNING:
-            return await self._answer(run_id, handle.query(IntegrationRunWorkflow.get_run))
+            try:
+                return await self._answer(run_id, handle.query(IntegrationRunWorkflow.get_run))
+            except RPCError as err:
+                raise Refused(
+                    f"run {run_id} did not answer its query ({err.message}); its workflow task "
+                    "may be failing — see the run in the Web UI and the worker's log"
+                ) from None
         # A finished run needs no worker: its record is the workflow's result.
         try:
             result = await handle.result()

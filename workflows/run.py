@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
     from workflows.definition_of_done import check_definition_of_done
     from workflows.models import (
+        Actor,
         AgentGrade,
         AgentStepInput,
         AgentStepRequest,

@@ -139,8 +139,10 @@ def approve_open_pr(
     pr = result.pull_request
     if as_json or pr is None:
         return
-    if pr.created and result.applied:
-        render.console.print(f"{run_id}: opened PR #{pr.number} {pr.url} ({result.from_state} -> "
+    if result.applied and result.from_state != result.to_state:
+        # Not created: an earlier attempt (a worker that crashed after GitHub answered) made it.
+        how = "opened" if pr.created else "found the open"
+        render.console.print(f"{run_id}: {how} PR #{pr.number} {pr.url} ({result.from_state} -> "
                              f"{result.to_state})")
     else:
         render.console.print(f"{run_id}: PR #{pr.number} is already open: {pr.url} (no change)")

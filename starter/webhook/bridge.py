@@ -72,7 +72,7 @@ class WebhookBridge:
             answer = await self._process(event, delivery, payload)
         except Exception as err:  # noqa: BLE001 - GitHub gets a 500; the delivery is released
             self.store.release(delivery)
-            log.error("delivery failed", delivery=delivery, event=event, error=str(err))
+            log.error("delivery failed", delivery=delivery, github_event=event, error=str(err))
             return web.json_response({"error": "processing failed; redeliver"}, status=500)
         self.store.complete(delivery)
         return answer
@@ -86,6 +86,6 @@ class WebhookBridge:
         if run_id is None:
             return web.json_response({"ignored": "no run for this PR"}, status=202)
         await self.runs.signal_github_event(run_id, fact)
-        log.info("delivery applied", delivery=delivery, event=event, run_id=run_id,
+        log.info("delivery applied", delivery=delivery, github_event=event, run_id=run_id,
                  fact=fact.fact_key)
         return web.json_response({"run_id": run_id, "fact": fact.fact_key})

@@ -43,15 +43,17 @@ def github(tmp_path: Path) -> Iterator[FakeGitHub]:
         yield fake
 
 
-def pushed_run(env: Env, github: FakeGitHub) -> str:
-    """A run through prepare (fork via the API), a passing codemod step and finish: PUSHED."""
+def pushed_run(env: Env, github: FakeGitHub, run_id: str | None = None) -> str:
+    """A run through prepare (fork via the API), a passing codemod step and finish: PUSHED.
+    With `run_id`, the run already exists (started by the test)."""
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     env.reconfigure(github_token=SecretStr(TOKEN), github_api_url=github.base_url,
                     git_author_name="Ops", git_author_email="ops@example.com",
                     agent_env={"PATH": path})
-    run_id = new_run_id()
+    create = run_id is None
+    run_id = run_id or new_run_id()
     codemod = "printf 'PROVIDER = \"forge\"\\n' > forge.py && python3 -m pytest -q"
-    for args in (
+    steps = [
         ("create-run", "--owner", "demo", "--repo", "calc", "--prompt-version", "v1",
          "--run-id", run_id),
         ("run-prepare", "--run-id", run_id),
@@ -61,7 +63,8 @@ def pushed_run(env: Env, github: FakeGitHub) -> str:
          "--skip-network-check", "--success-state", "LOCAL_VALIDATING"),
         ("run-finish", "--run-id", run_id, "--changes", "Forge provider", "--project", "calc",
          "--commit-title", TITLE),
-    ):
+    ]
+    for args in steps if create else steps[1:]:
         ok(env.cli(*args, timeout=120))
     return run_id
 

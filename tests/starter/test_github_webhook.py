@@ -1,0 +1,207 @@
+"""GitHub facts end to end: signed deliveries through the real bridge process, at-most-once
+across restarts and processes, reconciliation by polling, the durable reconcile timer, and a
+crash in the middle of opening the PR."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+
+from starter.devserver import free_port
+from tests.activities.test_pr_gate import (
+    TOKEN,
+    approve,
+    github,  # noqa: F401 - fixture
+    ok,
+    pushed_run,
+    request,
+    show,
+)
+from tests.conftest import Env, agentpr_command
+from tests.fakes import github_webhooks as hooks
+from tests.fakes.github_api import FakeGitHub
+
+SECRET = "webhook-secret-It's a Secret to Everybody"
+
+
+class Bridge:
+    def __init__(self, env: Env, port: int, *extra: str) -> None:
+        self.url = f"http://127.0.0.1:{port}/github/webhook"
+        environ = {**env.environ, "AGENTPR_GITHUB_WEBHOOK_SECRET": SECRET}
+        self.log = env.settings.home / f"bridge-{port}.log"
+        self.process = subprocess.Popen(
+            [*agentpr_command(), "run-github-webhook", "--host", "127.0.0.1", "--port", str(port),
+             *extra], env=environ, stdout=open(self.log, "w"), stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise AssertionError(f"bridge did not start: {self.log.read_text()}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(15)
+
+
+@pytest.fixture
+def waiting_run(env: Env, github: FakeGitHub) -> tuple[str, dict]:  # noqa: F811
+    run_id = pushed_run(env, github)
+    ok(approve(env, run_id, request(env, run_id), "--confirm"))
+    pull = github.pulls("demo", "calc")[0]
+    return run_id, pull
+
+
+@pytest.fixture
+def bridge(env: Env) -> Iterator[Bridge]:
+    running = Bridge(env, free_port())
+    yield running
+    running.stop()
+
+
+def failing_check(pull: dict, delivery: str | None = None) -> tuple[str, dict]:
+    return hooks.check_run_completed("demo/calc", name="tests", conclusion="failure",
+                                     head_sha=pull["head"]["sha"], head_branch=pull["head"]["ref"])
+
+
+async def history_length(client: Client, run_id: str) -> int:
+    return len((await client.get_workflow_handle(run_id).fetch_history()).events)
+
+
+async def test_signed_deliveries_move_the_run_once(
+    env: Env, waiting_run: tuple[str, dict], bridge: Bridge, client: Client
+) -> None:
+    run_id, pull = waiting_run
+    event, payload = failing_check(pull)
+    # Refused deliveries (signature, body, headers) change nothing and keep their id unused.
+    status, _ = hooks.deliver(bridge.url, event, payload, secret="wrong", delivery_id="d-1")
+    assert status == 401
+    status, _ = hooks.deliver(bridge.url, event, payload, delivery_id="d-1")  # unsigned
+    assert status == 401
+    status, _ = hooks.deliver(bridge.url, event, payload, secret=SECRET, delivery_id="d-1",
+                              body=b"{not json")
+    assert status == 400
+    status, _ = hooks.deliver(bridge.url, event, payload, secret=SECRET, delivery_id="d-1",
+                              headers_override={"X-GitHub-Event": None})
+    assert status == 400
+    assert show(env, run_id)["state"] == "CI_WAIT"
+
+    status, answer = hooks.deliver(bridge.url, event, payload, secret=SECRET, delivery_id="d-1")
+    assert status == 200 and answer["run_id"] == run_id, answer
+    record = show(env, run_id)
+    assert record["state"] == "ITERATING"
+    assert record["history"][-1]["by"] == "webhook"
+    assert record["github_facts"][-1]["delivery_id"] == "d-1"
+    before = await history_length(client, run_id)
+    status, answer = hooks.deliver(bridge.url, event, payload, secret=SECRET, delivery_id="d-1")
+    assert (status, answer.get("duplicate")) == (200, True)
+    assert await history_length(client, run_id) == before
+    # Ping is answered; unknown PRs are accepted and ignored.
+    assert hooks.deliver(bridge.url, *hooks.ping(), secret=SECRET)[0] == 200
+    other = hooks.check_run_completed("demo/calc", name="tests", conclusion="failure",
+                                      head_sha="0" * 40, head_branch="elsewhere")
+    status, answer = hooks.deliver(bridge.url, *other, secret=SECRET)
+    assert status == 202 and "no run" in answer["ignored"]
+
+
+def test_dedup_survives_restart_and_holds_across_two_bridges(
+    env: Env, waiting_run: tuple[str, dict]
+) -> None:
+    run_id, pull = waiting_run
+    event, payload = hooks.pull_request_review_submitted(
+        "demo/calc", number=pull["number"], state="commented", head_sha=pull["head"]["sha"],
+        review_id=77)
+    first, second = Bridge(env, free_port()), Bridge(env, free_port())
+    try:
+        assert hooks.deliver(first.url, event, payload, secret=SECRET, delivery_id="r-1")[0] == 200
+        assert hooks.deliver(second.url, event, payload, secret=SECRET,
+                             delivery_id="r-1")[1] == {"duplicate": True, "delivery": "r-1"}
+        first.stop()
+        restarted = Bridge(env, free_port())
+        assert hooks.deliver(restarted.url, event, payload, secret=SECRET,
+                             delivery_id="r-1")[1]["duplicate"] is True
+        restarted.stop()
+    finally:
+        for bridge in (first, second):
+            if bridge.process.poll() is None:
+                bridge.stop()
+    reviews = show(env, run_id)["reviews"]
+    assert [r["review_state"] for r in reviews] == ["commented"]
+    cleaned = env.cli("cleanup-webhook-deliveries", "--keep-days", "0")
+    assert cleaned.stdout.startswith("removed ")
+
+
+def test_reconciliation_catches_a_merge_no_webhook_announced(
+    env: Env, github: FakeGitHub, waiting_run: tuple[str, dict], bridge: Bridge  # noqa: F811
+) -> None:
+    run_id, pull = waiting_run
+    github.set_check_run("demo", "calc", pull["head"]["sha"], "tests", conclusion="success")
+    # A webhook tells of the green checks; polling later finds the same fact and skips it.
+    event, payload = hooks.check_suite_completed("demo/calc", conclusion="success",
+                                                 head_sha=pull["head"]["sha"],
+                                                 head_branch=pull["head"]["ref"])
+    assert hooks.deliver(bridge.url, event, payload, secret=SECRET)[0] == 200
+    assert show(env, run_id)["state"] == "REVIEW_WAIT"
+    github.merge_pull("demo", "calc", pull["number"])  # and no webhook says so
+    dry = json.loads(ok(env.cli("sync-github", "--dry-run", "--json")))
+    mine = next(r for r in dry["runs"] if r["run_id"] == run_id)
+    assert "checks success: already applied" in mine["decisions"]
+    assert "PR merged: would move DONE" in mine["decisions"]
+    assert show(env, run_id)["state"] == "REVIEW_WAIT"
+    applied = ok(env.cli("sync-github", "--run-id", run_id))
+    assert f"{run_id}: REVIEW_WAIT -> DONE" in applied
+    record = show(env, run_id)
+    assert record["state"] == "DONE" and record["history"][-1]["reason"].startswith("PR merged")
+
+
+async def test_the_run_reconciles_on_its_own_timer(
+    env: Env, github: FakeGitHub, client: Client  # noqa: F811
+) -> None:
+    from pydantic import SecretStr
+
+    from workflows.models import RunSpec, RunStart
+    from workflows.run import IntegrationRunWorkflow
+
+    env.reconfigure(github_token=SecretStr(TOKEN), github_api_url=github.base_url)
+    run_id = "timer_" + str(free_port())
+    await client.start_workflow(
+        IntegrationRunWorkflow.run,
+        RunStart(spec=RunSpec(run_id=run_id, owner="demo", repo="calc", prompt_version="v1"),
+                 reconcile_every_s=1),
+        id=run_id, task_queue=env.settings.task_queue,
+    )
+    pushed = pushed_run(env, github, run_id=run_id)
+    ok(approve(env, pushed, request(env, pushed), "--confirm"))
+    pull = github.pulls("demo", "calc")[0]
+    github.merge_pull("demo", "calc", pull["number"])
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and show(env, run_id)["state"] != "DONE":
+        time.sleep(0.5)
+    record = show(env, run_id)
+    assert record["state"] == "DONE"
+    assert [h["by"] for h in record["history"][-2:]] == ["workflow", "workflow"]
+
+
+def test_a_crash_mid_approval_still_opens_exactly_one_pr(
+    env: Env, github: FakeGitHub  # noqa: F811
+) -> None:
+    run_id = pushed_run(env, github)
+    ask = request(env, run_id)
+    # GitHub creates the PR, the worker never hears the answer (it died, or the link did).
+    github.fail_on("POST", "/repos/{owner}/{repo}/pulls",
+                   (502, {"message": "Bad Gateway"}), after_handling=True)
+    out = ok(approve(env, run_id, ask, "--confirm"))
+    pulls = github.pulls("demo", "calc")
+    assert len(pulls) == 1
+    assert f"found the open PR #{pulls[0]['number']}" in out and "(PUSHED -> CI_WAIT)" in out
+    assert show(env, run_id)["pr_number"] == pulls[0]["number"]
