@@ -105,17 +105,21 @@ def sync_github(
         else:
             targets = [row.run_id for state in (RunState.CI_WAIT, RunState.REVIEW_WAIT)
                        for row in await runs.list_runs(state=state, limit=10_000)]
-        answers = []
-        for target in targets:
-            try:
-                result: CommandResult = await runs.send(
-                    target, IntegrationRunWorkflow.reconcile_github, ReconcileRequest(dry_run=dry_run)
-                )
-                answers.append({"run_id": target, "from": result.from_state.value,
-                                "to": result.to_state.value, "decisions": result.decisions})
-            except OperatorError as err:
-                answers.append({"run_id": target, "error": err.message})
-        return answers
+        gate = asyncio.Semaphore(8)  # reconcile several runs at once; GitHub reads are cheap
+
+        async def reconcile(target: str) -> dict[str, Any]:
+            async with gate:
+                try:
+                    result: CommandResult = await runs.send(
+                        target, IntegrationRunWorkflow.reconcile_github,
+                        ReconcileRequest(dry_run=dry_run),
+                    )
+                except OperatorError as err:
+                    return {"run_id": target, "error": err.message}
+            return {"run_id": target, "from": result.from_state.value,
+                    "to": result.to_state.value, "decisions": result.decisions}
+
+        return list(await asyncio.gather(*(reconcile(target) for target in targets)))
 
     async def main(runs: RunClient) -> None:
         while True:

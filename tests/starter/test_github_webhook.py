@@ -153,7 +153,7 @@ def test_reconciliation_catches_a_merge_no_webhook_announced(
     assert hooks.deliver(bridge.url, event, payload, secret=SECRET)[0] == 200
     assert show(env, run_id)["state"] == "REVIEW_WAIT"
     github.merge_pull("demo", "calc", pull["number"])  # and no webhook says so
-    dry = json.loads(ok(env.cli("sync-github", "--dry-run", "--json")))
+    dry = json.loads(ok(env.cli("sync-github", "--run-id", run_id, "--dry-run", "--json")))
     mine = next(r for r in dry["runs"] if r["run_id"] == run_id)
     assert "checks success: already applied" in mine["decisions"]
     assert "PR merged: would move DONE" in mine["decisions"]
