@@ -44,6 +44,7 @@ bench: $(STAMP) $(AGENT_STAMP)
 	$(BIN)/python -m bench.run_core
 	$(BIN)/python -m bench.workspace_steps
 	$(BIN)/python -m bench.agent_step
+	$(BIN)/python -m bench.webhook
 
 ## lock: regenerate requirements.lock from a clean environment
 lock:

@@ -8,9 +8,11 @@ a processing failure answers 500 and releases it so GitHub's redelivery is proce
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
+import time
 from typing import Any
 
 import structlog
@@ -31,11 +33,17 @@ def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
     return hmac.compare_digest(expected, header)
 
 
+LOOKUP_TTL_S = 60.0
+
+
 class WebhookBridge:
     def __init__(self, runs: RunClient, store: DeliveryStore, secret: str | None) -> None:
         self.runs = runs
         self.store = store
         self.secret = secret
+        # A commit gets many check events: remember which run it belongs to for a minute
+        # instead of asking visibility every time.
+        self._runs_by_fact_target: dict[tuple[str, int | None, str | None], tuple[str, float]] = {}
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY)
@@ -66,15 +74,16 @@ class WebhookBridge:
             return web.json_response({"error": "body is not a JSON object"}, status=400)
         if event == "ping":
             return web.json_response({"pong": True, "delivery": delivery})
-        if not self.store.claim(delivery, event):
+        # SQLite calls run in a thread: a commit must not stall every other delivery.
+        if not await asyncio.to_thread(self.store.claim, delivery, event):
             return web.json_response({"duplicate": True, "delivery": delivery})
         try:
             answer = await self._process(event, delivery, payload)
         except Exception as err:  # noqa: BLE001 - GitHub gets a 500; the delivery is released
-            self.store.release(delivery)
+            await asyncio.to_thread(self.store.release, delivery)
             log.error("delivery failed", delivery=delivery, github_event=event, error=str(err))
             return web.json_response({"error": "processing failed; redeliver"}, status=500)
-        self.store.complete(delivery)
+        await asyncio.to_thread(self.store.complete, delivery)
         return answer
 
     async def _process(self, event: str, delivery: str, payload: dict[str, Any]) -> web.Response:
@@ -82,10 +91,19 @@ class WebhookBridge:
             fact = event_from_payload(event, delivery, payload)
         except Ignored as why:
             return web.json_response({"ignored": str(why)}, status=202)
-        run_id = await self.runs.find_run_for_github(fact)
+        key = (fact.repo, fact.pr_number, fact.head_sha)
+        cached = self._runs_by_fact_target.get(key)
+        run_id = cached[0] if cached and time.monotonic() - cached[1] < LOOKUP_TTL_S else None
         if run_id is None:
-            return web.json_response({"ignored": "no run for this PR"}, status=202)
-        await self.runs.signal_github_event(run_id, fact)
+            run_id = await self.runs.find_run_for_github(fact)
+            if run_id is None:
+                return web.json_response({"ignored": "no run for this PR"}, status=202)
+            self._runs_by_fact_target[key] = (run_id, time.monotonic())
+        try:
+            await self.runs.signal_github_event(run_id, fact)
+        except Exception:
+            self._runs_by_fact_target.pop(key, None)  # the run may have finished; look again
+            raise
         log.info("delivery applied", delivery=delivery, github_event=event, run_id=run_id,
                  fact=fact.fact_key)
         return web.json_response({"run_id": run_id, "fact": fact.fact_key})

@@ -8,6 +8,7 @@ processing failed so GitHub's redelivery is processed. Records survive restarts.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -19,6 +20,7 @@ class DeliveryStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self._lock = threading.Lock()  # one connection, used from the bridge's worker threads
         self._db = sqlite3.connect(path, timeout=30, isolation_level=None,
                                    check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -30,6 +32,10 @@ class DeliveryStore:
 
     def claim(self, delivery_id: str, event: str) -> bool:
         """True if this process now owns the delivery; False if it was (being) processed."""
+        with self._lock:
+            return self._claim(delivery_id, event)
+
+    def _claim(self, delivery_id: str, event: str) -> bool:
         now = time.time()
         self._db.execute("BEGIN IMMEDIATE")
         try:
@@ -50,12 +56,14 @@ class DeliveryStore:
             raise
 
     def complete(self, delivery_id: str) -> None:
-        self._db.execute("UPDATE deliveries SET status = 'done', done_at = ? WHERE id = ?",
-                         (time.time(), delivery_id))
+        with self._lock:
+            self._db.execute("UPDATE deliveries SET status = 'done', done_at = ? WHERE id = ?",
+                             (time.time(), delivery_id))
 
     def release(self, delivery_id: str) -> None:
-        self._db.execute("DELETE FROM deliveries WHERE id = ? AND status = 'claimed'",
-                         (delivery_id,))
+        with self._lock:
+            self._db.execute("DELETE FROM deliveries WHERE id = ? AND status = 'claimed'",
+                             (delivery_id,))
 
     def cleanup(self, keep_days: float) -> int:
         cutoff = time.time() - keep_days * 86400
