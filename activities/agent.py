@@ -270,6 +270,11 @@ class AgentActivities:
         settings.reports_dir.mkdir(parents=True, exist_ok=True)
         transcript = settings.reports_dir / f"{request.run_id}_agent_events_{stamp}.jsonl"
         stderr_path = settings.reports_dir / f"{request.run_id}_agent_stderr_{stamp}.log"
+        prompt_file = None
+        if request.prompt:
+            # What the agent was told, kept beside its transcript (history keeps neither).
+            prompt_file = settings.reports_dir / f"{request.run_id}_agent_prompt_{stamp}.md"
+            prompt_file.write_text(stdin_text or full_prompt(request))
         started = time.monotonic()
         timed_out = cancelled = False
         with open(transcript, "wb") as sink, open(stderr_path, "wb") as errors:
@@ -346,6 +351,7 @@ class AgentActivities:
                 "exit_code": exit_code, "timed_out": timed_out,
                 "max_minutes": request.max_minutes,
                 "transcript": str(transcript), "transcript_sha256": pump.digest.hexdigest(),
+                "prompt_file": str(prompt_file) if prompt_file else None,
                 "stderr": str(stderr_path),
                 "diff": {"files": changed, "added": added, "removed": removed},
                 "usage": evidence.usage.model_dump(),

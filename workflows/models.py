@@ -429,6 +429,7 @@ class GitHubFactRecord(BaseModel):
     summary: str
     outcome: str  # what the run did with it
     at: datetime
+    detail: str = ""  # failing check output / review text, for the iteration prompt
 
 
 class PullRequestStatusInput(BaseModel):
@@ -474,6 +475,9 @@ class RunRecord(RunSpec):
     head_sha: str | None = None  # the pushed commit the PR's checks run on
     dod_bypass: DodBypass | None = None
     github_facts: list[GitHubFactRecord] = Field(default_factory=list)
+    # The last agent step as asked, so iterations can run the same agent again.
+    agent_request: AgentStepRequest | None = None
+    iterations: int = 0
 
 
 # ---- updates (operator commands) -------------------------------------------------------------
@@ -628,3 +632,7 @@ class RunSummary(BaseModel):
     status: str
     started_at: datetime | None = None
     closed_at: datetime | None = None
+
+
+# RunRecord refers to request models defined after it.
+RunRecord.model_rebuild()

@@ -60,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
         ReviewRecord,
         ReviewRequest,
         ReviewState,
+        RunMode,
         RunRecord,
         RunResult,
         RunStart,
@@ -162,6 +163,9 @@ class IntegrationRunWorkflow:
         # Facts from GitHub already applied (webhook and polling share the keys).
         self._facts_seen: list[str] = list(start.facts_seen)
         self._reconcile_every = timedelta(seconds=start.reconcile_every_s)
+        # Set by `retry --target-state ITERATING` (or a failing fact in auto mode): the main
+        # loop then runs one iteration (agent, grade, push) when no step is running.
+        self._iterate_pending = False
         if start.record is not None:
             self._record = start.record
             return
@@ -216,13 +220,20 @@ class IntegrationRunWorkflow:
         def waiting() -> bool:
             return self._record.state in WAITING_ON_GITHUB and self._record.pr_number is not None
 
+        def iteration_due() -> bool:
+            return self._iterate_pending and self._step is None
+
         while not finished():
+            if iteration_due():
+                await self._iterate()
+                continue
             if not waiting():
-                await workflow.wait_condition(lambda: finished() or waiting())
+                await workflow.wait_condition(lambda: finished() or waiting() or iteration_due())
                 continue
             try:
                 await workflow.wait_condition(
-                    lambda: finished() or not waiting(), timeout=self._reconcile_every
+                    lambda: finished() or not waiting() or iteration_due(),
+                    timeout=self._reconcile_every,
                 )
             except TimeoutError:
                 if self._step is None:
@@ -306,6 +317,9 @@ class IntegrationRunWorkflow:
         request = CommandRequest(by=by, reason=f"{summary} ({event.source} {event.delivery_id})")
         for target in targets:
             self._apply(f"github:{event.kind}", request, target)
+        if (targets and targets[-1] == RunState.ITERATING and record.mode == RunMode.AUTO
+                and self._can_iterate()):
+            self._iterate_pending = True
         if event.kind in ("check_run", "check_suite") and event.conclusion is not None:
             record.checks.append(CheckRecord(conclusion=event.conclusion, pr_number=record.pr_number,
                                              check_name=event.name, by=by, at=workflow.now()))
@@ -315,7 +329,7 @@ class IntegrationRunWorkflow:
                                                at=workflow.now()))
         record.github_facts.append(GitHubFactRecord(
             fact_key=key, delivery_id=event.delivery_id, source=event.source, summary=summary,
-            outcome=outcome, at=workflow.now(),
+            outcome=outcome, at=workflow.now(), detail=event.detail[:1000],
         ))
         del record.github_facts[:-SHOWN_FACTS]
         self._facts_seen.append(key)
@@ -461,7 +475,10 @@ class IntegrationRunWorkflow:
 
     @workflow.update
     def retry(self, request: TargetStateRequest) -> CommandResult:
-        return self._apply("retry", request, request.target_state)
+        result = self._apply("retry", request, request.target_state)
+        if request.target_state == RunState.ITERATING and self._can_iterate():
+            self._iterate_pending = True
+        return result
 
     @retry.validator
     def _validate_retry(self, request: TargetStateRequest) -> None:
@@ -755,10 +772,24 @@ class IntegrationRunWorkflow:
             max_minutes=request.max_minutes or policy.agent_timeout_minutes, state=state,
             policy=policy, attempt=record.agent_attempts, governance=record.governance,
         )
+        record.agent_request = request.model_copy(update={"idempotency_key": None})
         outcome = await self._run_agent(step_input)
+        result = self._record_agent_outcome(AGENT_STEP, request, outcome, request.success_state)
+        return result.model_copy(update={"agent": outcome})
+
+    def _record_agent_outcome(
+        self,
+        command: str,
+        request: CommandRequest,
+        outcome: AgentStepResult,
+        success_state: RunState | None,
+    ) -> CommandResult:
+        """Converge the state by the grade, as the previous tool did: PASS → success state;
+        HUMAN_REVIEW → NEEDS_HUMAN_REVIEW; RETRYABLE → FAILED_RETRYABLE."""
+        state = self._record.state
         grade = outcome.grade
         if grade.verdict == Verdict.PASS:
-            target = request.success_state or state
+            target = success_state or state
         elif grade.verdict == Verdict.HUMAN_REVIEW:
             target = RunState.NEEDS_HUMAN_REVIEW
         else:
@@ -774,8 +805,97 @@ class IntegrationRunWorkflow:
             record.reports["agent_runtime"] = outcome.report
             record.reports["agent_transcript"] = outcome.transcript
 
-        result = self._apply(AGENT_STEP, request, target, effect)
-        return result.model_copy(update={"agent": outcome})
+        return self._apply(command, request, target, effect)
+
+    # ---- iteration: CI failed or changes were requested ------------------------------------
+
+    def _can_iterate(self) -> bool:
+        record = self._record
+        return record.agent_request is not None and record.workspace is not None \
+            and record.pr_number is not None
+
+    def _iteration_prompt(self) -> str:
+        record = self._record
+        assert record.agent_request is not None
+        lines = [
+            f"Iteration {record.iterations} on pull request #{record.pr_number} "
+            f"({record.pr_url or record.full_name}).",
+            "The pull request needs changes. Address what follows, keep the change minimal, "
+            "and run the tests again.",
+            "",
+        ]
+        facts = [f for f in record.github_facts if f.outcome.endswith("ITERATING")
+                 or "failure" in f.summary or "changes_requested" in f.summary]
+        for fact in facts[-10:]:
+            lines.append(f"- {fact.summary}" + (f": {fact.detail}" if fact.detail else ""))
+        lines += ["", "The original task:", record.agent_request.prompt or "(a command step)"]
+        return "\n".join(lines)
+
+    async def _iterate(self) -> None:
+        """One iteration: agent in the same workspace, grade, commit + push to the same branch,
+        back to CI_WAIT; past the policy's retry cap, a human decides."""
+        self._iterate_pending = False
+        record = self._record
+        if record.state != RunState.ITERATING or not self._can_iterate():
+            return
+        assert record.agent_request is not None and record.workspace is not None
+        policy = record.policy or RunPolicy()
+        by = CommandRequest(by=Actor.WORKFLOW)
+        record.iterations += 1
+        if record.iterations > policy.retry_cap:
+            self._apply("iterate", by.model_copy(update={"reason": (
+                f"retry cap reached: {record.iterations - 1} iteration(s) did not get the PR "
+                f"green (policy retry_cap {policy.retry_cap})")}), RunState.NEEDS_HUMAN_REVIEW)
+            return
+        ask = record.agent_request
+        record.agent_attempts += 1
+        step_input = AgentStepInput(
+            run_id=record.run_id, workspace=record.workspace.path,
+            base_branch=record.workspace.base_branch, engine=ask.engine,
+            prompt=self._iteration_prompt(), command=ask.command,
+            codex_sandbox=ask.codex_sandbox or policy.codex_sandbox,
+            codex_model=ask.codex_model, codex_config=ask.codex_config,
+            max_minutes=ask.max_minutes or policy.agent_timeout_minutes,
+            state=RunState.ITERATING, policy=policy, attempt=record.agent_attempts,
+            governance=record.governance,
+        )
+        reason = f"iteration {record.iterations}"
+        try:
+            outcome = await self._run_agent(step_input)
+            self._record_agent_outcome("iterate", by.model_copy(update={"reason": reason}),
+                                       outcome, RunState.LOCAL_VALIDATING)
+            if record.state != RunState.LOCAL_VALIDATING:
+                return  # graded for a human or a retry: the grade says why
+            finished = await self._run_step(
+                "iterate",
+                FinishActivities.finish_run,
+                FinishInput(
+                    run_id=record.run_id, workspace=record.workspace.path,
+                    branch=record.workspace.branch, base_branch=record.workspace.base_branch,
+                    commit_title="fix: address CI and review feedback",
+                    changes=f"Iteration {record.iterations} on PR #{record.pr_number}.",
+                    project=record.project or record.repo,
+                    signoff=bool(record.governance and record.governance.dco_required),
+                ),
+                FINISH_TIMEOUT,
+                FINISH_RETRY,
+            )
+        except ApplicationError as err:
+            self._apply("iterate", by.model_copy(update={"reason": err.message}),
+                        RunState.NEEDS_HUMAN_REVIEW if can_transition(
+                            record.state, RunState.NEEDS_HUMAN_REVIEW) else record.state)
+            return
+
+        def pushed(record: RunRecord) -> None:
+            record.commit = finished
+            record.head_sha = finished.commit_sha
+            record.reports["finish"] = finished.report
+
+        self._apply("iterate", by.model_copy(update={"reason": reason + " pushed"}),
+                    RunState.PUSHED, pushed)
+        self._apply("iterate", by.model_copy(update={"reason": f"PR #{record.pr_number} "
+                                                     "updated; waiting for CI"}),
+                    RunState.CI_WAIT)
 
     @run_agent_step.validator
     def _validate_run_agent_step(self, request: AgentStepRequest) -> None:
