@@ -205,3 +205,30 @@ def test_a_crash_mid_approval_still_opens_exactly_one_pr(
     assert len(pulls) == 1
     assert f"found the open PR #{pulls[0]['number']}" in out and "(PUSHED -> CI_WAIT)" in out
     assert show(env, run_id)["pr_number"] == pulls[0]["number"]
+
+
+def test_a_failed_delivery_is_processed_when_github_redelivers(
+    env: Env, waiting_run: tuple[str, dict]
+) -> None:
+    from tests.fakes.tcp_proxy import TcpProxy
+
+    run_id, pull = waiting_run
+    host, port = env.settings.temporal_address.rsplit(":", 1)
+    proxy = TcpProxy(host, int(port))
+    env.extra["TEMPORAL_ADDRESS"] = proxy.address  # the bridge (only) goes through the proxy
+    bridge = Bridge(env, free_port())
+    del env.extra["TEMPORAL_ADDRESS"]
+    try:
+        event, payload = failing_check(pull)
+        proxy.cut()  # Temporal unreachable from the bridge while GitHub delivers
+        status, _ = hooks.deliver(bridge.url, event, payload, secret=SECRET, delivery_id="f-1")
+        assert status == 500
+        assert show(env, run_id)["state"] == "CI_WAIT"
+        proxy.restore()
+        status, answer = hooks.deliver(bridge.url, event, payload, secret=SECRET,
+                                       delivery_id="f-1")  # GitHub's manual redelivery
+        assert status == 200 and answer["run_id"] == run_id, answer
+        assert show(env, run_id)["state"] == "ITERATING"
+    finally:
+        bridge.stop()
+        proxy.close()
