@@ -47,8 +47,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any
+
+from tests.fakes.loopback import LoopbackHTTPServer
 
 # GitHub Enterprise serves the same API under this prefix; PyGithub keeps whatever path the
 # base_url has and prepends it to every request.
@@ -295,7 +296,7 @@ class _CommitStatus:
     created_at: str
 
 
-class FakeGitHub:
+class FakeGitHub(LoopbackHTTPServer):
     """GitHub's REST API on 127.0.0.1, for one test. See the module docstring."""
 
     def __init__(
@@ -330,8 +331,6 @@ class FakeGitHub:
         self._next_check_suite_id = itertools.count(26000000001)
         self._next_status_id = itertools.count(31000000001)
         self._started_at = _now_iso()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._account_id(login)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -364,37 +363,8 @@ class FakeGitHub:
             self._repos[_key(owner, name)] = repo
 
     def start(self) -> str:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _RequestHandler)
-        server.daemon_threads = True
-        server.fake = self  # type: ignore[attr-defined]
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        self._serve(_RequestHandler, fake=self)
         return self.base_url
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> FakeGitHub:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def base_url(self) -> str:

@@ -36,8 +36,9 @@ import urllib.parse
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, Literal
+
+from tests.fakes.loopback import LoopbackHTTPServer
 
 MODEL = "claude-opus-5-5"  # only when a request names none; claude 2.1.331 defaults to it
 EXHAUSTED_TEXT = "script exhausted"
@@ -109,7 +110,7 @@ def hang() -> Step:
     return Step("hang")
 
 
-class ScriptedMessagesServer:
+class ScriptedMessagesServer(LoopbackHTTPServer):
     """`requests` holds every request received, as dicts with `method`, `path` (no query),
     `query`, `headers` (lower-cased names), `body` (decoded JSON), `kind` and, for
     /v1/messages, `step` (the kind of answer given: tool_use, text, fail or hang)."""
@@ -123,46 +124,19 @@ class ScriptedMessagesServer:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._ids = itertools.count(1)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self.base_url = ""
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> str:
         """Serve on a free loopback port; returns the base URL for `ANTHROPIC_BASE_URL`."""
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _RequestHandler)
-        server.daemon_threads = True
-        server.scripted = self  # type: ignore[attr-defined]
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        self.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+        port = self._serve(_RequestHandler, scripted=self)
+        self.base_url = f"http://127.0.0.1:{port}"
         return self.base_url
 
     def stop(self) -> None:
         self._stopping.set()  # releases hanging handlers
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
-
-    def __enter__(self) -> ScriptedMessagesServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        self._shutdown()
 
     def claude_env(self) -> dict[str, str]:
         """Environment for `claude` to talk only to this server. Add PATH (with node) and HOME."""

@@ -34,9 +34,10 @@ import itertools
 import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
+
+from tests.fakes.loopback import LoopbackHTTPServer
 
 MODEL = "fake-model"
 PROVIDER = "local"
@@ -132,7 +133,7 @@ class ReceivedRequest:
     compaction: bool
 
 
-class ScriptedModelServer:
+class ScriptedModelServer(LoopbackHTTPServer):
     def __init__(self, steps: list[Step], *, usage: dict[str, Any] | None = None) -> None:
         """`usage` replaces the token usage every response reports (default: small numbers;
         an input_tokens near the fallback context window, e.g. 300_000, makes codex compact)."""
@@ -142,8 +143,6 @@ class ScriptedModelServer:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._ids = itertools.count(1)
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self.received: list[ReceivedRequest] = []
         self.base_url = ""
 
@@ -155,38 +154,14 @@ class ScriptedModelServer:
         class Handler(_Handler):
             scripted = server
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        port = self._httpd.server_address[1]
+        port = self._serve(Handler)
         self.base_url = f"http://127.0.0.1:{port}/v1"
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="scripted-model-server", daemon=True
-        )
-        self._thread.start()
         return self.base_url
 
     def stop(self) -> None:
         """Stop serving; hung requests are released and their sockets closed."""
         self._stopping.set()
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
-
-    def __enter__(self) -> ScriptedModelServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        self._shutdown()
 
     # --- what tests read -----------------------------------------------------------------
 
