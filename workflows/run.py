@@ -383,10 +383,32 @@ class IntegrationRunWorkflow:
         self._validate("mark-local-validated", request, RunState.LOCAL_VALIDATING)
 
     @workflow.update
-    def link_pr(self, request: LinkPrRequest) -> CommandResult:
-        return self._apply(
-            "link-pr", request, RunState.CI_WAIT, self._set_pr_number(request.pr_number)
-        )
+    async def link_pr(self, request: LinkPrRequest) -> CommandResult:
+        head_sha: str | None = None
+        if workflow.patched("link-pr-reads-head") and not self._is_duplicate("link-pr", request):
+            # GitHub's check events for PRs from forks carry only the head commit: read it now
+            # so webhooks find this run. Without a token (or off GitHub) the PR is linked as is.
+            try:
+                status = await self._run_step(
+                    "link-pr",
+                    GitHubReadActivities.fetch_pull_request_status,
+                    PullRequestStatusInput(run_id=self._record.run_id,
+                                           repo=self._record.full_name,
+                                           pr_number=request.pr_number),
+                    GITHUB_TIMEOUT,
+                    RetryPolicy(maximum_attempts=2),
+                )
+                head_sha = status.head_sha
+            except ApplicationError as err:
+                workflow.logger.info("link-pr without reading the PR: %s", err.message)
+        set_number = self._set_pr_number(request.pr_number)
+
+        def effect(record: RunRecord) -> None:
+            set_number(record)
+            if head_sha:
+                record.head_sha = head_sha
+
+        return self._apply("link-pr", request, RunState.CI_WAIT, effect)
 
     @link_pr.validator
     def _validate_link_pr(self, request: LinkPrRequest) -> None:

@@ -232,3 +232,23 @@ def test_a_failed_delivery_is_processed_when_github_redelivers(
     finally:
         bridge.stop()
         proxy.close()
+
+
+def test_link_pr_reads_the_head_so_fork_check_events_find_the_run(
+    env: Env, github: FakeGitHub, bridge: Bridge  # noqa: F811
+) -> None:
+    from github import Auth, Github
+
+    run_id = pushed_run(env, github)
+    gh = Github(auth=Auth.Token(TOKEN), base_url=github.base_url)
+    pr = gh.get_repo("demo/calc").create_pull(title="by hand", body="", base="main",
+                                               head=f"agentpr-bot:agentpr/{run_id}")
+    ok(env.cli("link-pr", "--run-id", run_id, "--pr-number", str(pr.number)))
+    record = show(env, run_id)
+    assert (record["state"], record["pr_number"], record["head_sha"]) == (
+        "CI_WAIT", pr.number, pr.head.sha)
+    event, payload = hooks.check_run_completed("demo/calc", name="lint", conclusion="failure",
+                                               head_sha=pr.head.sha, head_branch=pr.head.ref)
+    status, answer = hooks.deliver(bridge.url, event, payload, secret=SECRET)
+    assert status == 200 and answer["run_id"] == run_id
+    assert show(env, run_id)["state"] == "ITERATING"
