@@ -23,16 +23,18 @@ from starter.client import RunClient
 from tests.conftest import Env, new_run_id
 from tests.fakes.git_repos import make_remotes
 from workflows.models import (
+    AgentStepRequest,
     CheckConclusion,
     CheckRequest,
     CommandRequest,
-    AgentStepRequest,
     ContractRequest,
     Engine,
     FinishRequest,
+    GitHubEvent,
     LinkPrRequest,
     PreflightRequest,
     PrepareRequest,
+    ReconcileRequest,
     ReviewRequest,
     ReviewState,
     RunSpec,
@@ -121,6 +123,51 @@ async def drive_agent_scenario(runs: RunClient, root: Path) -> str:
     return run_id
 
 
+async def drive_gate_scenario(env: Env, client: Client, root: Path) -> str:
+    """PR gate, a webhook fact, an iteration, a reconciled merge: the GitHub half of a run."""
+    import asyncio
+
+    from tests.activities.test_iteration import CODEMOD, wait_for_state
+    from tests.activities.test_pr_gate import TOKEN, approve, request
+    from tests.fakes.github_api import FakeGitHub
+
+    remotes = make_remotes(root / "git")
+    with FakeGitHub(root / "github", token=TOKEN) as github:
+        github.add_repo("demo", "calc", remotes.upstream)
+        from pydantic import SecretStr
+
+        path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+        env.reconfigure(github_token=SecretStr(TOKEN), github_api_url=github.base_url,
+                        git_author_name="Ops", git_author_email="ops@example.com",
+                        agent_env={"PATH": path})
+        run_id = new_run_id()
+        for args in (
+            ("create-run", "--owner", "demo", "--repo", "calc", "--prompt-version", "v1",
+             "--run-id", run_id),
+            ("run-prepare", "--run-id", run_id),
+            ("pause", "--run-id", run_id),
+            ("resume", "--run-id", run_id, "--target-state", "IMPLEMENTING"),
+            ("run-agent-step", "--run-id", run_id, "--engine", "command", "--command", CODEMOD,
+             "--skip-network-check", "--success-state", "LOCAL_VALIDATING"),
+            ("run-finish", "--run-id", run_id, "--changes", "Forge", "--project", "calc",
+             "--commit-title", "feat(llm): add Forge provider"),
+        ):
+            assert env.cli(*args, timeout=120).returncode == 0, args
+        assert approve(env, run_id, request(env, run_id), "--confirm").returncode == 0
+        pull = github.pulls("demo", "calc")[0]
+        runs = RunClient(client, env.settings)
+        await runs.signal_github_event(run_id, GitHubEvent(
+            delivery_id="d-1", kind="check_run", repo="demo/calc", head_sha=pull["head"]["sha"],
+            name="tests", conclusion=CheckConclusion.FAILURE, detail="1 failed"))
+        await runs.send(run_id, IntegrationRunWorkflow.retry,
+                        TargetStateRequest(target_state=RunState.ITERATING))
+        await asyncio.to_thread(wait_for_state, env, run_id, {"CI_WAIT"})
+        github.merge_pull("demo", "calc", pull["number"])
+        await runs.send(run_id, IntegrationRunWorkflow.reconcile_github, ReconcileRequest())
+        assert (await runs.get_run(run_id)).state == RunState.DONE
+    return run_id
+
+
 async def save_history(client: Client, run_id: str, name: str) -> None:
     history = await client.get_workflow_handle(run_id).fetch_history()
     path = HISTORIES / f"{name}.json"
@@ -140,14 +187,17 @@ async def test_record_histories(client: Client, env: Env, tmp_path: Path) -> Non
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     env.reconfigure(agent_env={"PATH": path})
     runs = RunClient(client, env.settings)
-    await save_history(client, await drive_agent_scenario(runs, tmp_path / "agent"),
-                       "run_agent_step_v3")
+    if not (HISTORIES / "run_agent_step_v3.json").exists():
+        await save_history(client, await drive_agent_scenario(runs, tmp_path / "agent"),
+                           "run_agent_step_v3")
+    await save_history(client, await drive_gate_scenario(env, client, tmp_path / "gate"),
+                       "run_github_v4")
 
 
 def test_recorded_histories_exist() -> None:
     names = [path.name for path in recorded_histories()]
     assert {"run_in_flight_v1.json", "run_done_v1.json", "run_steps_v2.json",
-            "run_agent_step_v3.json"} <= set(names)
+            "run_agent_step_v3.json", "run_github_v4.json"} <= set(names)
 
 
 @pytest.mark.parametrize("path", recorded_histories(), ids=lambda p: p.name)
