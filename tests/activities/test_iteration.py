@@ -8,8 +8,15 @@ import json
 import time
 from pathlib import Path
 
-from tests.activities.test_pr_gate import approve, github, ok, request, show  # noqa: F401
-from tests.conftest import Env, new_run_id
+from tests.activities.test_pr_gate import (  # noqa: F401 - github is a fixture
+    approve,
+    github,
+    ok,
+    pushed_run,
+    request,
+    show,
+)
+from tests.conftest import Env
 from tests.fakes.git_repos import git
 from tests.fakes.github_api import FakeGitHub
 
@@ -31,32 +38,9 @@ def wait_for_state(env: Env, run_id: str, states: set[str], timeout: float = 60)
 def test_iterations_push_to_the_same_pr_until_the_retry_cap(
     env: Env, github: FakeGitHub, tmp_path: Path  # noqa: F811
 ) -> None:
-    import os
-    import sys
-
-    from pydantic import SecretStr
-
-    from tests.activities.test_pr_gate import TOKEN
-
     policy = tmp_path / "policy.json"
     policy.write_text(json.dumps({"defaults": {"retry_cap": 1}}))
-    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    env.reconfigure(github_token=SecretStr(TOKEN), github_api_url=github.base_url,
-                    git_author_name="Ops", git_author_email="ops@example.com",
-                    agent_env={"PATH": path}, policy_file_override=policy)
-    run_id = new_run_id()
-    for args in (
-        ("create-run", "--owner", "demo", "--repo", "calc", "--prompt-version", "v1",
-         "--run-id", run_id),
-        ("run-prepare", "--run-id", run_id),
-        ("pause", "--run-id", run_id),
-        ("resume", "--run-id", run_id, "--target-state", "IMPLEMENTING"),
-        ("run-agent-step", "--run-id", run_id, "--engine", "command", "--command", CODEMOD,
-         "--skip-network-check", "--success-state", "LOCAL_VALIDATING"),
-        ("run-finish", "--run-id", run_id, "--changes", "Forge", "--project", "calc",
-         "--commit-title", "feat(llm): add Forge provider"),
-    ):
-        ok(env.cli(*args, timeout=120))
+    run_id = pushed_run(env, github, codemod=CODEMOD, policy_file_override=policy)
     ok(approve(env, run_id, request(env, run_id), "--confirm"))
     pull = github.pulls("demo", "calc")[0]
     first_head = pull["head"]["sha"]

@@ -43,16 +43,24 @@ def github(tmp_path: Path) -> Iterator[FakeGitHub]:
         yield fake
 
 
-def pushed_run(env: Env, github: FakeGitHub, run_id: str | None = None) -> str:
+FORGE_CODEMOD = "printf 'PROVIDER = \"forge\"\\n' > forge.py && python3 -m pytest -q"
+
+
+def pushed_run(
+    env: Env,
+    github: FakeGitHub,
+    run_id: str | None = None,
+    codemod: str = FORGE_CODEMOD,
+    **settings: object,
+) -> str:
     """A run through prepare (fork via the API), a passing codemod step and finish: PUSHED.
     With `run_id`, the run already exists (started by the test)."""
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     env.reconfigure(github_token=SecretStr(TOKEN), github_api_url=github.base_url,
                     git_author_name="Ops", git_author_email="ops@example.com",
-                    agent_env={"PATH": path})
+                    agent_env={"PATH": path}, **settings)
     create = run_id is None
     run_id = run_id or new_run_id()
-    codemod = "printf 'PROVIDER = \"forge\"\\n' > forge.py && python3 -m pytest -q"
     steps = [
         ("create-run", "--owner", "demo", "--repo", "calc", "--prompt-version", "v1",
          "--run-id", run_id),

@@ -128,31 +128,13 @@ async def drive_gate_scenario(env: Env, client: Client, root: Path) -> str:
     import asyncio
 
     from tests.activities.test_iteration import CODEMOD, wait_for_state
-    from tests.activities.test_pr_gate import TOKEN, approve, request
+    from tests.activities.test_pr_gate import TOKEN, approve, pushed_run, request
     from tests.fakes.github_api import FakeGitHub
 
     remotes = make_remotes(root / "git")
     with FakeGitHub(root / "github", token=TOKEN) as github:
         github.add_repo("demo", "calc", remotes.upstream)
-        from pydantic import SecretStr
-
-        path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-        env.reconfigure(github_token=SecretStr(TOKEN), github_api_url=github.base_url,
-                        git_author_name="Ops", git_author_email="ops@example.com",
-                        agent_env={"PATH": path})
-        run_id = new_run_id()
-        for args in (
-            ("create-run", "--owner", "demo", "--repo", "calc", "--prompt-version", "v1",
-             "--run-id", run_id),
-            ("run-prepare", "--run-id", run_id),
-            ("pause", "--run-id", run_id),
-            ("resume", "--run-id", run_id, "--target-state", "IMPLEMENTING"),
-            ("run-agent-step", "--run-id", run_id, "--engine", "command", "--command", CODEMOD,
-             "--skip-network-check", "--success-state", "LOCAL_VALIDATING"),
-            ("run-finish", "--run-id", run_id, "--changes", "Forge", "--project", "calc",
-             "--commit-title", "feat(llm): add Forge provider"),
-        ):
-            assert env.cli(*args, timeout=120).returncode == 0, args
+        run_id = pushed_run(env, github, codemod=CODEMOD)
         assert approve(env, run_id, request(env, run_id), "--confirm").returncode == 0
         pull = github.pulls("demo", "calc")[0]
         runs = RunClient(client, env.settings)
