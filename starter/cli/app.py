@@ -15,7 +15,7 @@ from common.errors import EXIT_REFUSED, EXIT_USAGE, OperatorError
 from common.logs import configure_logging
 from common.process import exit_now
 from common.settings import Settings
-from starter.cli import agent, github, pull_requests, runs, services
+from starter.cli import agent, github, pull_requests, runs, services, telegram
 from starter.cli.gate import Gate
 
 app = typer.Typer(
@@ -30,7 +30,7 @@ app = typer.Typer(
 
 for name, function in {
     **services.COMMANDS, **runs.COMMANDS, **agent.COMMANDS, **pull_requests.COMMANDS,
-    **github.COMMANDS,
+    **github.COMMANDS, **telegram.COMMANDS,
 }.items():
     app.command(name)(function)
 

@@ -1,0 +1,67 @@
+"""`run-telegram-bot`: the Telegram door. aiogram is imported only here, inside the command
+(it takes seconds to import; the CLI, the worker and the workflows never load it)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from common.errors import UsageError
+from common.logs import register_secret, set_level
+from common.settings import Settings
+from starter.cli import render
+from starter.cli.gate import require_healthy
+
+
+def run_telegram_bot(
+    allow_chat_id: Annotated[
+        list[int] | None, typer.Option("--allow-chat-id", help="A chat allowed to control "
+                                       "runs (repeatable).")
+    ] = None,
+    allow_any_chat: Annotated[
+        bool, typer.Option("--allow-any-chat", help="Accept every chat (development only).")
+    ] = False,
+) -> None:
+    """Run the Telegram control bot (long polling). Needs AGENTPR_TELEGRAM_BOT_TOKEN; the Bot
+    API base URL comes from AGENTPR_TELEGRAM_API_URL (a self-hosted Bot API server works)."""
+    settings = Settings.from_env()
+    if settings.telegram_bot_token is None:
+        raise UsageError("AGENTPR_TELEGRAM_BOT_TOKEN is not set")
+    if not allow_chat_id and not allow_any_chat:
+        raise UsageError("refusing to start without --allow-chat-id (or --allow-any-chat for "
+                         "development only)")
+    token = settings.telegram_bot_token.get_secret_value()
+    register_secret(token)
+    set_level("INFO")
+    if allow_any_chat and not allow_chat_id:
+        render.console.print("[bold red]WARNING: --allow-any-chat: ANY Telegram chat that finds "
+                             "this bot can pause, resume and approve runs. Development only."
+                             "[/bold red]")
+    require_healthy(settings)
+
+    from common.connection import connect
+    from starter.client import RunClient
+    from starter.telegram.audit import AuditLog
+    from starter.telegram.bot import build_dispatcher, make_bot
+
+    async def serve() -> None:
+        client = await connect(settings)
+        audit = AuditLog(settings.home / "telegram" / "audit.jsonl", secrets=[token])
+        allowed = None if allow_any_chat and not allow_chat_id else set(allow_chat_id or [])
+        dispatcher = build_dispatcher(RunClient(client, settings), allowed, audit)
+        bot = make_bot(token, settings.telegram_api_url)
+        me = await bot.get_me()
+        render.console.print(f"telegram bot @{me.username} polling "
+                             f"({'any chat' if allowed is None else f'{len(allowed)} chat(s)'})")
+        try:
+            await dispatcher.start_polling(bot, polling_timeout=20)
+        finally:
+            await bot.session.close()
+            render.console.print("telegram bot stopped")
+
+    asyncio.run(serve())
+
+
+COMMANDS = {"run-telegram-bot": run_telegram_bot}

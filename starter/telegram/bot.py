@@ -1,0 +1,233 @@
+"""The Telegram control bot (aiogram 3, long polling). A door like the CLI: same client module,
+same typed workflow calls, no state of its own beyond the audit log.
+
+Shape: an outer middleware drops replayed update ids and refuses chats outside the allowlist;
+an inner middleware parses the message into an Intent (deterministic EN/ZH rules); one Router
+per feature (reads, run controls, PR approval) handles the intents it owns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot, Dispatcher, Router
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.filters import Filter
+from aiogram.types import Message, TelegramObject, Update
+
+from common.errors import OperatorError
+from starter.client import RunClient
+from starter.telegram.audit import AuditLog
+from starter.telegram.intents import Intent, help_text, parse_message
+from workflows.models import (
+    Actor,
+    ApprovePrRequest,
+    CommandRequest,
+    RunRecord,
+    TargetStateRequest,
+)
+from workflows.run import IntegrationRunWorkflow
+from workflows.states import RunState
+
+REFUSAL = "This chat is not allowed to control agentpr."
+DEFAULT_LIST = 10
+
+
+class Access(BaseMiddleware):
+    """Replayed updates are dropped; other chats get a short refusal; both are audited."""
+
+    def __init__(self, allowed: set[int] | None, audit: AuditLog) -> None:
+        self.allowed = allowed
+        self.audit = audit
+
+    async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+                       event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
+        message = event.message
+        chat_id = message.chat.id if message else None
+        text = (message.text or "") if message else ""
+        if event.update_id in self.audit.seen_updates:
+            self.audit.write(chat_id=chat_id, update_id=event.update_id, command="-",
+                             outcome="duplicate", detail="update already processed",
+                             request_text=text, response_text="")
+            return None
+        if message is None:
+            return None
+        if self.allowed is not None and chat_id not in self.allowed:
+            await message.answer(REFUSAL)
+            self.audit.write(chat_id=chat_id, update_id=event.update_id, command="-",
+                             outcome="refused", detail="chat not allowed", request_text=text,
+                             response_text=REFUSAL)
+            return None
+        return await handler(event, data)
+
+
+class ParseIntent(BaseMiddleware):
+    async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+                       event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Message)
+        data["intent"] = parse_message(event.text or "")
+        return await handler(event, data)
+
+
+class IntentIs(Filter):
+    def __init__(self, *actions: str) -> None:
+        self.actions = set(actions)
+
+    async def __call__(self, message: Message, intent: Intent) -> bool:
+        return intent.action in self.actions
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+
+
+def describe_run(record: RunRecord) -> str:
+    lines = [f"run_id: {record.run_id}", f"repo: {record.full_name}", f"state: {record.state}"]
+    if record.pr_number:
+        lines.append(f"PR: #{record.pr_number} {record.pr_url or ''}".rstrip())
+    if record.grade:
+        lines.append(f"verdict: {record.grade.verdict} ({record.grade.reason_code})")
+        lines.append(f"next: {record.grade.next_action}")
+    if record.pr_request and record.state == RunState.PUSHED:
+        lines.append(f"PR request waiting: {record.pr_request.title} (expires "
+                     f"{_when(record.pr_request.expires_at)})")
+    lines.append(f"updated: {_when(record.updated_at)}")
+    return "\n".join(lines)
+
+
+class Replies:
+    """What each intent does, through the shared client; returns the reply text."""
+
+    def __init__(self, runs: RunClient) -> None:
+        self.runs = runs
+
+    async def list_runs(self, intent: Intent) -> str:
+        rows = await self.runs.list_runs(limit=intent.limit or DEFAULT_LIST)
+        if not rows:
+            return "No runs yet." if intent.language == "en" else "还没有运行。"
+        head = "Latest runs:" if intent.language == "en" else "最近的运行："
+        return "\n".join([head] + [
+            f"{r.run_id} | {r.repo or '-'} | {r.state or '-'}"
+            + (f" | PR #{r.pr_number}" if r.pr_number else "") for r in rows
+        ])
+
+    async def pending_prs(self, intent: Intent) -> str:
+        rows = await self.runs.list_runs(state=RunState.PUSHED, limit=intent.limit or DEFAULT_LIST)
+        lines = []
+        for row in rows:
+            record = await self.runs.get_run(row.run_id)
+            ask = record.pr_request
+            if ask is None:
+                continue
+            lines.append(f"{record.run_id} | {record.full_name} | {ask.title} | expires "
+                         f"{_when(ask.expires_at)}\n  /approve_pr {record.run_id} <confirm_token>")
+        if not lines:
+            return "No PR requests are waiting." if intent.language == "en" else "没有待审批的PR。"
+        return "PR requests waiting for approval:\n" + "\n".join(lines)
+
+    async def approve(self, intent: Intent, update_id: int) -> str:
+        assert intent.run_id and intent.confirm_token
+        record = await self.runs.get_run(intent.run_id)
+        ask = record.pr_request
+        if ask is None:
+            return f"⚠️ run {intent.run_id} has no PR request"
+        try:
+            file_hash = hashlib.sha256(Path(ask.request_file).read_bytes()).hexdigest()
+        except OSError:
+            return f"⚠️ cannot read the request file {ask.request_file} on this machine"
+        result = await self.runs.send(intent.run_id, IntegrationRunWorkflow.approve_open_pr,
+                                      ApprovePrRequest(
+                                          request_file_sha256=file_hash,
+                                          token_sha256=hashlib.sha256(
+                                              intent.confirm_token.encode()).hexdigest(),
+                                          confirm=True, by=Actor.TELEGRAM,
+                                          idempotency_key=f"telegram-{update_id}"))
+        pr = result.pull_request
+        if pr is None:
+            return f"{intent.run_id}: {result.to_state}"
+        return f"{intent.run_id}: PR #{pr.number} {pr.url} ({result.to_state})"
+
+    async def control(self, intent: Intent, update_id: int) -> str:
+        assert intent.run_id
+        key = f"telegram-{update_id}"  # a redelivered update applies once
+        w = IntegrationRunWorkflow
+        if intent.action == "pause":
+            result = await self.runs.send(intent.run_id, w.pause,
+                                          CommandRequest(by=Actor.TELEGRAM, idempotency_key=key))
+        else:
+            assert intent.target_state is not None
+            update = w.resume if intent.action == "resume" else w.retry
+            result = await self.runs.send(intent.run_id, update, TargetStateRequest(
+                target_state=intent.target_state, by=Actor.TELEGRAM, idempotency_key=key))
+        return f"{result.run_id}: {result.from_state} → {result.to_state} ({intent.action})"
+
+
+def build_dispatcher(runs: RunClient, allowed: set[int] | None, audit: AuditLog) -> Dispatcher:
+    dispatcher = Dispatcher()
+    dispatcher["replies"] = Replies(runs)
+    dispatcher["audit"] = audit
+    dispatcher.update.outer_middleware(Access(allowed, audit))
+
+    reads, controls, approvals = Router(name="reads"), Router(name="controls"), Router(name="prs")
+    for router in (reads, controls, approvals):
+        router.message.middleware(ParseIntent())
+
+    async def answer(message: Message, update_id: int, intent: Intent, audit: AuditLog,
+                     work: Callable[[], Awaitable[str]]) -> None:
+        outcome, detail = "ok", intent.rule
+        if intent.error:
+            reply, outcome = intent.error, "error"
+        else:
+            try:
+                reply = await work()
+            except OperatorError as err:
+                reply, outcome = f"⚠️ {err.message}", "refused"
+        sentence = not intent.rule.startswith("command")
+        if sentence and intent.action not in ("help", "unknown"):
+            reply += f"\n(rule: {intent.rule})"  # operators see which rule read their words
+        await message.answer(reply)
+        audit.write(chat_id=message.chat.id, update_id=update_id, command=intent.action,
+                    outcome=outcome, detail=detail, request_text=message.text or "",
+                    response_text=reply,
+                    extra_secrets=(intent.confirm_token,) if intent.confirm_token else ())
+
+    @reads.message(IntentIs("list", "show", "status", "pending_pr", "help", "unknown"))
+    async def on_read(message: Message, event_update: Update, intent: Intent, replies: Replies,
+                      audit: AuditLog) -> None:
+        async def work() -> str:
+            if intent.action == "list":
+                return await replies.list_runs(intent)
+            if intent.action in ("show", "status"):
+                assert intent.run_id
+                return describe_run(await replies.runs.get_run(intent.run_id))
+            if intent.action == "pending_pr":
+                return await replies.pending_prs(intent)
+            return help_text(intent.language)
+
+        await answer(message, event_update.update_id, intent, audit, work)
+
+    @controls.message(IntentIs("pause", "resume", "retry"))
+    async def on_control(message: Message, event_update: Update, intent: Intent,
+                         replies: Replies, audit: AuditLog) -> None:
+        await answer(message, event_update.update_id, intent, audit,
+                     lambda: replies.control(intent, event_update.update_id))
+
+    @approvals.message(IntentIs("approve_pr"))
+    async def on_approve(message: Message, event_update: Update, intent: Intent,
+                         replies: Replies, audit: AuditLog) -> None:
+        await answer(message, event_update.update_id, intent, audit,
+                     lambda: replies.approve(intent, event_update.update_id))
+
+    dispatcher.include_routers(reads, controls, approvals)
+    return dispatcher
+
+
+def make_bot(token: str, api_url: str) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api_url.rstrip("/")))
+    return Bot(token, session=session)
