@@ -30,6 +30,15 @@ class AuditLog:
                 if isinstance(entry.get("update_id"), int) and entry.get("outcome") != "duplicate":
                     self.seen_updates.add(entry["update_id"])
 
+    def claim_update(self, update_id: int) -> bool:
+        """True the first time an update id is seen (updates are handled concurrently, so the
+        claim happens before handling, not when the outcome is written)."""
+        with self._lock:
+            if update_id in self.seen_updates:
+                return False
+            self.seen_updates.add(update_id)
+            return True
+
     def scrub(self, text: str, extra_secrets: tuple[str, ...] = ()) -> str:
         for secret in (*self.secrets, *extra_secrets):
             if secret:

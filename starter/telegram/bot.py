@@ -51,7 +51,7 @@ class Access(BaseMiddleware):
         message = event.message
         chat_id = message.chat.id if message else None
         text = (message.text or "") if message else ""
-        if event.update_id in self.audit.seen_updates:
+        if not self.audit.claim_update(event.update_id):
             self.audit.write(chat_id=chat_id, update_id=event.update_id, command="-",
                              outcome="duplicate", detail="update already processed",
                              request_text=text, response_text="")
@@ -176,7 +176,7 @@ def build_dispatcher(runs: RunClient, allowed: set[int] | None, audit: AuditLog)
 
     reads, controls, approvals = Router(name="reads"), Router(name="controls"), Router(name="prs")
     for router in (reads, controls, approvals):
-        router.message.middleware(ParseIntent())
+        router.message.outer_middleware(ParseIntent())  # before filters: they read it
 
     async def answer(message: Message, update_id: int, intent: Intent, audit: AuditLog,
                      work: Callable[[], Awaitable[str]]) -> None:

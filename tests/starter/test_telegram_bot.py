@@ -1,0 +1,135 @@
+"""The Telegram bot as a real process (`agentpr run-telegram-bot`) against a loopback Bot API,
+driving real runs on the session's Temporal server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import Env, agentpr_command, new_run_id
+from tests.fakes.telegram_api import FakeTelegram
+
+BOT_TOKEN = "123456:TestBotTokenSecretValue"
+OPERATOR, STRANGER = 111, 999
+
+
+def test_cli_and_worker_never_import_aiogram_or_pygithub() -> None:
+    probe = subprocess.run(
+        [sys.executable, "-c", "import sys, starter.cli.app, worker, workflows.run; "
+         "print(sorted(m for m in ('aiogram', 'github') if m in sys.modules))"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert probe.stdout.strip() == "[]", probe.stderr
+
+
+@pytest.fixture
+def telegram() -> Iterator[FakeTelegram]:
+    with FakeTelegram(BOT_TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+def bot(env: Env, telegram: FakeTelegram) -> Iterator[subprocess.Popen[str]]:
+    environ = {**env.environ, "AGENTPR_TELEGRAM_BOT_TOKEN": BOT_TOKEN,
+               "AGENTPR_TELEGRAM_API_URL": telegram.base_url}
+    log = open(env.settings.home / "bot.log", "w")  # noqa: SIM115
+    process = subprocess.Popen([*agentpr_command(), "run-telegram-bot", "--allow-chat-id",
+                                str(OPERATOR)], env=environ, stdout=log, stderr=subprocess.STDOUT,
+                               text=True)
+    yield process
+    process.terminate()
+    process.wait(20)
+
+
+def ask(telegram: FakeTelegram, text: str, chat_id: int = OPERATOR,
+        update_id: int | None = None) -> str:
+    before = len(telegram.sent(chat_id))
+    telegram.inject_message(chat_id, text, update_id=update_id)
+    return telegram.wait_for_sent(before + 1, chat_id=chat_id, timeout=30)[-1]["text"]
+
+
+def create(env: Env) -> str:
+    run_id = new_run_id()
+    done = env.cli("create-run", "--owner", "mem0ai", "--repo", "mem0", "--prompt-version", "v1",
+                   "--run-id", run_id)
+    assert done.returncode == 0, done.stderr
+    return run_id
+
+
+def test_commands_sentences_allowlist_and_audit(
+    env: Env, telegram: FakeTelegram, bot: subprocess.Popen[str]
+) -> None:
+    run_id = create(env)
+    assert run_id in ask(telegram, "/list 5")
+    shown = ask(telegram, f"/show {run_id}")
+    assert f"run_id: {run_id}" in shown and "state: QUEUED" in shown
+    assert "state: QUEUED" in ask(telegram, f"/status {run_id}")
+    assert f"{run_id}: QUEUED → PAUSED (pause)" in ask(telegram, f"/pause {run_id}")
+    assert "PAUSED → DISCOVERY (resume)" in ask(telegram, f"/resume {run_id} discovery")
+    # Chinese and English sentences, with the rule that matched.
+    paused = ask(telegram, f"暂停 {run_id}")
+    assert "DISCOVERY → PAUSED" in paused and "rule:" in paused
+    assert "PAUSED → DISCOVERY" in ask(telegram, f"恢复 {run_id} 到 DISCOVERY")
+    assert run_id in ask(telegram, "列出运行")
+    assert run_id in ask(telegram, "list runs")
+    assert "/approve_pr" in ask(telegram, "what is this bot")  # help in English
+    # Errors are one friendly line.
+    assert ask(telegram, "/pause no_such_run_x").startswith("⚠️ no run with id")
+    # A stranger is refused and nothing changes.
+    assert ask(telegram, f"/pause {run_id}", chat_id=STRANGER) == (
+        "This chat is not allowed to control agentpr.")
+    record = json.loads(env.cli("show-run", "--run-id", run_id, "--json").stdout)
+    assert record["state"] == "DISCOVERY"
+    assert [h["by"] for h in record["history"][-4:]] == ["telegram"] * 4
+    # A replayed update is processed once.
+    answered = len(telegram.sent(OPERATOR))
+    update = telegram.inject_message(OPERATOR, f"/pause {run_id}")
+    telegram.wait_for_sent(answered + 1, chat_id=OPERATOR)
+    before = answered + 1
+    telegram.replay_update(update)
+    ask(telegram, "/help")  # a later update is answered; the replay was not
+    audit_file = env.settings.home / "telegram" / "audit.jsonl"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        audit = [json.loads(line) for line in audit_file.read_text().splitlines()]
+        if any(e["outcome"] == "duplicate" for e in audit):
+            break
+        time.sleep(0.1)
+    assert len(telegram.sent(OPERATOR)) == before + 1
+    assert {"chat_id", "update_id", "command", "outcome", "ts"} <= set(audit[0])
+    assert any(e["outcome"] == "refused" and e["chat_id"] == STRANGER for e in audit)
+    assert any(e["outcome"] == "duplicate" and e["update_id"] == update for e in audit)
+    assert BOT_TOKEN not in (env.settings.home / "telegram" / "audit.jsonl").read_text()
+
+
+def test_pending_pr_and_approve_from_the_phone(
+    env: Env, telegram: FakeTelegram, bot: subprocess.Popen[str], tmp_path: object
+) -> None:
+    from tests.activities.test_pr_gate import TOKEN, pushed_run, request
+    from tests.fakes.git_repos import make_remotes
+    from tests.fakes.github_api import FakeGitHub
+
+    remotes = make_remotes(env.settings.home / "git")
+    with FakeGitHub(env.settings.home / "github", token=TOKEN) as github:
+        github.add_repo("demo", "calc", remotes.upstream)
+        run_id = pushed_run(env, github)  # restarts the worker with the GitHub settings
+        ask_pr = request(env, run_id)
+        waiting = ask(telegram, "/pending_pr")
+        assert run_id in waiting and f"/approve_pr {run_id} <confirm_token>" in waiting
+        wrong = ask(telegram, f"/approve_pr {run_id} not-the-token")
+        assert wrong == ("⚠️ approve-open-pr refused: the confirm token does not match the "
+                         "pending PR request")
+        assert github.pulls("demo", "calc") == []
+        # Sentences never approve.
+        assert "/approve_pr" in ask(telegram, f"approve {run_id}")
+        assert github.pulls("demo", "calc") == []
+        opened = ask(telegram, f"/approve_pr {run_id} {ask_pr['confirm_token']}")
+        number = github.pulls("demo", "calc")[0]["number"]
+        assert opened.startswith(f"{run_id}: PR #{number} ") and opened.endswith("(CI_WAIT)")
+    audit = (env.settings.home / "telegram" / "audit.jsonl").read_text()
+    assert ask_pr["confirm_token"] not in audit and TOKEN not in audit
