@@ -31,6 +31,11 @@ def agent_queue_for(task_queue: str) -> str:
     return f"{task_queue}-agent"
 
 
+def notify_queue_for(task_queue: str) -> str:
+    """Notifications wait on their own queue until a bot (its worker) is up to send them."""
+    return f"{task_queue}-notify"
+
+
 def github_queue_for(task_queue: str) -> str:
     """GitHub writes run on their own queue, rate limited by Temporal across all workers."""
     return f"{task_queue}-github"
@@ -42,6 +47,16 @@ def _secret(value: str | None) -> SecretStr | None:
 
 def _path(value: str | None) -> Path | None:
     return Path(value).expanduser() if value else None
+
+
+def _chat_ids(value: str | None) -> list[int]:
+    from common.errors import UsageError
+
+    try:
+        return [int(part) for part in (value or "").replace(" ", "").split(",") if part]
+    except ValueError:
+        raise UsageError(f"AGENTPR_TELEGRAM_NOTIFY_CHAT_IDS: expected comma-separated chat ids, "
+                         f"got {value!r}") from None
 
 
 def _agent_env(path: str | None) -> dict[str, str]:
@@ -78,6 +93,8 @@ class Settings(BaseModel):
     github_api_url: str = DEFAULT_GITHUB_API_URL
     telegram_bot_token: SecretStr | None = None
     github_webhook_secret: SecretStr | None = None
+    # Chats that receive notifications (default: the bot's --allow-chat-id list).
+    telegram_notify_chat_ids: list[int] = []
     telegram_api_url: str = DEFAULT_TELEGRAM_API_URL
     codex_bin: str | None = None
     claude_bin: str | None = None
@@ -114,6 +131,7 @@ class Settings(BaseModel):
             github_api_url=env.get("AGENTPR_GITHUB_API_URL") or DEFAULT_GITHUB_API_URL,
             telegram_bot_token=_secret(env.get("AGENTPR_TELEGRAM_BOT_TOKEN")),
             github_webhook_secret=_secret(env.get("AGENTPR_GITHUB_WEBHOOK_SECRET")),
+            telegram_notify_chat_ids=_chat_ids(env.get("AGENTPR_TELEGRAM_NOTIFY_CHAT_IDS")),
             telegram_api_url=env.get("AGENTPR_TELEGRAM_API_URL") or DEFAULT_TELEGRAM_API_URL,
             codex_bin=env.get("AGENTPR_CODEX_BIN") or None,
             claude_bin=env.get("AGENTPR_CLAUDE_BIN") or None,
@@ -133,6 +151,11 @@ class Settings(BaseModel):
     @property
     def policy_file(self) -> Path:
         return self.policy_file_override or self.home / "manager_policy.json"
+
+    @property
+    def notifications_enabled(self) -> bool:
+        """Runs created here tell operators through Telegram when a bot is configured."""
+        return self.telegram_bot_token is not None or bool(self.telegram_notify_chat_ids)
 
     @property
     def secret_values(self) -> list[str]:
@@ -159,6 +182,10 @@ class Settings(BaseModel):
     @property
     def webhook_deliveries_db(self) -> Path:
         return self.home / "webhook_deliveries.sqlite"
+
+    @property
+    def notify_task_queue(self) -> str:
+        return notify_queue_for(self.task_queue)
 
     @property
     def pr_requests_dir(self) -> Path:

@@ -153,6 +153,8 @@ class RunSpec(BaseModel):
     fork_url: str | None = None
     campaign: str | None = None
     created_by: Actor = Actor.CLI
+    # Tell operators (Telegram) when the run needs a human, a PR waits, or the PR merged.
+    notify: bool = False
 
     @property
     def full_name(self) -> str:
@@ -445,6 +447,16 @@ class PullRequestStatus(BaseModel):
     merged: bool
     head_sha: str | None = None
     facts: list[GitHubEvent] = Field(default_factory=list)
+
+
+class Notification(BaseModel):
+    run_id: str
+    kind: Literal["needs_human_review", "pr_request", "pr_merged"]
+    text: str
+
+
+class NotificationResult(BaseModel):
+    sent: int
 
 
 class RunRecord(RunSpec):

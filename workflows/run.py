@@ -21,10 +21,11 @@ with workflow.unsafe.imports_passed_through():
     from activities.agent import AGENT_MISSING, AgentActivities
     from activities.checks import PreflightActivities
     from activities.github import GitHubActivities, GitHubReadActivities
+    from activities.notify import Notifier
     from activities.finish import FinishActivities
     from activities.workspace import WorkspaceActivities
     from common.policy import RunPolicy
-    from common.settings import agent_queue_for, github_queue_for
+    from common.settings import agent_queue_for, github_queue_for, notify_queue_for
     from workflows import search_attributes as sa
     from workflows.definition_of_done import check_definition_of_done
     from workflows.models import (
@@ -53,6 +54,8 @@ with workflow.unsafe.imports_passed_through():
         FinishInput,
         FinishRequest,
         LinkPrRequest,
+        Notification,
+        NotificationResult,
         PreflightInput,
         PreflightRequest,
         PrepareInput,
@@ -82,6 +85,9 @@ PREFLIGHT_FAILED = "PreflightFailed"
 STEP_CANCELLED = "StepCancelled"
 AGENT_STEP = "run-agent-step"
 PR_GATE = "PullRequestGate"
+NOTIFY_GRACE = timedelta(minutes=10)
+NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5),
+                           maximum_interval=timedelta(minutes=2))
 NO_PR = "NoPullRequest"
 # States in which GitHub's facts (checks, reviews) move the run; a close or merge moves it from
 # anywhere short of terminal, except PAUSED (the operator holds it).
@@ -166,6 +172,7 @@ class IntegrationRunWorkflow:
         # Set by `retry --target-state ITERATING` (or a failing fact in auto mode): the main
         # loop then runs one iteration (agent, grade, push) when no step is running.
         self._iterate_pending = False
+        self._notifications: list[ActivityHandle[NotificationResult]] = []
         if start.record is not None:
             self._record = start.record
             return
@@ -197,6 +204,15 @@ class IntegrationRunWorkflow:
         # Never finish (or continue as new) while a command is being answered: its caller
         # would lose the reply.
         await workflow.wait_condition(workflow.all_handlers_finished)
+        if self._notifications:
+            # Give pending notifications (e.g. "PR merged") time to reach a bot before the run
+            # closes; they are best effort beyond that.
+            try:
+                await workflow.wait_condition(
+                    lambda: all(n.done() for n in self._notifications), timeout=NOTIFY_GRACE
+                )
+            except TimeoutError:
+                workflow.logger.warning("closing with notifications still waiting for a bot")
         if not self._record.state.is_terminal:
             workflow.continue_as_new(
                 RunStart(
@@ -652,6 +668,11 @@ class IntegrationRunWorkflow:
             record.pr_request = ask
 
         result = self._apply("request-open-pr", request, record.state, effect)
+        self._notify("pr_request", (
+            f"📬 {record.run_id} ({record.full_name}) waits for PR approval: {ask.title}\n"
+            f"DoD {'met' if ask.dod.passed else 'NOT met: ' + '; '.join(ask.dod.failures)}\n"
+            f"Approve: /approve_pr {record.run_id} <confirm_token>  (expires "
+            f"{ask.expires_at.isoformat(timespec='minutes')})"))
         return result.model_copy(update={"pr_request": ask})
 
     @request_open_pr.validator
@@ -1056,10 +1077,32 @@ class IntegrationRunWorkflow:
             run_id=record.run_id, command=command, from_state=source, to_state=target, at=now
         )
         self._remember(key, result)
+        if target != source and target == RunState.NEEDS_HUMAN_REVIEW:
+            grade = record.grade
+            self._notify("needs_human_review", "\n".join(filter(None, [
+                f"🙋 {record.run_id} ({record.full_name}) needs a human: {request.reason or command}",
+                f"verdict {grade.verdict} ({grade.reason_code}); next: {grade.next_action}"
+                if grade and command in (AGENT_STEP, "iterate") else None,
+            ])))
+        elif target == RunState.DONE and command == "github:pr_closed":
+            self._notify("pr_merged", f"✅ {record.run_id}: PR #{record.pr_number} merged "
+                         f"({record.pr_url or record.full_name}); run DONE")
         workflow.logger.info(
             "run %s: %s %s -> %s by %s", record.run_id, command, source, target, request.by
         )
         return result
+
+    def _notify(self, kind: str, text: str) -> None:
+        """Schedule a notification; it waits durably on the notify queue until a bot sends it."""
+        if not self._record.notify:
+            return
+        self._notifications.append(workflow.start_activity_method(
+            Notifier.send_notification,
+            Notification(run_id=self._record.run_id, kind=kind, text=text),
+            task_queue=notify_queue_for(workflow.info().task_queue),
+            schedule_to_close_timeout=timedelta(days=3),
+            retry_policy=NOTIFY_RETRY,
+        ))
 
     def _remember(self, key: str | None, result: CommandResult) -> None:
         if key is None:

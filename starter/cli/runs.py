@@ -131,6 +131,7 @@ def create_run(
     """Create a run (state QUEUED): one durable workflow whose id is the run id."""
     spec = build(
         RunSpec,
+        notify=Settings.from_env().notifications_enabled,
         run_id=run_id or f"run_{secrets.token_hex(6)}",
         owner=owner,
         repo=repo,

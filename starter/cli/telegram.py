@@ -13,6 +13,7 @@ from common.logs import register_secret, set_level
 from common.settings import Settings
 from starter.cli import render
 from starter.cli.gate import require_healthy
+from workflows.models import Notification
 
 
 def run_telegram_bot(
@@ -41,6 +42,9 @@ def run_telegram_bot(
                              "[/bold red]")
     require_healthy(settings)
 
+    from temporalio.worker import Worker
+
+    from activities.notify import Notifier
     from common.connection import connect
     from starter.client import RunClient
     from starter.telegram.audit import AuditLog
@@ -53,10 +57,22 @@ def run_telegram_bot(
         dispatcher = build_dispatcher(RunClient(client, settings), allowed, audit)
         bot = make_bot(token, settings.telegram_api_url)
         me = await bot.get_me()
+        notify_chats = settings.telegram_notify_chat_ids or sorted(allow_chat_id or [])
+
+        async def send(note: Notification) -> int:
+            for chat_id in notify_chats:
+                await bot.send_message(chat_id, note.text)
+            return len(notify_chats)
+
+        # This process also hosts the notify queue: notifications wait there until a bot is up.
+        notifier = Worker(client, task_queue=settings.notify_task_queue,
+                          activities=[Notifier(send).send_notification])
         render.console.print(f"telegram bot @{me.username} polling "
-                             f"({'any chat' if allowed is None else f'{len(allowed)} chat(s)'})")
+                             f"({'any chat' if allowed is None else f'{len(allowed)} chat(s)'}); "
+                             f"notifying {len(notify_chats)} chat(s)")
         try:
-            await dispatcher.start_polling(bot, polling_timeout=20)
+            async with notifier:
+                await dispatcher.start_polling(bot, polling_timeout=20)
         finally:
             await bot.session.close()
             render.console.print("telegram bot stopped")

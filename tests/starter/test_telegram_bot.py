@@ -133,3 +133,31 @@ def test_pending_pr_and_approve_from_the_phone(
         assert opened.startswith(f"{run_id}: PR #{number} ") and opened.endswith("(CI_WAIT)")
     audit = (env.settings.home / "telegram" / "audit.jsonl").read_text()
     assert ask_pr["confirm_token"] not in audit and TOKEN not in audit
+
+
+def test_notification_waits_for_a_bot_and_arrives_once(
+    env: Env, telegram: FakeTelegram
+) -> None:
+    from pydantic import SecretStr
+
+    # Runs created where a bot is configured notify (the CLI sees the token).
+    env.extra["AGENTPR_TELEGRAM_BOT_TOKEN"] = BOT_TOKEN
+    run_id = create(env)
+    for args in (("pause", "--run-id", run_id),
+                 ("resume", "--run-id", run_id, "--target-state", "NEEDS_HUMAN_REVIEW")):
+        assert env.cli(*args).returncode == 0
+    assert telegram.sent(OPERATOR) == []  # no bot yet: the notification waits on its queue
+    environ = {**env.environ, "AGENTPR_TELEGRAM_API_URL": telegram.base_url}
+    log = open(env.settings.home / "bot.log", "w")  # noqa: SIM115
+    bot = subprocess.Popen([*agentpr_command(), "run-telegram-bot", "--allow-chat-id",
+                            str(OPERATOR)], env=environ, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        sent = telegram.wait_for_sent(1, chat_id=OPERATOR, timeout=60)
+        assert sent[0]["text"].startswith(f"🙋 {run_id} (mem0ai/mem0) needs a human")
+        env.reconfigure(telegram_bot_token=SecretStr(BOT_TOKEN))  # restarts the main worker
+        assert env.cli("show-run", "--run-id", run_id).returncode == 0
+        time.sleep(2)
+        assert len(telegram.sent(OPERATOR)) == 1  # once, even after the worker restart
+    finally:
+        bot.terminate()
+        bot.wait(20)
