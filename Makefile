@@ -45,6 +45,7 @@ bench: $(STAMP) $(AGENT_STAMP)
 	$(BIN)/python -m bench.workspace_steps
 	$(BIN)/python -m bench.agent_step
 	$(BIN)/python -m bench.webhook
+	$(BIN)/python -m bench.telegram
 
 ## lock: regenerate requirements.lock from a clean environment
 lock:

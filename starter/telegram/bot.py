@@ -8,6 +8,7 @@ per feature (reads, run controls, PR approval) handles the intents it owns.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
@@ -36,6 +37,7 @@ from workflows.states import RunState
 
 REFUSAL = "This chat is not allowed to control agentpr."
 DEFAULT_LIST = 10
+PER_RUN_TIMEOUT_S = 5.0
 
 
 class Access(BaseMiddleware):
@@ -119,17 +121,31 @@ class Replies:
 
     async def pending_prs(self, intent: Intent) -> str:
         rows = await self.runs.list_runs(state=RunState.PUSHED, limit=intent.limit or DEFAULT_LIST)
+
+        async def record_of(run_id: str) -> RunRecord | None:
+            # One run that does not answer (its worker is down) must not hide the others.
+            try:
+                return await asyncio.wait_for(self.runs.get_run(run_id), PER_RUN_TIMEOUT_S)
+            except (OperatorError, TimeoutError):
+                return None
+
+        records = await asyncio.gather(*(record_of(row.run_id) for row in rows))
         lines = []
-        for row in rows:
-            record = await self.runs.get_run(row.run_id)
+        silent = 0
+        for record in records:
+            if record is None:
+                silent += 1
+                continue
             ask = record.pr_request
             if ask is None:
                 continue
             lines.append(f"{record.run_id} | {record.full_name} | {ask.title} | expires "
                          f"{_when(ask.expires_at)}\n  /approve_pr {record.run_id} <confirm_token>")
+        note = f"\n({silent} run(s) in PUSHED did not answer)" if silent else ""
         if not lines:
-            return "No PR requests are waiting." if intent.language == "en" else "没有待审批的PR。"
-        return "PR requests waiting for approval:\n" + "\n".join(lines)
+            empty = "No PR requests are waiting." if intent.language == "en" else "没有待审批的PR。"
+            return empty + note
+        return "PR requests waiting for approval:\n" + "\n".join(lines) + note
 
     async def approve(self, intent: Intent, update_id: int) -> str:
         assert intent.run_id and intent.confirm_token

@@ -75,6 +75,8 @@ def test_commands_sentences_allowlist_and_audit(
     paused = ask(telegram, f"暂停 {run_id}")
     assert "DISCOVERY → PAUSED" in paused and "rule:" in paused
     assert "PAUSED → DISCOVERY" in ask(telegram, f"恢复 {run_id} 到 DISCOVERY")
+    assert "DISCOVERY → PAUSED" in ask(telegram, f"/pause {run_id}")
+    assert "PAUSED → DISCOVERY (retry)" in ask(telegram, f"/retry {run_id} DISCOVERY")
     assert run_id in ask(telegram, "列出运行")
     assert run_id in ask(telegram, "list runs")
     assert "/approve_pr" in ask(telegram, "what is this bot")  # help in English
@@ -85,7 +87,7 @@ def test_commands_sentences_allowlist_and_audit(
         "This chat is not allowed to control agentpr.")
     record = json.loads(env.cli("show-run", "--run-id", run_id, "--json").stdout)
     assert record["state"] == "DISCOVERY"
-    assert [h["by"] for h in record["history"][-4:]] == ["telegram"] * 4
+    assert [h["by"] for h in record["history"][-6:]] == ["telegram"] * 6
     # A replayed update is processed once.
     answered = len(telegram.sent(OPERATOR))
     update = telegram.inject_message(OPERATOR, f"/pause {run_id}")
