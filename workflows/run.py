@@ -52,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
         ContractRef,
         ContractRequest,
         FinishInput,
+        FinishResult,
         FinishRequest,
         LinkPrRequest,
         Notification,
@@ -613,26 +614,15 @@ class IntegrationRunWorkflow:
         finished = await self._run_step(
             "run-finish",
             FinishActivities.finish_run,
-            FinishInput(
-                run_id=record.run_id,
-                workspace=record.workspace.path,
-                branch=record.workspace.branch,
-                base_branch=record.workspace.base_branch,
-                commit_title=request.commit_title,
-                changes=request.changes,
-                project=request.project,
-                signoff=bool(record.governance and record.governance.dco_required),
-            ),
+            self._finish_input(request.commit_title, request.changes, request.project),
             FINISH_TIMEOUT,
             FINISH_RETRY,
         )
 
         def effect(record: RunRecord) -> None:
-            record.commit = finished
-            record.head_sha = finished.commit_sha
+            self._record_push(finished)
             record.changes = request.changes
             record.project = request.project
-            record.reports["finish"] = finished.report
 
         result = self._apply("run-finish", request, RunState.PUSHED, effect)
         return result.model_copy(update={"finish": finished})
@@ -807,14 +797,7 @@ class IntegrationRunWorkflow:
                     PREFLIGHT_FAILED,
                 )
         record.agent_attempts += 1
-        step_input = AgentStepInput(
-            run_id=record.run_id, workspace=record.workspace.path,
-            base_branch=record.workspace.base_branch, engine=request.engine,
-            prompt=request.prompt, command=request.command, codex_sandbox=sandbox,
-            codex_model=request.codex_model, codex_config=request.codex_config,
-            max_minutes=request.max_minutes or policy.agent_timeout_minutes, state=state,
-            policy=policy, attempt=record.agent_attempts, governance=record.governance,
-        )
+        step_input = self._agent_step_input(request, state, request.prompt)
         record.agent_request = request.model_copy(update={"idempotency_key": None})
         outcome = await self._run_agent(step_input)
         result = self._record_agent_outcome(AGENT_STEP, request, outcome, request.success_state)
@@ -849,6 +832,40 @@ class IntegrationRunWorkflow:
             record.reports["agent_transcript"] = outcome.transcript
 
         return self._apply(command, request, target, effect)
+
+    def _agent_step_input(
+        self, ask: AgentStepRequest, state: RunState, prompt: str | None
+    ) -> AgentStepInput:
+        """What the agent activity gets, from a step request (operator's, or the one kept for
+        iterations) and the run's policy."""
+        record = self._record
+        assert record.workspace is not None
+        policy = record.policy or RunPolicy()
+        return AgentStepInput(
+            run_id=record.run_id, workspace=record.workspace.path,
+            base_branch=record.workspace.base_branch, engine=ask.engine,
+            prompt=prompt, command=ask.command,
+            codex_sandbox=ask.codex_sandbox or policy.codex_sandbox,
+            codex_model=ask.codex_model, codex_config=ask.codex_config,
+            max_minutes=ask.max_minutes or policy.agent_timeout_minutes, state=state,
+            policy=policy, attempt=record.agent_attempts, governance=record.governance,
+        )
+
+    def _finish_input(self, commit_title: str, changes: str, project: str) -> FinishInput:
+        record = self._record
+        assert record.workspace is not None
+        return FinishInput(
+            run_id=record.run_id, workspace=record.workspace.path,
+            branch=record.workspace.branch, base_branch=record.workspace.base_branch,
+            commit_title=commit_title, changes=changes, project=project,
+            signoff=bool(record.governance and record.governance.dco_required),
+        )
+
+    def _record_push(self, finished: FinishResult) -> None:
+        record = self._record
+        record.commit = finished
+        record.head_sha = finished.commit_sha
+        record.reports["finish"] = finished.report
 
     # ---- iteration: CI failed or changes were requested ------------------------------------
 
@@ -892,16 +909,7 @@ class IntegrationRunWorkflow:
             return
         ask = record.agent_request
         record.agent_attempts += 1
-        step_input = AgentStepInput(
-            run_id=record.run_id, workspace=record.workspace.path,
-            base_branch=record.workspace.base_branch, engine=ask.engine,
-            prompt=self._iteration_prompt(), command=ask.command,
-            codex_sandbox=ask.codex_sandbox or policy.codex_sandbox,
-            codex_model=ask.codex_model, codex_config=ask.codex_config,
-            max_minutes=ask.max_minutes or policy.agent_timeout_minutes,
-            state=RunState.ITERATING, policy=policy, attempt=record.agent_attempts,
-            governance=record.governance,
-        )
+        step_input = self._agent_step_input(ask, RunState.ITERATING, self._iteration_prompt())
         reason = f"iteration {record.iterations}"
         try:
             outcome = await self._run_agent(step_input)
@@ -912,14 +920,9 @@ class IntegrationRunWorkflow:
             finished = await self._run_step(
                 "iterate",
                 FinishActivities.finish_run,
-                FinishInput(
-                    run_id=record.run_id, workspace=record.workspace.path,
-                    branch=record.workspace.branch, base_branch=record.workspace.base_branch,
-                    commit_title="fix: address CI and review feedback",
-                    changes=f"Iteration {record.iterations} on PR #{record.pr_number}.",
-                    project=record.project or record.repo,
-                    signoff=bool(record.governance and record.governance.dco_required),
-                ),
+                self._finish_input("fix: address CI and review feedback",
+                                   f"Iteration {record.iterations} on PR #{record.pr_number}.",
+                                   record.project or record.repo),
                 FINISH_TIMEOUT,
                 FINISH_RETRY,
             )
@@ -929,13 +932,8 @@ class IntegrationRunWorkflow:
                             record.state, RunState.NEEDS_HUMAN_REVIEW) else record.state)
             return
 
-        def pushed(record: RunRecord) -> None:
-            record.commit = finished
-            record.head_sha = finished.commit_sha
-            record.reports["finish"] = finished.report
-
         self._apply("iterate", by.model_copy(update={"reason": reason + " pushed"}),
-                    RunState.PUSHED, pushed)
+                    RunState.PUSHED, lambda _: self._record_push(finished))
         self._apply("iterate", by.model_copy(update={"reason": f"PR #{record.pr_number} "
                                                      "updated; waiting for CI"}),
                     RunState.CI_WAIT)
