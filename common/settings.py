@@ -1,7 +1,7 @@
 """Process settings, read once from the environment.
 
-Secrets (later: GitHub and Telegram tokens) are `SecretStr`, so a settings object can be
-logged or printed without leaking them.
+Secrets (GitHub and Telegram tokens, the webhook secret, the Temporal API key) are
+`SecretStr`, so a settings object can be logged or printed without leaking them.
 """
 
 from __future__ import annotations
@@ -81,6 +81,15 @@ class Settings(BaseModel):
     home: Path
     temporal_address: str = DEFAULT_TEMPORAL_ADDRESS
     temporal_namespace: str = DEFAULT_NAMESPACE
+    # A cluster or Temporal Cloud: common/connection.py turns these into the client's TLS
+    # config and checks them there, so a bad value is one line from any door, not a traceback.
+    # temporal_tls is TEMPORAL_TLS as given ("1"/"0"; unset = TLS only when something needs it).
+    temporal_tls: str | None = None
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_tls_ca: Path | None = None
+    temporal_tls_server_name: str | None = None
+    temporal_api_key: SecretStr | None = None
     # The orchestration queue: workflows and light activities. Agent runs and GitHub writes get
     # their own queues in later issues.
     task_queue: str = DEFAULT_TASK_QUEUE
@@ -123,6 +132,12 @@ class Settings(BaseModel):
             home=home,
             temporal_address=env.get("TEMPORAL_ADDRESS") or DEFAULT_TEMPORAL_ADDRESS,
             temporal_namespace=env.get("TEMPORAL_NAMESPACE") or DEFAULT_NAMESPACE,
+            temporal_tls=env.get("TEMPORAL_TLS") or None,
+            temporal_tls_cert=_path(env.get("TEMPORAL_TLS_CERT")),
+            temporal_tls_key=_path(env.get("TEMPORAL_TLS_KEY")),
+            temporal_tls_ca=_path(env.get("TEMPORAL_TLS_CA")),
+            temporal_tls_server_name=env.get("TEMPORAL_TLS_SERVER_NAME") or None,
+            temporal_api_key=_secret(env.get("TEMPORAL_API_KEY")),
             task_queue=env.get("AGENTPR_TASK_QUEUE") or DEFAULT_TASK_QUEUE,
             answer_timeout_s=float(env.get("AGENTPR_ANSWER_TIMEOUT_S") or 30.0),
             workspace_root_override=_path(env.get("AGENTPR_WORKSPACE_ROOT")),
@@ -163,7 +178,8 @@ class Settings(BaseModel):
         agent-environment values whose names say they are keys or tokens."""
         tokens = [
             secret.get_secret_value()
-            for secret in (self.github_token, self.telegram_bot_token, self.github_webhook_secret)
+            for secret in (self.github_token, self.telegram_bot_token, self.github_webhook_secret,
+                           self.temporal_api_key)
             if secret is not None
         ]
         return tokens + [
