@@ -3,6 +3,7 @@
 - workspace.py  prepare_workspace: fork, clone, upstream, branch, governance scan
 - checks.py     doctor (global) and the preflight activity (per run)
 - finish.py     finish_run: commit with the operator's identity, push to the fork
+- pr_request.py write_pr_request: the request file (and token file) an auto-mode run waits on
 - governance.py what a repository asks of contributors (read by prepare_workspace)
 - runtime_env.py the guardrail environment for every agent/command a run executes
 - git.py        git with credentials via GIT_ASKPASS, heartbeats, scrubbed errors
@@ -22,6 +23,7 @@ def build_activities(settings: Settings) -> list[Callable[..., Any]]:
     from activities.checks import PreflightActivities
     from activities.finish import FinishActivities
     from activities.github import GitHubReadActivities
+    from activities.pr_request import PrRequestActivities
     from activities.workspace import WorkspaceActivities
 
     return [
@@ -29,4 +31,5 @@ def build_activities(settings: Settings) -> list[Callable[..., Any]]:
         PreflightActivities(settings).preflight,
         FinishActivities(settings).finish_run,
         GitHubReadActivities(settings).fetch_pull_request_status,
+        PrRequestActivities(settings).write_pr_request,
     ]

@@ -28,6 +28,7 @@ from workflows.states import RunState
 _OWNER_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 _REPO_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 _RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_CAMPAIGN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 
 
 def _github_owner(value: str) -> str:
@@ -44,6 +45,15 @@ def _github_repo(value: str) -> str:
         raise ValueError(
             f"invalid GitHub repository name {value!r}: use letters, digits, '.', '-' and '_', "
             "at most 100 characters, without a .git suffix"
+        )
+    return value
+
+
+def _campaign_name(value: str) -> str:
+    if not _CAMPAIGN_RE.match(value):
+        raise ValueError(
+            f"invalid campaign name {value!r}: start with a letter or digit, then letters, "
+            "digits, '.', '-' or '_', at most 40 characters"
         )
     return value
 
@@ -87,6 +97,7 @@ def _commit_title(value: str) -> str:
 GitHubOwner = Annotated[str, AfterValidator(_github_owner)]
 GitHubRepo = Annotated[str, AfterValidator(_github_repo)]
 RunId = Annotated[str, AfterValidator(_run_id)]
+CampaignName = Annotated[str, AfterValidator(_campaign_name)]
 BranchName = Annotated[str, AfterValidator(_branch)]
 CommitTitle = Annotated[str, AfterValidator(_commit_title)]
 
@@ -155,6 +166,11 @@ class RunSpec(BaseModel):
     created_by: Actor = Actor.CLI
     # Tell operators (Telegram) when the run needs a human, a PR waits, or the PR merged.
     notify: bool = False
+    # What an auto-mode run does between human gates (the agent step, commit and PR text).
+    # A run in auto mode without one prepares its workspace and waits for an operator.
+    auto: AutoPlan | None = None
+    # The campaign workflow this run reports its progress to (its workflow id).
+    campaign_workflow_id: str | None = None
 
     @property
     def full_name(self) -> str:
@@ -490,6 +506,8 @@ class RunRecord(RunSpec):
     # The last agent step as asked, so iterations can run the same agent again.
     agent_request: AgentStepRequest | None = None
     iterations: int = 0
+    # Paused by its campaign (not by an operator): the campaign's resume takes it back.
+    paused_by_campaign: bool = False
 
 
 # ---- updates (operator commands) -------------------------------------------------------------
@@ -564,6 +582,40 @@ class AgentStepRequest(CommandRequest):
         return self
 
 
+class AutoPlan(BaseModel):
+    """The steps an auto-mode run takes by itself. PR approval is never among them."""
+
+    step: AgentStepRequest
+    commit_title: CommitTitle = "feat: apply the agentpr change"
+    changes: str = Field(default="Applied by agentpr.", max_length=10_000)
+    pr_title: str = Field(default="feat: apply the agentpr change", min_length=1, max_length=256)
+    pr_body: str = Field(default="", max_length=65_536)
+    # Auto PR requests wait for a person: a week by default instead of an hour.
+    pr_ttl_minutes: float = Field(default=7 * 24 * 60, gt=0)
+    # The validation step's test command; None: the repository's first detected test command.
+    validation_command: str | None = Field(default=None, max_length=10_000)
+
+
+class PrRequestFileInput(BaseModel):
+    """Input of write_pr_request: the request file a human approves (the token stays on disk)."""
+
+    run_id: str
+    repo: str
+    title: str
+    body: str
+    base: str
+    head: str
+    ttl_minutes: float
+
+
+class PrRequestFile(BaseModel):
+    request_file: str
+    request_file_sha256: str
+    token_sha256: str
+    token_file: str | None = None  # None when the caller got the token itself (the CLI)
+    expires_at: datetime
+
+
 class OpenPrRequest(CommandRequest):
     title: str = Field(min_length=1, max_length=256)
     body: str = Field(default="", max_length=65_536)
@@ -629,6 +681,94 @@ class RunResult(BaseModel):
     record: RunRecord
 
 
+# ---- campaigns ---------------------------------------------------------------------------------
+
+
+class CampaignControl(BaseModel):
+    """What a campaign asks of each of its runs (a signal: the campaign does not wait)."""
+
+    action: Literal["pause", "resume", "cancel", "retry"]
+    by: Actor = Actor.CLI
+    reason: str | None = None
+
+
+class RunProgress(BaseModel):
+    """A run's news for its campaign, sent on every state change (no polling of children)."""
+
+    run_id: str
+    repo: str
+    state: RunState | None = None  # None: the run could not be started (see note)
+    verdict: str | None = None
+    reason_code: str | None = None
+    pr_number: int | None = None
+    pr_url: str | None = None
+    pr_requested: bool = False
+    seq: int = 0  # the run's history length: a late signal never overwrites a newer one
+    updated_at: datetime | None = None
+    note: str | None = None
+
+
+class CampaignRepo(BaseModel):
+    owner: GitHubOwner
+    repo: GitHubRepo
+    upstream_url: str | None = None
+    fork_url: str | None = None
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.repo}"
+
+
+class CampaignSpec(BaseModel):
+    name: CampaignName
+    repos: list[CampaignRepo] = Field(min_length=1)
+    plan: AutoPlan
+    prompt_version: str = Field(default="v1", min_length=1, max_length=100)
+    max_parallel: PositiveInt = 4
+    created_by: Actor = Actor.CLI
+    notify: bool = False
+
+
+class CampaignStart(BaseModel):
+    """Input of CampaignWorkflow; the progress fields are carried across continue-as-new."""
+
+    spec: CampaignSpec
+    started: int = 0  # repos[:started] have a run
+    runs: dict[str, RunProgress] = Field(default_factory=dict)
+    paused: bool = False
+    cancelled: bool = False
+    created_at: datetime | None = None
+    continue_as_new_after: int = 10_000
+
+
+class CampaignCommand(BaseModel):
+    by: Actor = Actor.CLI
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class CampaignCommandResult(BaseModel):
+    name: str
+    action: str
+    runs_signalled: list[str] = Field(default_factory=list)
+    paused: bool = False
+    cancelled: bool = False
+
+
+class CampaignStatus(BaseModel):
+    name: str
+    total: int
+    started: int
+    max_parallel: int
+    paused: bool
+    cancelled: bool
+    finished: bool
+    created_at: datetime | None = None
+    # Counts per run state, plus NOT_STARTED (not yet started) and START_FAILED.
+    counts: dict[str, int] = Field(default_factory=dict)
+    active: int = 0  # runs doing work by themselves (the --max-parallel gate counts these)
+    runs: list[RunProgress] = Field(default_factory=list)
+
+
 # ---- visibility (list-runs) ------------------------------------------------------------------
 
 
@@ -646,5 +786,7 @@ class RunSummary(BaseModel):
     closed_at: datetime | None = None
 
 
-# RunRecord refers to request models defined after it.
+# RunSpec and RunRecord refer to request models defined after them.
+RunSpec.model_rebuild()
 RunRecord.model_rebuild()
+CampaignSpec.model_rebuild()

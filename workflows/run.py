@@ -8,7 +8,8 @@ synchronously (no awaits inside handlers), so two commands can never interleave.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.checks import PreflightActivities
     from activities.github import GitHubActivities, GitHubReadActivities
     from activities.notify import Notifier
+    from activities.pr_request import PrRequestActivities
     from activities.finish import FinishActivities
     from activities.workspace import WorkspaceActivities
     from common.policy import RunPolicy
@@ -35,6 +37,8 @@ with workflow.unsafe.imports_passed_through():
         AgentStepRequest,
         AgentStepResult,
         ApprovePrRequest,
+        CampaignControl,
+        Engine,
         DodBypass,
         GitHubEvent,
         GitHubFactRecord,
@@ -60,6 +64,8 @@ with workflow.unsafe.imports_passed_through():
         PreflightInput,
         PreflightRequest,
         PrepareInput,
+        PrepareResult,
+        PrRequestFileInput,
         PrepareRequest,
         ReviewRecord,
         ReviewRequest,
@@ -67,6 +73,7 @@ with workflow.unsafe.imports_passed_through():
         RunMode,
         RunRecord,
         RunResult,
+        RunProgress,
         RunStart,
         TargetStateRequest,
         Transition,
@@ -93,6 +100,11 @@ NO_PR = "NoPullRequest"
 # States in which GitHub's facts (checks, reviews) move the run; a close or merge moves it from
 # anywhere short of terminal, except PAUSED (the operator holds it).
 WAITING_ON_GITHUB = {RunState.CI_WAIT, RunState.REVIEW_WAIT}
+# What a campaign pause holds: runs that would otherwise act by themselves (runs waiting for a
+# human, or failed, are already still).
+CAMPAIGN_PAUSES = {RunState.QUEUED, RunState.DISCOVERY, RunState.PLAN_READY,
+                   RunState.IMPLEMENTING, RunState.LOCAL_VALIDATING, RunState.EXECUTING,
+                   RunState.ITERATING, RunState.CI_WAIT, RunState.REVIEW_WAIT}
 REMEMBERED_FACTS = 2000
 SHOWN_FACTS = 200
 FAILING_CONCLUSIONS = {"failure", "timed_out", "cancelled", "action_required"}
@@ -174,6 +186,15 @@ class IntegrationRunWorkflow:
         # loop then runs one iteration (agent, grade, push) when no step is running.
         self._iterate_pending = False
         self._notifications: list[ActivityHandle[NotificationResult]] = []
+        # Auto mode (set in run()): the main loop takes the next step itself between gates.
+        self._auto = False
+        # A pause waits for the running auto step to end; no new step starts meanwhile.
+        self._hold = False
+        # History length when the auto driver last acted: a step that left the record
+        # unchanged is not tried again until something (an operator, GitHub) changes it.
+        self._auto_tried_at = -1
+        # Progress reports to the campaign, awaited before the run closes.
+        self._reports: list[asyncio.Task[None]] = []
         if start.record is not None:
             self._record = start.record
             return
@@ -196,6 +217,8 @@ class IntegrationRunWorkflow:
     @workflow.run
     async def run(self, start: RunStart) -> RunResult:
         self._publish_search_attributes()
+        if self._record.mode == RunMode.AUTO and workflow.patched("auto-mode"):
+            self._auto = True
         if workflow.patched("reconcile-timer"):
             await self._follow_github_until_done()
         else:
@@ -214,6 +237,8 @@ class IntegrationRunWorkflow:
                 )
             except TimeoutError:
                 workflow.logger.warning("closing with notifications still waiting for a bot")
+        if self._reports:
+            await asyncio.gather(*self._reports)
         if not self._record.state.is_terminal:
             workflow.continue_as_new(
                 RunStart(
@@ -244,8 +269,16 @@ class IntegrationRunWorkflow:
             if iteration_due():
                 await self._iterate()
                 continue
+            auto_step = self._auto_step_due()
+            if auto_step is not None:
+                self._auto_tried_at = len(self._record.history)
+                await auto_step()
+                continue
             if not waiting():
-                await workflow.wait_condition(lambda: finished() or waiting() or iteration_due())
+                await workflow.wait_condition(
+                    lambda: finished() or waiting() or iteration_due()
+                    or self._auto_step_due() is not None
+                )
                 continue
             try:
                 await workflow.wait_condition(
@@ -484,12 +517,29 @@ class IntegrationRunWorkflow:
 
     @workflow.update
     async def pause(self, request: CommandRequest) -> CommandResult:
-        if self._agent is not None and not self._is_duplicate("pause", request):
+        if self._auto and self._step is not None and not self._is_duplicate("pause", request):
+            # Auto mode: stop the agent, or let the running step end, and start nothing new.
+            await self._hold_steps()
+            if not can_transition(self._record.state, RunState.PAUSED):
+                raise _refuse(f"pause refused: run {self._record.run_id} moved on to "
+                              f"{self._record.state} while its step ended", ILLEGAL_TRANSITION)
+        elif self._agent is not None and not self._is_duplicate("pause", request):
             # Stop the agent first: the activity stops its whole process group, then reports
             # the cancellation; only then is the run PAUSED.
             self._agent.cancel()
             await workflow.wait_condition(lambda: self._step is None)
         return self._apply("pause", request, RunState.PAUSED)
+
+    async def _hold_steps(self) -> None:
+        """Wait until no step runs (cancelling a running agent); the auto driver starts none
+        meanwhile."""
+        self._hold = True
+        try:
+            if self._agent is not None:
+                self._agent.cancel()
+            await workflow.wait_condition(lambda: self._step is None)
+        finally:
+            self._hold = False
 
     @pause.validator
     def _validate_pause(self, request: CommandRequest) -> None:
@@ -529,27 +579,31 @@ class IntegrationRunWorkflow:
     async def run_prepare(self, request: PrepareRequest) -> CommandResult:
         if self._is_duplicate("run-prepare", request):
             return self._apply("run-prepare", request, self._record.state)
+        prepared = await self._prepare_workspace(request.branch)
+        result = self._apply("run-prepare", request, RunState.DISCOVERY,
+                             lambda _: self._record_workspace(prepared))
+        return result.model_copy(update={"prepare": prepared})
+
+    async def _prepare_workspace(self, branch: str | None) -> PrepareResult:
         record = self._record
-        prepared = await self._run_step(
+        return await self._run_step(
             "run-prepare",
             WorkspaceActivities.prepare_workspace,
             PrepareInput(
                 run_id=record.run_id, owner=record.owner, repo=record.repo,
                 upstream_url=record.upstream_url, fork_url=record.fork_url,
-                branch=request.branch
+                branch=branch
                 or (record.workspace.branch if record.workspace else f"agentpr/{record.run_id}"),
             ),
             PREPARE_TIMEOUT,
         )
 
-        def effect(record: RunRecord) -> None:
-            record.workspace = prepared.workspace
-            record.governance = prepared.governance
-            record.policy = prepared.policy
-            record.reports["governance"] = prepared.governance_report
-
-        result = self._apply("run-prepare", request, RunState.DISCOVERY, effect)
-        return result.model_copy(update={"prepare": prepared})
+    def _record_workspace(self, prepared: PrepareResult) -> None:
+        record = self._record
+        record.workspace = prepared.workspace
+        record.governance = prepared.governance
+        record.policy = prepared.policy
+        record.reports["governance"] = prepared.governance_report
 
     @run_prepare.validator
     def _validate_run_prepare(self, request: PrepareRequest) -> None:
@@ -640,6 +694,9 @@ class IntegrationRunWorkflow:
     def request_open_pr(self, request: OpenPrRequest) -> CommandResult:
         if self._is_duplicate("request-open-pr", request):
             return self._apply("request-open-pr", request, self._record.state)
+        return self._ask_for_pr(request)
+
+    def _ask_for_pr(self, request: OpenPrRequest) -> CommandResult:
         record = self._record
         assert record.workspace is not None
         body = request.body
@@ -661,7 +718,9 @@ class IntegrationRunWorkflow:
         self._notify("pr_request", (
             f"📬 {record.run_id} ({record.full_name}) waits for PR approval: {ask.title}\n"
             f"DoD {'met' if ask.dod.passed else 'NOT met: ' + '; '.join(ask.dod.failures)}\n"
-            f"Approve: /approve_pr {record.run_id} <confirm_token>  (expires "
+            + ("Confirm token: agentpr show-pr-request --run-id " + record.run_id + "\n"
+               if request.by == Actor.WORKFLOW else "")
+            + f"Approve: /approve_pr {record.run_id} <confirm_token>  (expires "
             f"{ask.expires_at.isoformat(timespec='minutes')})"))
         return result.model_copy(update={"pr_request": ask})
 
@@ -770,6 +829,15 @@ class IntegrationRunWorkflow:
     async def run_agent_step(self, request: AgentStepRequest) -> CommandResult:
         if self._is_duplicate(AGENT_STEP, request):
             return self._apply(AGENT_STEP, request, self._record.state)
+        outcome, result = await self._agent_step(request)
+        return result.model_copy(update={"agent": outcome})
+
+    async def _agent_step(
+        self, request: AgentStepRequest, validated_after: bool = False
+    ) -> tuple[AgentStepResult, CommandResult]:
+        """Preflight (unless skipped), the agent, then converge the state by the grade. With
+        `validated_after`, a validation step supplies the test evidence, so the agent's own
+        step is not graded down for running no tests."""
         record = self._record
         assert record.workspace is not None
         policy = record.policy or RunPolicy()
@@ -798,10 +866,13 @@ class IntegrationRunWorkflow:
                 )
         record.agent_attempts += 1
         step_input = self._agent_step_input(request, state, request.prompt)
+        if validated_after:
+            step_input.policy = step_input.policy.model_copy(
+                update={"require_test_evidence": False})
         record.agent_request = request.model_copy(update={"idempotency_key": None})
         outcome = await self._run_agent(step_input)
-        result = self._record_agent_outcome(AGENT_STEP, request, outcome, request.success_state)
-        return result.model_copy(update={"agent": outcome})
+        return outcome, self._record_agent_outcome(AGENT_STEP, request, outcome,
+                                                   request.success_state)
 
     def _record_agent_outcome(
         self,
@@ -809,6 +880,7 @@ class IntegrationRunWorkflow:
         request: CommandRequest,
         outcome: AgentStepResult,
         success_state: RunState | None,
+        kind: str = "agent",
     ) -> CommandResult:
         """Converge the state by the grade, as the previous tool did: PASS → success state;
         HUMAN_REVIEW → NEEDS_HUMAN_REVIEW; RETRYABLE → FAILED_RETRYABLE."""
@@ -828,8 +900,8 @@ class IntegrationRunWorkflow:
         def effect(record: RunRecord) -> None:
             record.grade = grade
             record.last_agent_step = outcome
-            record.reports["agent_runtime"] = outcome.report
-            record.reports["agent_transcript"] = outcome.transcript
+            record.reports[f"{kind}_runtime"] = outcome.report
+            record.reports[f"{kind}_transcript"] = outcome.transcript
 
         return self._apply(command, request, target, effect)
 
@@ -1037,6 +1109,217 @@ class IntegrationRunWorkflow:
         finally:
             self._step = None
 
+    # ---- auto mode: the run takes its own steps and stops at every human gate ---------------
+
+    def _auto_step_due(self) -> Callable[[], Awaitable[None]] | None:
+        """The next step an auto-mode run takes by itself, or None (a gate, a failure, a
+        pause, or a step already tried on this record)."""
+        record = self._record
+        if (not self._auto or self._hold or self._step is not None or self._iterate_pending
+                or len(record.history) == self._auto_tried_at):
+            return None
+        state = record.state
+        if state == RunState.QUEUED:
+            return self._auto_start
+        if state == RunState.DISCOVERY and record.workspace is None:
+            return self._auto_prepare
+        if record.auto is None or record.workspace is None:
+            return None  # nothing to run: an operator takes it from here
+        if state in (RunState.DISCOVERY, RunState.PLAN_READY):
+            return self._auto_plan
+        if state in (RunState.IMPLEMENTING, RunState.EXECUTING):
+            return self._auto_implement
+        if state == RunState.LOCAL_VALIDATING:
+            return self._auto_validate_and_push
+        if state == RunState.PUSHED and record.pr_request is None and record.pr_number is None:
+            return self._auto_request_pr
+        return None
+
+    def _auto_by(self, reason: str) -> CommandRequest:
+        return CommandRequest(by=Actor.WORKFLOW, reason=f"auto: {reason}")
+
+    async def _auto_start(self) -> None:
+        self._apply("start-discovery", self._auto_by("the run drives itself"), RunState.DISCOVERY)
+
+    async def _auto_prepare(self) -> None:
+        try:
+            prepared = await self._prepare_workspace(None)
+        except ApplicationError as err:
+            self._auto_failed("run-prepare", err)
+            return
+        self._apply("run-prepare", self._auto_by("workspace prepared"), RunState.DISCOVERY,
+                    lambda _: self._record_workspace(prepared))
+
+    async def _auto_plan(self) -> None:
+        by = self._auto_by("the prompt is the plan")
+        if self._record.state == RunState.DISCOVERY:
+            self._apply("mark-plan-ready", by, RunState.PLAN_READY)
+        self._apply("start-implementation", by, RunState.IMPLEMENTING)
+
+    async def _auto_implement(self) -> None:
+        record = self._record
+        assert record.auto is not None
+        executing = record.state == RunState.EXECUTING
+        request = record.auto.step.model_copy(update={
+            "by": Actor.WORKFLOW, "idempotency_key": None, "reason": "auto: agent step",
+            "success_state": None if executing else RunState.LOCAL_VALIDATING,
+        })
+        try:
+            await self._agent_step(request, validated_after=True)
+        except ApplicationError as err:
+            self._auto_failed(AGENT_STEP, err)
+            return
+        if executing and record.state == RunState.EXECUTING and not self._hold:
+            # EXECUTING goes straight to PUSHED: validate and push in the same breath.
+            await self._auto_validate_and_push()
+
+    async def _auto_validate_and_push(self) -> None:
+        """The validation step (the repository's own test command, so even a codemod has test
+        evidence), then commit and push."""
+        record = self._record
+        assert record.auto is not None and record.workspace is not None
+        plan = record.auto
+        state = record.state
+        detected = record.governance.test_commands if record.governance else []
+        command = plan.validation_command or (detected[0] if detected else None)
+        try:
+            if command is not None:
+                check = AgentStepRequest(
+                    by=Actor.WORKFLOW, reason=f"auto: validation `{command}`",
+                    engine=Engine.COMMAND, command=command, max_minutes=plan.step.max_minutes,
+                )
+                outcome = await self._run_agent(self._agent_step_input(check, state, None))
+                self._record_agent_outcome("validate", check, outcome, state, kind="validation")
+                if record.state != state:
+                    return  # graded for a human or a retry: the grade says why
+            else:
+                self._apply("validate", self._auto_by(
+                    "no test command detected; the definition of done will say so"), state)
+            if self._hold:
+                return  # a pause is waiting; validation runs again after resume
+            finished = await self._run_step(
+                "run-finish", FinishActivities.finish_run,
+                self._finish_input(plan.commit_title, plan.changes, record.repo),
+                FINISH_TIMEOUT, FINISH_RETRY,
+            )
+        except ApplicationError as err:
+            self._auto_failed("validate", err)
+            return
+
+        def effect(record: RunRecord) -> None:
+            self._record_push(finished)
+            record.changes = plan.changes
+            record.project = record.repo
+
+        self._apply("run-finish", self._auto_by("pushed"), RunState.PUSHED, effect)
+
+    async def _auto_request_pr(self) -> None:
+        """Write the PR request and wait: opening it takes a human's double confirmation."""
+        record = self._record
+        assert record.auto is not None and record.workspace is not None
+        head = self._default_head()
+        if not head:
+            workflow.logger.info("run %s: no GitHub fork known; request-open-pr --head is for "
+                                 "an operator", record.run_id)
+            return
+        try:
+            written = await self._run_step(
+                "request-open-pr", PrRequestActivities.write_pr_request,
+                PrRequestFileInput(run_id=record.run_id, repo=record.full_name,
+                                   title=record.auto.pr_title, body=record.auto.pr_body,
+                                   base=record.workspace.base_branch, head=head,
+                                   ttl_minutes=record.auto.pr_ttl_minutes),
+                GITHUB_TIMEOUT,
+            )
+        except ApplicationError as err:
+            workflow.logger.warning("run %s: PR request not written: %s", record.run_id,
+                                    err.message)
+            return
+        self._ask_for_pr(OpenPrRequest(
+            by=Actor.WORKFLOW, reason="auto: waiting for a human to approve the PR",
+            title=record.auto.pr_title, body=record.auto.pr_body,
+            request_file=written.request_file, request_file_sha256=written.request_file_sha256,
+            token_sha256=written.token_sha256, expires_at=written.expires_at,
+        ))
+
+    def _auto_failed(self, command: str, err: ApplicationError) -> None:
+        """A step failed (retries spent): park the run where `retry` takes it back."""
+        if err.type == STEP_CANCELLED:
+            return  # paused: the pause records it
+        state = self._record.state
+        for target in (RunState.FAILED_RETRYABLE, RunState.NEEDS_HUMAN_REVIEW, RunState.FAILED):
+            if can_transition(state, target) and target != state:
+                self._apply(command, self._auto_by(err.message), target)
+                return
+
+    # ---- campaigns: progress goes up by signal, control comes down by signal ---------------
+
+    @workflow.signal
+    async def campaign_control(self, control: CampaignControl) -> None:
+        """Pause, resume, cancel or retry on behalf of the campaign; a run that cannot follow
+        (a human holds it, it is finished) stays as it is."""
+        record = self._record
+        by = CommandRequest(by=control.by, reason=f"campaign {record.campaign}: {control.action}"
+                            + (f" ({control.reason})" if control.reason else ""))
+        if record.state.is_terminal:
+            return
+        if control.action in ("pause", "cancel") and self._step is not None:
+            await self._hold_steps()
+        state = record.state
+        if control.action == "pause":
+            if state in CAMPAIGN_PAUSES and can_transition(state, RunState.PAUSED):
+                self._apply("pause", by, RunState.PAUSED)
+                record.paused_by_campaign = True
+        elif control.action == "resume":
+            if state == RunState.PAUSED and record.paused_by_campaign:
+                back = record.paused_from or RunState.DISCOVERY
+                target = back if can_transition(state, back) else RunState.DISCOVERY
+                self._apply("resume", by, target)
+                record.paused_by_campaign = False
+        elif control.action == "cancel":
+            # SKIPPED where the table allows it, else the terminal failure; never via a detour.
+            chain = next(([end] for end in (RunState.SKIPPED, RunState.FAILED_TERMINAL)
+                          if can_transition(state, end)), path_to(state, RunState.SKIPPED))
+            for target in chain:
+                self._apply("cancel", by, target)
+        elif control.action == "retry" and state in (RunState.FAILED_RETRYABLE, RunState.FAILED):
+            failed_from = next((t.from_state for t in reversed(record.history)
+                                if t.to_state == state and t.from_state != state), None)
+            target = failed_from if failed_from and can_transition(state, failed_from) \
+                else RunState.EXECUTING
+            if failed_from == RunState.QUEUED:
+                target = RunState.DISCOVERY
+            if can_transition(state, target):
+                self._apply("retry", by, target)
+                if target == RunState.ITERATING and self._can_iterate():
+                    self._iterate_pending = True
+
+    def _report_progress(self) -> None:
+        record = self._record
+        if record.campaign_workflow_id is None:
+            return
+        from workflows.campaign import CampaignWorkflow  # the campaign imports this module
+
+        progress = RunProgress(
+            run_id=record.run_id, repo=record.full_name, state=record.state,
+            verdict=record.grade.verdict.value if record.grade else None,
+            reason_code=record.grade.reason_code if record.grade else None,
+            pr_number=record.pr_number, pr_url=record.pr_url, seq=len(record.history),
+            updated_at=workflow.now(), pr_requested=record.pr_request is not None,
+        )
+        handle = workflow.get_external_workflow_handle_for(
+            CampaignWorkflow.run, record.campaign_workflow_id)
+
+        async def send() -> None:
+            try:
+                await handle.signal(CampaignWorkflow.run_progress, progress)
+            except Exception as err:  # a campaign that has closed no longer listens
+                workflow.logger.info("progress not delivered to %s: %s",
+                                     record.campaign_workflow_id, err)
+
+        self._reports.append(asyncio.create_task(send()))
+        self._reports = [task for task in self._reports if not task.done()]
+
     # ---- the one place a command changes the record ------------------------------------------
 
     def _apply(
@@ -1075,6 +1358,8 @@ class IntegrationRunWorkflow:
             run_id=record.run_id, command=command, from_state=source, to_state=target, at=now
         )
         self._remember(key, result)
+        if target != source or command == "request-open-pr":
+            self._report_progress()
         if target != source and target == RunState.NEEDS_HUMAN_REVIEW:
             grade = record.grade
             self._notify("needs_human_review", "\n".join(filter(None, [
@@ -1131,7 +1416,9 @@ class IntegrationRunWorkflow:
                 f"run {self._record.run_id} is finished ({state}); no command applies",
                 RUN_FINISHED,
             )
-        if self._step is not None and not (interrupts_agent and self._agent is not None):
+        if self._step is not None and not (
+            interrupts_agent and (self._agent is not None or self._auto)
+        ):
             raise _refuse(self._busy_message(), RUN_BUSY)
 
     def _busy_message(self) -> str:

@@ -14,7 +14,8 @@ from common.policy import CodexSandbox, PolicyError, RunPolicy, load_policy
 from common.settings import Settings
 from starter.cli import render
 from starter.cli.runs import JsonOption, KeyOption, ReasonOption, RunIdOption, build, parse_state, send_command
-from workflows.models import MAX_PROMPT_BYTES, AgentStepRequest, Engine
+from starter.cli.plans import read_prompt
+from workflows.models import AgentStepRequest, Engine
 from workflows.run import IntegrationRunWorkflow
 
 
@@ -70,14 +71,7 @@ def run_agent_step(
     HUMAN_REVIEW → NEEDS_HUMAN_REVIEW; RETRYABLE → FAILED_RETRYABLE. Exits 1 unless PASS.
     `agentpr pause` stops a running step (its whole process group)."""
     del no_codex_full_auto  # documented no-op, see --help
-    prompt = None
-    if prompt_file is not None:
-        if not prompt_file.is_file():
-            raise UsageError(f"prompt file not found: {prompt_file}")
-        data = prompt_file.read_bytes()
-        if len(data) > MAX_PROMPT_BYTES:
-            raise UsageError(f"prompt file is {len(data)} bytes; the limit is {MAX_PROMPT_BYTES}")
-        prompt = data.decode("utf-8", errors="replace")
+    prompt = read_prompt(prompt_file)
     request = build(
         AgentStepRequest, engine=engine, prompt=prompt, command=command,
         codex_sandbox=codex_sandbox, codex_model=codex_model, codex_config=codex_config or [],

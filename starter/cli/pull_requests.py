@@ -4,27 +4,19 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
-import os
-import secrets
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from activities.pr_request import sha256_hex, token_file_for, write_request_file
 from common.errors import Refused, UsageError
 from common.settings import Settings
 from starter.cli import render
 from starter.cli.runs import JsonOption, KeyOption, ReasonOption, RunIdOption, build, send_command
 from starter.client import RunClient, with_run_client
-from workflows.models import ApprovePrRequest, OpenPrRequest
+from workflows.models import ApprovePrRequest, OpenPrRequest, PrRequestFileInput
 from workflows.run import IntegrationRunWorkflow
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def request_open_pr(
@@ -65,22 +57,14 @@ def request_open_pr(
     fork_owner = (record.workspace.fork_full_name or "").split("/")[0]
     base = base or record.workspace.base_branch
     head = head or (f"{fork_owner}:{record.workspace.branch}" if fork_owner else None)
-    now = datetime.now(timezone.utc)
-    expires = now + timedelta(minutes=ttl_minutes)
-    token = secrets.token_urlsafe(24)
-    settings.pr_requests_dir.mkdir(parents=True, exist_ok=True)
-    path = settings.pr_requests_dir / f"{run_id}_{now.strftime('%Y%m%dT%H%M%SZ')}.json"
-    content = json.dumps({
-        "run_id": run_id, "repo": record.full_name, "title": title,
-        "body_sha256": sha256_hex(text.encode()), "base": base, "head": head,
-        "created_at": now.isoformat(), "expires_at": expires.isoformat(),
-    }, indent=2).encode() + b"\n"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(content)
+    written = write_request_file(settings.pr_requests_dir, PrRequestFileInput(
+        run_id=run_id, repo=record.full_name, title=title, body=text, base=base,
+        head=head or "", ttl_minutes=ttl_minutes), keep_token=False)
+    token, path, expires = written.token, Path(written.file.request_file), written.file.expires_at
     request = build(
         OpenPrRequest, title=title, body=text, base=base, head=head, request_file=str(path),
-        request_file_sha256=sha256_hex(content), token_sha256=sha256_hex(token.encode()),
+        request_file_sha256=written.file.request_file_sha256,
+        token_sha256=written.file.token_sha256,
         expires_at=expires, reason=reason, idempotency_key=idempotency_key,
     )
     try:
@@ -148,7 +132,49 @@ def approve_open_pr(
         render.console.print(f"{run_id}: PR #{pr.number} is already open: {pr.url} (no change)")
 
 
+
+def show_pr_request(run_id: RunIdOption, as_json: JsonOption = False) -> None:
+    """Show the PR request an auto-mode run wrote and waits on, with its confirm token (read
+    from the 0600 file next to the request on this machine) and the approve command."""
+    settings = Settings.from_env()
+
+    async def current(runs: RunClient) -> Any:
+        return await runs.get_run(run_id)
+
+    record = asyncio.run(with_run_client(settings, current))
+    ask = record.pr_request
+    if ask is None:
+        raise Refused(f"run {run_id} has no PR request (state {record.state})")
+    token_path = token_file_for(Path(ask.request_file))
+    if not token_path.is_file():
+        raise Refused(f"run {run_id}: the PR request was made with request-open-pr, which "
+                      f"printed its token once; no token file at {token_path}")
+    token = token_path.read_text().strip()
+    approve = (f"agentpr approve-open-pr --run-id {run_id} --request-file {ask.request_file} "
+               f"--confirm-token {token} --confirm"
+               + ("" if ask.dod.passed else " --allow-dod-bypass"))
+    if as_json:
+        render.print_json({
+            "run_id": run_id, "state": record.state.value, "title": ask.title,
+            "request_file": ask.request_file, "confirm_token": token,
+            "expires_at": ask.expires_at.isoformat(), "base": ask.base, "head": ask.head,
+            "dod": ask.dod.model_dump(), "pr_number": record.pr_number,
+        })
+        return
+    render.console.print(f"{run_id}: {ask.head} -> {record.full_name}:{ask.base}: {ask.title}")
+    render.console.print(f"  request file: {ask.request_file}")
+    render.console.print(f"  confirm token: {token}  (expires "
+                         f"{ask.expires_at.isoformat(timespec='seconds')})")
+    render.console.print("  definition of done: " + ("met" if ask.dod.passed else
+                         "NOT met: " + "; ".join(ask.dod.failures)))
+    if record.pr_number is not None:
+        render.console.print(f"  already approved: PR #{record.pr_number} {record.pr_url}")
+    else:
+        render.console.print(f"  approve with: {approve}")
+
+
 COMMANDS = {
     "request-open-pr": request_open_pr,
     "approve-open-pr": approve_open_pr,
+    "show-pr-request": show_pr_request,
 }

@@ -17,6 +17,18 @@ from common.errors import UsageError
 from common.settings import Settings
 from starter.cli import render
 from starter.cli.gate import require_healthy
+from starter.cli.plans import (
+    CommandOption,
+    CommitTitleOption,
+    EngineOption,
+    MaxMinutesOption,
+    PrBodyFileOption,
+    PromptFileOption,
+    PrTitleOption,
+    SkipNetworkCheckOption,
+    ValidationOption,
+    build_plan,
+)
 from starter.client import RunClient, UpdateMethod, with_run_client
 from workflows.models import (
     CheckConclusion,
@@ -24,6 +36,7 @@ from workflows.models import (
     CodexSandbox,
     CommandRequest,
     CommandResult,
+    Engine,
     ContractRequest,
     FinishRequest,
     PreflightRequest,
@@ -115,7 +128,11 @@ def create_run(
         str | None, typer.Option("--run-id", help="Choose the id (default: run_<12 hex>).")
     ] = None,
     mode: Annotated[
-        RunMode, typer.Option("--mode", case_sensitive=False, help="manual: the operator drives each step. auto is recorded but not yet acted on: self-driving between human gates arrives with campaigns.")
+        RunMode, typer.Option("--mode", case_sensitive=False, help="manual: the operator "
+                              "drives each step. auto: the run prepares, runs the agent step, "
+                              "validates with the repository's tests, pushes and requests its "
+                              "PR by itself, stopping at every human gate (needs --prompt-file "
+                              "or --engine command --command).")
     ] = RunMode.MANUAL,
     budget: Annotated[
         int | None, typer.Option("--budget", help="Diff budget override (max added lines).")
@@ -126,11 +143,28 @@ def create_run(
     fork_url: Annotated[
         str | None, typer.Option("--fork-url", help="Fork remote instead of creating a GitHub fork.")
     ] = None,
+    engine: EngineOption = Engine.CODEX,
+    prompt_file: PromptFileOption = None,
+    command: CommandOption = None,
+    commit_title: CommitTitleOption = "feat: apply the agentpr change",
+    pr_title: PrTitleOption = None,
+    pr_body_file: PrBodyFileOption = None,
+    validation_command: ValidationOption = None,
+    max_minutes: MaxMinutesOption = None,
+    skip_network_check: SkipNetworkCheckOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Create a run (state QUEUED): one durable workflow whose id is the run id."""
+    plan = None
+    if mode == RunMode.AUTO:
+        plan = build_plan(engine, prompt_file, command, commit_title, pr_title, pr_body_file,
+                          validation_command, max_minutes, skip_network_check)
+    elif prompt_file is not None or command is not None:
+        raise UsageError("--prompt-file and --command are for --mode auto (a manual run gets "
+                         "them from run-agent-step)")
     spec = build(
         RunSpec,
+        auto=plan,
         notify=Settings.from_env().notifications_enabled,
         run_id=run_id or f"run_{secrets.token_hex(6)}",
         owner=owner,
