@@ -8,6 +8,7 @@ no sleep loops here. PyGithub's own retries are off for the same reason.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from datetime import timedelta
 from typing import Any
@@ -19,6 +20,8 @@ from common.settings import Settings
 from workflows.models import (
     GitHubEvent,
     OpenPullRequestInput,
+    PullRequestActionInput,
+    PullRequestActionResult,
     PullRequestInfo,
     PullRequestStatus,
     PullRequestStatusInput,
@@ -83,6 +86,13 @@ def github_error(err: Any, what: str) -> ApplicationError:
     return ApplicationError(f"GitHub error on {what}: {status} {message}", type="GitHubError")
 
 
+def comment_marker(run_id: str, body: str) -> str:
+    """The hidden tag that makes a bulk comment findable: the same run and the same text give
+    the same tag, so a retried activity finds its comment instead of posting it twice."""
+    digest = hashlib.sha256(body.encode()).hexdigest()[:12]
+    return f"<!-- agentpr:{run_id}:{digest} -->"
+
+
 def _info(pr: Any, created: bool) -> PullRequestInfo:
     return PullRequestInfo(number=pr.number, url=pr.html_url, head_sha=pr.head.sha,
                            created=created)
@@ -115,6 +125,48 @@ class GitHubActivities:
             return _info(pr, created=True)
         except GithubException as err:
             raise github_error(err, f"opening a PR on {request.repo}") from None
+
+    @activity.defn
+    def act_on_pull_request(self, request: PullRequestActionInput) -> PullRequestActionResult:
+        """A bulk action on one run's PR (`campaign comment|close`), safe to retry: a comment
+        carries a marker and is looked for before it is posted, and a closed PR is left alone
+        (so a retry after a crash that followed the close answers "already closed")."""
+        from github import GithubException
+
+        gh = github_client(self.settings)
+        outcome = PullRequestActionResult(run_id=request.run_id, pr_number=request.pr_number,
+                                          action=request.action, done=True)
+        try:
+            pull = gh.get_repo(request.repo).get_pull(request.pr_number)
+            if request.action == "comment":
+                if not request.body.strip():
+                    raise ApplicationError("a comment needs a body", type=GITHUB_REFUSED,
+                                           non_retryable=True)
+                comment_id, posted = _comment_once(pull, request)
+                return outcome.model_copy(update={
+                    "comment_id": comment_id,
+                    "detail": "commented" if posted else "already commented"})
+            if pull.state == "closed":
+                detail = "already merged" if pull.merged else "already closed"
+                return outcome.model_copy(update={"done": False, "detail": detail})
+            comment_id = _comment_once(pull, request)[0] if request.body.strip() else None
+            pull.edit(state="closed")
+            activity.logger.info("closed PR #%s of %s for %s", request.pr_number, request.repo,
+                                 request.run_id)
+            return outcome.model_copy(update={"comment_id": comment_id, "detail": "closed"})
+        except GithubException as err:
+            raise github_error(
+                err, f"{request.action} on PR #{request.pr_number} of {request.repo}") from None
+
+
+def _comment_once(pull: Any, request: PullRequestActionInput) -> tuple[int, bool]:
+    """The comment's id and whether it was posted now (False: an earlier attempt posted it)."""
+    marker = comment_marker(request.run_id, request.body)
+    for comment in pull.get_issue_comments():
+        if marker in (comment.body or ""):
+            return int(comment.id), False
+    comment = pull.create_issue_comment(f"{request.body.rstrip()}\n\n{marker}")
+    return int(comment.id), True
 
 
 CHECK_PASSING = {"success", "neutral", "skipped"}

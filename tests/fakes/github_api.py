@@ -21,6 +21,13 @@ reviewers and CI through plain methods::
     fake.add_review("demo", "calc", 1, state="CHANGES_REQUESTED", body="Please add a test")
     fake.merge_pull("demo", "calc", 1)
 
+Campaign targeting lists an organization's repositories and searches them; `add_repo` (and
+later `set_repo`) give a repository the description, topics and archived/disabled flags those
+answers carry::
+
+    fake.add_repo("acme", "api", bare_path, topics=["llm"], description="The API")
+    fake.set_repo("acme", "api", archived=True)
+
 Failures: `fail_next` answers the next requests whatever they are; `fail_on` answers the next
 requests matching one route, optionally after the request took effect (GitHub created the pull
 request but the response was lost).
@@ -68,6 +75,13 @@ DOCS_COMBINED_STATUS = (
     "https://docs.github.com/rest/commits/statuses#get-the-combined-status-for-a-specific-reference"
 )
 DOCS_CREATE_ISSUE_COMMENT = "https://docs.github.com/rest/issues/comments#create-an-issue-comment"
+DOCS_GET_ORG = "https://docs.github.com/rest/orgs/orgs#get-an-organization"
+DOCS_ORG_REPOS = "https://docs.github.com/rest/repos/repos#list-organization-repositories"
+DOCS_SEARCH_REPOS = "https://docs.github.com/rest/search/search#search-repositories"
+SEARCH_INACCESSIBLE_MESSAGE = (
+    "The listed users and repositories cannot be searched either because the resources do not "
+    "exist or you do not have permission to view them."
+)
 DOCS_RATE_LIMITS = (
     "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api"
     "#about-secondary-rate-limits"
@@ -88,6 +102,8 @@ COMMIT_STATES = ("error", "failure", "pending", "success")
 
 RATE_LIMIT = 5000
 SEARCH_RATE_LIMIT = 30
+# GitHub's search answers at most this many results, whatever total_count says.
+SEARCH_RESULT_CAP = 1000
 
 
 @dataclass(frozen=True)
@@ -195,6 +211,10 @@ class _Repo:
     parent: _Repo | None = None
     # Fork creation is asynchronous on GitHub: the new fork answers 404 for a while.
     gets_until_visible: int = 0
+    description: str | None = None
+    topics: list[str] = field(default_factory=list)
+    archived: bool = False
+    disabled: bool = False
 
     @property
     def full_name(self) -> str:
@@ -308,6 +328,8 @@ class FakeGitHub(LoopbackHTTPServer):
         self.fork_ready_after_gets = fork_ready_after_gets
         self.requests: list[RecordedRequest] = []
         self.rate_limit_remaining: int = RATE_LIMIT - 1
+        self.search_rate_limit_remaining: int = SEARCH_RATE_LIMIT - 1
+        self.search_result_cap: int = SEARCH_RESULT_CAP
         self.rate_limit_reset: int = int(time.time()) + 3600
         # Answers for the next requests, in order, before auth and routing: (status, json) or
         # (status, json, extra headers), e.g. a 403 secondary rate limit with Retry-After.
@@ -343,10 +365,15 @@ class FakeGitHub(LoopbackHTTPServer):
         default_branch: str = "main",
         *,
         fork_of: tuple[str, str] | None = None,
+        description: str | None = None,
+        topics: list[str] | None = None,
+        archived: bool = False,
+        disabled: bool = False,
     ) -> None:
         """A repository backed by the local bare git repository at `bare_path`: an upstream, or
         with `fork_of=(owner, name)` an existing, already visible fork of a repository added
-        before (e.g. the fork `git_repos.make_remotes` clones)."""
+        before (e.g. the fork `git_repos.make_remotes` clones). `bare_path` need not exist when
+        nothing reads git (listing and searching repositories only)."""
         with self._lock:
             parent = None if fork_of is None else self._repos[_key(*fork_of)]
         repo = _Repo(
@@ -357,10 +384,38 @@ class FakeGitHub(LoopbackHTTPServer):
             default_branch=default_branch,
             created_at=_now_iso(),
             parent=parent,
+            description=description,
+            topics=_topics(topics or []),
+            archived=archived,
+            disabled=disabled,
         )
         with self._lock:
             self._account_id(owner)
             self._repos[_key(owner, name)] = repo
+
+    def set_repo(
+        self,
+        owner: str,
+        name: str,
+        *,
+        description: str | None = None,
+        topics: list[str] | None = None,
+        archived: bool | None = None,
+        disabled: bool | None = None,
+    ) -> dict[str, Any]:
+        """Change what a repository's settings page would (None leaves a field alone); returns
+        the repository as the API serves it."""
+        with self._lock:
+            repo = self._repos[_key(owner, name)]
+            if description is not None:
+                repo.description = description
+            if topics is not None:
+                repo.topics = _topics(topics)
+            if archived is not None:
+                repo.archived = archived
+            if disabled is not None:
+                repo.disabled = disabled
+            return self._repo_json(repo, None)
 
     def start(self) -> str:
         self._serve(_RequestHandler, fake=self)
@@ -736,6 +791,128 @@ class FakeGitHub(LoopbackHTTPServer):
             self._repos[_key(owner, name)] = fork
         return ApiResponse(202, self._repo_json(fork, request))
 
+    @route("GET", "/orgs/{org}")
+    def _get_organization(self, request: RecordedRequest, params: dict[str, str]) -> ApiResponse:
+        login = self._organization(params["org"])
+        if login is None:
+            return not_found(DOCS_GET_ORG)
+        org = self._account_json(login, request)
+        api = org["url"].replace("/users/", "/orgs/")
+        with self._lock:
+            owned = len(self._listed_repos(lambda r: r.owner.lower() == login.lower()))
+        org.update(
+            url=api,
+            repos_url=f"{api}/repos",
+            events_url=f"{api}/events",
+            hooks_url=f"{api}/hooks",
+            issues_url=f"{api}/issues",
+            members_url=f"{api}/members{{/member}}",
+            public_members_url=f"{api}/public_members{{/member}}",
+            description=None,
+            name=login,
+            company=None,
+            blog="",
+            location=None,
+            email=None,
+            twitter_username=None,
+            is_verified=False,
+            has_organization_projects=True,
+            has_repository_projects=True,
+            public_repos=owned,
+            public_gists=0,
+            followers=0,
+            following=0,
+            created_at=self._started_at,
+            updated_at=self._started_at,
+            archived_at=None,
+        )
+        for key in ("gravatar_id", "followers_url", "following_url", "gists_url", "starred_url",
+                    "subscriptions_url", "organizations_url", "received_events_url",
+                    "user_view_type", "site_admin"):
+            org.pop(key, None)  # an organization object has none of a user's links
+        return ApiResponse(200, org)
+
+    @route("GET", "/orgs/{org}/repos")
+    def _list_org_repos(self, request: RecordedRequest, params: dict[str, str]) -> ApiResponse:
+        login = self._organization(params["org"])
+        if login is None:
+            return not_found(DOCS_ORG_REPOS)
+        query = request.query
+        kind = query.get("type", "all")
+        sort = query.get("sort", "created")
+        for name, value, allowed in (
+            ("type", kind, ("all", "public", "private", "forks", "sources", "member")),
+            ("sort", sort, ("created", "updated", "pushed", "full_name")),
+        ):
+            if value not in allowed:
+                error = {"resource": "Repository", "field": name, "code": "invalid"}
+                return validation_failed(DOCS_ORG_REPOS, error)
+        with self._lock:
+            repos = self._listed_repos(
+                lambda r: r.owner.lower() == login.lower()
+                and kind != "private"  # every fake repository is public
+                and (kind != "forks" or r.parent is not None)
+                and (kind != "sources" or r.parent is None)
+            )
+            # Creation times tie within a second; ids keep the order a real clock would give.
+            sort_key = {
+                "full_name": lambda r: (r.full_name.lower(), r.id),
+            }.get(sort, lambda r: (r.created_at, r.id))
+            default_direction = "asc" if sort == "full_name" else "desc"
+            repos.sort(key=sort_key, reverse=query.get("direction", default_direction) == "desc")
+            page, headers = self._page(request, repos)
+            body = [self._repo_json(repo, request, with_family=False) for repo in page]
+        return ApiResponse(200, body, headers)
+
+    @route("GET", "/search/repositories")
+    def _search_repositories(
+        self, request: RecordedRequest, params: dict[str, str]
+    ) -> ApiResponse:
+        """Repository search over the qualifiers agentpr uses: `org:`/`user:` (any of them),
+        `topic:` (all of them), `fork:true|only|false` (forks are left out unless asked for),
+        `archived:true|false`, and plain words or "quoted phrases" that must all appear in the
+        name or description. Other qualifiers are refused, so a test never reads an answer the
+        fake only pretended to filter. "Best match" order is the order repositories were added."""
+        headers = self._search_rate_headers()
+        q = request.query.get("q", "").strip()
+        if not q:
+            error = {"resource": "Search", "field": "q", "code": "missing"}
+            response = validation_failed(DOCS_SEARCH_REPOS, error)
+            response.headers.update(headers)
+            return response
+        parsed = _parse_repo_query(q)
+        if isinstance(parsed, str):
+            error = {"resource": "Search", "field": "q", "code": "invalid", "message": parsed}
+            response = validation_failed(DOCS_SEARCH_REPOS, error)
+            response.headers.update(headers)
+            return response
+        with self._lock:
+            unknown = [o for o in parsed.owners if o.lower() not in self._account_ids]
+            if unknown:
+                error = {"message": SEARCH_INACCESSIBLE_MESSAGE, "resource": "Search",
+                         "field": "q", "code": "invalid"}
+                response = validation_failed(DOCS_SEARCH_REPOS, error)
+                response.headers.update(headers)
+                return response
+            found = self._listed_repos(parsed.matches)
+        per_page = _int_param(request.query.get("per_page"), 30, 1, 100)
+        page_number = _int_param(request.query.get("page"), 1, 1, 1 << 30)
+        if (page_number - 1) * per_page >= self.search_result_cap and found:
+            message = f"Only the first {self.search_result_cap} search results are available"
+            response = ApiResponse(422, error_body(422, message, DOCS_SEARCH_REPOS))
+            response.headers.update(headers)
+            return response
+        page, links = self._page(request, found[: self.search_result_cap])
+        body = {
+            "total_count": len(found),
+            "incomplete_results": False,
+            "items": [
+                {**self._repo_json(repo, request, with_family=False), "score": 1.0}
+                for repo in page
+            ],
+        }
+        return ApiResponse(200, body, {**headers, **links})
+
     @route("GET", "/rate_limit")
     def _get_rate_limit(self, request: RecordedRequest, params: dict[str, str]) -> ApiResponse:
         core = {
@@ -746,8 +923,8 @@ class FakeGitHub(LoopbackHTTPServer):
         }
         search = {
             "limit": SEARCH_RATE_LIMIT,
-            "used": 0,
-            "remaining": SEARCH_RATE_LIMIT,
+            "used": SEARCH_RATE_LIMIT - self.search_rate_limit_remaining,
+            "remaining": self.search_rate_limit_remaining,
             "reset": int(time.time()) + 60,
         }
         graphql = {
@@ -1163,6 +1340,36 @@ class FakeGitHub(LoopbackHTTPServer):
                 return None
             return repo
 
+    def _listed_repos(self, keep: Callable[[_Repo], bool]) -> list[_Repo]:
+        """Repositories a list or search shows, oldest first: a fork GitHub is still creating
+        is not listed yet."""
+        with self._lock:
+            return sorted(
+                (r for r in self._repos.values() if r.gets_until_visible == 0 and keep(r)),
+                key=lambda r: r.id,
+            )
+
+    def _organization(self, login: str) -> str | None:
+        """The organization's login as registered, or None for a person or an unknown name
+        (GitHub answers /orgs/<user> with 404 too)."""
+        with self._lock:
+            if login.lower() not in self._account_ids or login.lower() in self._people:
+                return None
+            for repo in self._repos.values():
+                if repo.owner.lower() == login.lower():
+                    return repo.owner
+        return login
+
+    def _search_rate_headers(self) -> dict[str, str]:
+        # Search has its own, much smaller budget, reported under its own resource name.
+        return {
+            "X-RateLimit-Limit": str(SEARCH_RATE_LIMIT),
+            "X-RateLimit-Remaining": str(self.search_rate_limit_remaining),
+            "X-RateLimit-Reset": str(int(time.time()) + 60),
+            "X-RateLimit-Used": str(SEARCH_RATE_LIMIT - self.search_rate_limit_remaining),
+            "X-RateLimit-Resource": "search",
+        }
+
     def _account_id(self, login: str) -> int:
         with self._lock:
             if login.lower() not in self._account_ids:
@@ -1223,7 +1430,7 @@ class FakeGitHub(LoopbackHTTPServer):
             "private": False,
             "owner": owner,
             "html_url": html_url,
-            "description": None,
+            "description": repo.description,
             "fork": repo.parent is not None,
             "url": api,
             **{f"{name}_url": f"{api}/{name}" for name in _PLAIN_REPO_LINKS},
@@ -1248,14 +1455,14 @@ class FakeGitHub(LoopbackHTTPServer):
             "has_discussions": False,
             "forks_count": forks_count,
             "mirror_url": None,
-            "archived": False,
-            "disabled": False,
+            "archived": repo.archived,
+            "disabled": repo.disabled,
             "open_issues_count": 0,
             "license": None,
             "allow_forking": True,
             "is_template": False,
             "web_commit_signoff_required": False,
-            "topics": [],
+            "topics": list(repo.topics),
             "visibility": "public",
             "forks": forks_count,
             "open_issues": 0,
@@ -1733,6 +1940,64 @@ def _diff_stats(pull: _Pull) -> tuple[int, int, int, int]:
         additions += int(added) if added.isdigit() else 0  # "-" for binary files
         deletions += int(deleted) if deleted.isdigit() else 0
     return int(commits.stdout.strip()), additions, deletions, files
+
+
+def _topics(topics: list[str]) -> list[str]:
+    # GitHub stores topics lower-cased: letters, digits and hyphens, at most 50 characters.
+    for topic in topics:
+        if not re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9-]{0,49}", topic):
+            raise ValueError(f"invalid topic {topic!r}")
+    return [topic.lower() for topic in topics]
+
+
+@dataclass
+class _RepoQuery:
+    """A parsed repository search: see `FakeGitHub._search_repositories`."""
+
+    owners: list[str] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
+    words: list[str] = field(default_factory=list)
+    fork: str = "false"
+    archived: bool | None = None
+
+    def matches(self, repo: _Repo) -> bool:
+        is_fork = repo.parent is not None
+        text = f"{repo.name} {repo.description or ''}".lower()
+        return (
+            (not self.owners or repo.owner.lower() in {o.lower() for o in self.owners})
+            and all(topic.lower() in repo.topics for topic in self.topics)
+            and all(word.lower() in text for word in self.words)
+            and {"true": True, "only": is_fork, "false": not is_fork}[self.fork]
+            and (self.archived is None or repo.archived == self.archived)
+        )
+
+
+_QUERY_TOKEN = re.compile(r'(-?)(\w+):("[^"]*"|\S+)|"([^"]*)"|(\S+)')
+
+
+def _parse_repo_query(q: str) -> _RepoQuery | str:
+    """The query, or why the fake will not answer it."""
+    query = _RepoQuery()
+    for match in _QUERY_TOKEN.finditer(q):
+        negated, qualifier, value, phrase, word = match.groups()
+        if qualifier is None:
+            query.words.append(phrase if phrase is not None else word)
+            continue
+        value = value.strip('"')
+        qualifier = qualifier.lower()
+        if negated:
+            return f"FakeGitHub does not model excluding with -{qualifier}:"
+        if qualifier in ("org", "user"):
+            query.owners.append(value)
+        elif qualifier == "topic":
+            query.topics.append(value)
+        elif qualifier == "fork" and value.lower() in ("true", "only", "false"):
+            query.fork = value.lower()
+        elif qualifier == "archived" and value.lower() in ("true", "false"):
+            query.archived = value.lower() == "true"
+        else:
+            return f"FakeGitHub does not model the qualifier {qualifier}:{value}"
+    return query
 
 
 def _int_param(value: str | None, default: int, low: int, high: int) -> int:

@@ -751,3 +751,171 @@ def test_lost_create_response_is_retried_into_already_exists(
     assert "already exists" in raised.value.data["errors"][0]["message"]
     (pull,) = fake.pulls("demo", "calc")
     assert pull["head"]["label"] == HEAD
+
+
+# -- issue comments on pull requests ------------------------------------------------------------
+
+
+def test_issue_comment_wire_format(fake: FakeGitHub, pushed: str) -> None:
+    open_pull(client(fake))
+    path = "/repos/demo/calc/issues/1/comments"
+    status, headers, body = raw_request(fake, "POST", path, body=b'{"body": "Hi <!-- m -->"}')
+    assert status == 201 and isinstance(body, dict)
+    url = f"{fake.base_url}/repos/demo/calc/issues/comments/{body['id']}"
+    assert headers["location"] == body["url"] == url
+    assert body["issue_url"] == f"{fake.base_url}/repos/demo/calc/issues/1"
+    assert body["html_url"].endswith(f"/demo/calc/pull/1#issuecomment-{body['id']}")
+    assert (body["body"], body["user"]["login"]) == ("Hi <!-- m -->", "agentpr-bot")
+    status, _, listed = raw_request(fake, "GET", path)
+    assert status == 200 and isinstance(listed, list)
+    assert [c["id"] for c in listed] == [body["id"]]
+    status, _, missing = raw_request(fake, "POST", path, body=b"{}")
+    assert status == 422 and missing["errors"][0]["field"] == "body"  # type: ignore[index]
+    unknown = raw_request(fake, "POST", "/repos/demo/calc/issues/9/comments", body=b'{"body": "x"}')
+    assert unknown[0] == 404
+    status, _, closed = raw_request(fake, "PATCH", "/repos/demo/calc/pulls/1",
+                                    body=b'{"state": "closed"}')
+    assert status == 200 and closed["state"] == "closed"  # type: ignore[index]
+
+
+# -- organizations and repository search --------------------------------------------------------
+
+
+@pytest.fixture
+def catalog(fake: FakeGitHub, tmp_path: Path) -> FakeGitHub:
+    """Besides demo/calc: acme's api (topics llm, python), web, sdk (archived) and a fork of
+    demo/calc; zeta/gateway (llm). The bare paths do not exist: nothing here reads git."""
+    bare = tmp_path / "absent"
+    fake.add_repo("acme", "api", bare / "api.git", topics=["LLM", "python"],
+                  description="The public API")
+    fake.add_repo("acme", "web", bare / "web.git", description="Marketing site")
+    fake.add_repo("acme", "sdk", bare / "sdk.git", description="Gateway SDK", archived=True)
+    fake.add_repo("acme", "calc", bare / "calc.git", fork_of=("demo", "calc"))
+    fake.add_repo("zeta", "gateway", bare / "gw.git", topics=["llm"], description="An LLM gateway")
+    fake.requests.clear()
+    return fake
+
+
+def test_repository_flags_are_served_and_can_change(gh: Github, catalog: FakeGitHub) -> None:
+    api = gh.get_repo("acme/api")
+    assert api.topics == ["llm", "python"] and api.description == "The public API"
+    assert (api.archived, api.disabled, api.fork) == (False, False, False)
+    assert gh.get_repo("acme/sdk").archived is True
+    changed = catalog.set_repo("acme", "web", topics=["site"], disabled=True)
+    assert changed["topics"] == ["site"] and changed["disabled"] is True
+    assert changed["description"] == "Marketing site"  # untouched
+    assert gh.get_repo("acme/web").disabled is True
+    with pytest.raises(ValueError):
+        catalog.set_repo("acme", "web", topics=["no spaces"])
+
+
+def test_organization_and_its_repositories(gh: Github, catalog: FakeGitHub) -> None:
+    org = gh.get_organization("acme")
+    assert (org.login, org.type, org.public_repos) == ("acme", "Organization", 4)
+    assert org.url == f"{catalog.base_url}/orgs/acme"
+    repos = list(org.get_repos())
+    # GitHub's default: newest first, forks and archived ones included
+    assert [r.full_name for r in repos] == ["acme/calc", "acme/sdk", "acme/web", "acme/api"]
+    assert [r.fork for r in repos] == [True, False, False, False]
+    assert repos[1].archived is True and repos[3].topics == ["llm", "python"]
+    assert [r.path for r in catalog.requests] == ["/orgs/acme", "/orgs/acme/repos"]  # no lazy GETs
+    by_name = org.get_repos(sort="full_name")
+    assert [r.name for r in by_name] == ["api", "calc", "sdk", "web"]
+    assert [r.name for r in org.get_repos(type="forks")] == ["calc"]
+    assert [r.name for r in org.get_repos(type="sources", direction="asc")] == ["api", "web", "sdk"]
+    assert list(org.get_repos(type="private")) == []
+
+
+def test_organization_repositories_paginate(catalog: FakeGitHub) -> None:
+    gh = client(catalog, per_page=3)
+    names = [r.name for r in gh.get_organization("acme").get_repos(sort="full_name")]
+    assert names == ["api", "calc", "sdk", "web"]
+    status, headers, _ = raw_request(catalog, "GET", "/orgs/acme/repos?per_page=3")
+    assert status == 200 and 'rel="next"' in headers["link"] and "page=2" in headers["link"]
+
+
+def test_unknown_organization_and_person_are_not_found(catalog: FakeGitHub) -> None:
+    for login in ("nobody", "agentpr-bot"):
+        for path in (f"/orgs/{login}", f"/orgs/{login}/repos"):
+            status, _, body = raw_request(catalog, "GET", path)
+            assert status == 404 and body["message"] == "Not Found"  # type: ignore[index]
+    status, _, body = raw_request(catalog, "GET", "/orgs/acme/repos?sort=stars")
+    assert status == 422 and body["errors"][0]["field"] == "sort"  # type: ignore[index]
+
+
+def test_fork_being_created_is_not_listed(catalog: FakeGitHub) -> None:
+    body = json.dumps({"organization": "acme", "name": "calc-2"}).encode()
+    assert raw_request(catalog, "POST", "/repos/demo/calc/forks", body=body)[0] == 202
+    _, _, listed = raw_request(catalog, "GET", "/orgs/acme/repos")
+    assert "calc-2" not in [r["name"] for r in listed]  # type: ignore[union-attr,index]
+
+
+def search(gh: Github, query: str) -> list[str]:
+    return [r.full_name for r in gh.search_repositories(query)]
+
+
+def test_search_qualifiers(gh: Github, catalog: FakeGitHub) -> None:
+    assert search(gh, "topic:llm") == ["acme/api", "zeta/gateway"]
+    assert search(gh, "topic:llm topic:python") == ["acme/api"]  # every topic
+    assert search(gh, "org:acme") == ["acme/api", "acme/web", "acme/sdk"]  # forks left out
+    assert search(gh, "org:acme fork:true") == ["acme/api", "acme/web", "acme/sdk", "acme/calc"]
+    assert search(gh, "fork:only") == ["acme/calc"]
+    assert search(gh, "org:acme archived:false") == ["acme/api", "acme/web"]
+    assert search(gh, "archived:true") == ["acme/sdk"]
+    assert search(gh, "user:zeta org:demo") == ["demo/calc", "zeta/gateway"]  # any owner
+    assert search(gh, "gateway") == ["acme/sdk", "zeta/gateway"]  # name or description
+    assert search(gh, "llm gateway") == ["zeta/gateway"]  # every word
+    assert search(gh, '"public api"') == ["acme/api"]
+    assert search(gh, '"api public"') == []
+    assert search(gh, "org:acme topic:llm api") == ["acme/api"]
+    assert catalog.requests[-1].query == {"q": "org:acme topic:llm api"}
+
+
+def test_search_result_shape_and_headers(catalog: FakeGitHub) -> None:
+    status, headers, body = raw_request(catalog, "GET", "/search/repositories?q=topic%3Allm")
+    assert status == 200 and isinstance(body, dict)
+    assert (body["total_count"], body["incomplete_results"]) == (2, False)
+    first = body["items"][0]
+    assert first["full_name"] == "acme/api" and first["score"] == 1.0
+    assert first["topics"] == ["llm", "python"] and "parent" not in first
+    assert headers["x-ratelimit-resource"] == "search"
+    assert headers["x-ratelimit-limit"] == "30" and headers["x-ratelimit-remaining"] == "29"
+    catalog.search_rate_limit_remaining = 3
+    _, headers, _ = raw_request(catalog, "GET", "/search/repositories?q=x")
+    assert headers["x-ratelimit-remaining"] == "3"
+    assert client(catalog).get_rate_limit().resources.search.remaining == 3
+
+
+def test_search_refusals(catalog: FakeGitHub) -> None:
+    status, _, body = raw_request(catalog, "GET", "/search/repositories")
+    assert status == 422 and body["errors"] == [  # type: ignore[index]
+        {"resource": "Search", "field": "q", "code": "missing"}
+    ]
+    status, _, body = raw_request(catalog, "GET", "/search/repositories?q=user%3Anobody")
+    assert status == 422 and isinstance(body, dict)
+    assert body["errors"][0]["message"].startswith("The listed users and repositories")
+    for query in ("language%3Apython", "-topic%3Allm", "fork%3Amaybe"):
+        status, _, body = raw_request(catalog, "GET", f"/search/repositories?q={query}")
+        assert status == 422 and isinstance(body, dict)
+        assert body["errors"][0]["message"].startswith("FakeGitHub does not model")
+
+
+def test_search_pages_and_the_result_cap(catalog: FakeGitHub, tmp_path: Path) -> None:
+    for index in range(7):
+        catalog.add_repo("many", f"r{index}", tmp_path / f"r{index}.git", topics=["bulk"])
+    gh = client(catalog, per_page=3)
+    results = gh.search_repositories("topic:bulk")
+    assert [r.name for r in results] == [f"r{index}" for index in range(7)]
+    assert results.totalCount == 7 and results.incomplete_results is False
+    pages = [r.query.get("page") for r in catalog.requests if r.path == "/search/repositories"]
+    assert pages == [None, "2", "3"]
+
+    catalog.search_result_cap = 5  # GitHub's is 1000
+    _, headers, body = raw_request(catalog, "GET",
+                                   "/search/repositories?q=topic%3Abulk&per_page=3&page=2")
+    assert body["total_count"] == 7 and len(body["items"]) == 2  # type: ignore[index,arg-type]
+    assert 'rel="next"' not in headers["link"]
+    status, _, body = raw_request(catalog, "GET",
+                                  "/search/repositories?q=topic%3Abulk&per_page=3&page=3")
+    assert status == 422
+    assert body["message"] == "Only the first 5 search results are available"  # type: ignore[index]
