@@ -769,6 +769,25 @@ class CampaignStatus(BaseModel):
     runs: list[RunProgress] = Field(default_factory=list)
 
 
+class PullRequestActionInput(BaseModel):
+    """A bulk action on one run's open PR (`campaign comment|close`), a paced GitHub write."""
+
+    run_id: str
+    repo: str  # owner/repo of the upstream
+    pr_number: PositiveInt
+    action: Literal["comment", "close"]
+    body: str = Field(default="", max_length=65_536)  # the comment (close: optional comment)
+
+
+class PullRequestActionResult(BaseModel):
+    run_id: str
+    pr_number: int
+    action: str
+    done: bool  # False: nothing to do (e.g. the PR was already closed)
+    detail: str = ""
+    comment_id: int | None = None
+
+
 # ---- visibility (list-runs) ------------------------------------------------------------------
 
 
