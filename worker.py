@@ -23,9 +23,10 @@ from activities.github import GitHubActivities
 from common.connection import connect
 from common.logs import configure_logging
 from common.settings import Settings
+from workflows.campaign import CampaignWorkflow
 from workflows.run import IntegrationRunWorkflow
 
-WORKFLOWS = [IntegrationRunWorkflow]
+WORKFLOWS = [IntegrationRunWorkflow, CampaignWorkflow]
 
 log = structlog.get_logger("agentpr.worker")
 

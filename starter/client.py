@@ -32,7 +32,12 @@ from common.connection import connect
 from common.errors import Refused
 from common.settings import Settings
 from workflows import search_attributes as sa
+from workflows.campaign import CampaignWorkflow, campaign_workflow_id
 from workflows.models import (
+    CampaignCommand,
+    CampaignCommandResult,
+    CampaignStart,
+    CampaignStatus,
     CommandRequest,
     GitHubEvent,
     CommandResult,
@@ -202,8 +207,100 @@ class RunClient:
         return Refused(f"Temporal refused the request for run {run_id}: {err.message}")
 
 
+# A typed campaign command such as CampaignWorkflow.pause_campaign.
+CampaignUpdate = Callable[[CampaignWorkflow, CampaignCommand], CampaignCommandResult]
+
+
+class CampaignClient:
+    """Typed calls to the campaign workflow (workflow id `campaign.<name>`)."""
+
+    def __init__(self, client: Client, settings: Settings) -> None:
+        self.client = client
+        self.settings = settings
+        self.answer_timeout = settings.answer_timeout_s
+
+    def _handle(self, name: str) -> WorkflowHandle[CampaignWorkflow, CampaignStatus]:
+        return self.client.get_workflow_handle_for(CampaignWorkflow.run,
+                                                   campaign_workflow_id(name))
+
+    async def start(self, start: CampaignStart) -> None:
+        try:
+            await self.client.start_workflow(
+                CampaignWorkflow.run, start, id=campaign_workflow_id(start.spec.name),
+                task_queue=self.settings.task_queue,
+                # A name is used once: its runs are named after it.
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                search_attributes=TypedSearchAttributes(
+                    [SearchAttributePair(sa.CAMPAIGN, start.spec.name)]),
+            )
+        except WorkflowAlreadyStartedError:
+            raise Refused(f"campaign {start.spec.name!r} already exists; pick another --name "
+                          "(see `agentpr campaign list`)") from None
+
+    async def status(self, name: str) -> CampaignStatus:
+        handle = self._handle(name)
+        try:
+            description = await handle.describe()
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise Refused(f"no campaign named {name!r} (see `agentpr campaign list`)") from None
+            raise Refused(f"Temporal refused the request for campaign {name}: {err.message}") \
+                from None
+        if description.status == WorkflowExecutionStatus.RUNNING:
+            try:
+                return await asyncio.wait_for(handle.query(CampaignWorkflow.get_campaign),
+                                              timeout=self.answer_timeout)
+            except (TimeoutError, RPCTimeoutOrCancelledError):
+                raise Refused(f"campaign {name} did not answer in {self.answer_timeout:g}s — is "
+                              f"a worker running on task queue {self.settings.task_queue!r}?") \
+                    from None
+        try:
+            return await handle.result()
+        except WorkflowFailureError:
+            status = description.status.name if description.status else "CLOSED"
+            raise Refused(f"campaign {name} ended abnormally ({status}); see the Web UI") \
+                from None
+
+    async def send(self, name: str, update: CampaignUpdate,
+                   command: CampaignCommand) -> CampaignCommandResult:
+        await self.status(name)  # a clear refusal for an unknown or finished campaign
+        try:
+            return await asyncio.wait_for(
+                self._handle(name).execute_update(update, command), timeout=self.answer_timeout)
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            raise Refused(cause.message if isinstance(cause, ApplicationError) else str(cause)) \
+                from None
+        except (TimeoutError, RPCTimeoutOrCancelledError):
+            raise Refused(f"campaign {name} did not answer in {self.answer_timeout:g}s") from None
+        except RPCError as err:
+            if "already completed" in err.message:
+                raise Refused(f"campaign {name} is finished; nothing to do") from None
+            raise Refused(f"Temporal refused the request for campaign {name}: {err.message}") \
+                from None
+
+    async def names(self) -> list[str]:
+        names: list[str] = []
+        query = f"WorkflowType = '{CampaignWorkflow.__name__}'"
+        async for execution in self.client.list_workflows(query):
+            if execution.status == WorkflowExecutionStatus.CONTINUED_AS_NEW:
+                continue
+            name = execution.typed_search_attributes.get(sa.CAMPAIGN)
+            if name and name not in names:
+                names.append(name)
+        return sorted(names)
+
+
 def _quote(value: str) -> str:
     return value.replace("\\", "\\\\").replace("'", "\\'")
+
+
+async def with_campaign_client(
+    settings: Settings, action: Callable[[CampaignClient], Awaitable[Any]]
+) -> Any:
+    client = await connect(settings)
+    return await action(CampaignClient(client, settings))
 
 
 async def with_run_client(

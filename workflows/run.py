@@ -29,6 +29,8 @@ with workflow.unsafe.imports_passed_through():
     from common.policy import RunPolicy
     from common.settings import agent_queue_for, github_queue_for, notify_queue_for
     from workflows import search_attributes as sa
+    # The campaign module refers to this one too: each reaches the other through its module.
+    from workflows import campaign as campaign_workflow
     from workflows.definition_of_done import check_definition_of_done
     from workflows.models import (
         Actor,
@@ -1298,8 +1300,6 @@ class IntegrationRunWorkflow:
         record = self._record
         if record.campaign_workflow_id is None:
             return
-        from workflows.campaign import CampaignWorkflow  # the campaign imports this module
-
         progress = RunProgress(
             run_id=record.run_id, repo=record.full_name, state=record.state,
             verdict=record.grade.verdict.value if record.grade else None,
@@ -1307,6 +1307,7 @@ class IntegrationRunWorkflow:
             pr_number=record.pr_number, pr_url=record.pr_url, seq=len(record.history),
             updated_at=workflow.now(), pr_requested=record.pr_request is not None,
         )
+        CampaignWorkflow = campaign_workflow.CampaignWorkflow  # noqa: N806
         handle = workflow.get_external_workflow_handle_for(
             CampaignWorkflow.run, record.campaign_workflow_id)
 

@@ -15,7 +15,7 @@ from common.errors import EXIT_REFUSED, EXIT_USAGE, OperatorError
 from common.logs import configure_logging
 from common.process import exit_now
 from common.settings import Settings
-from starter.cli import agent, github, pull_requests, runs, services, telegram
+from starter.cli import agent, campaigns, github, pull_requests, runs, services, telegram
 from starter.cli.gate import Gate
 
 app = typer.Typer(
@@ -33,6 +33,7 @@ for name, function in {
     **github.COMMANDS, **telegram.COMMANDS,
 }.items():
     app.command(name)(function)
+app.add_typer(campaigns.app)
 
 
 @app.callback()
@@ -54,9 +55,12 @@ def _one_line(message: str) -> str:
 
 def run_cli(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code instead of exiting (tests and `main` use this)."""
-    configure_logging(
-        os.environ.get("AGENTPR_LOG_LEVEL", "WARNING"), secrets=Settings.from_env().secret_values
-    )
+    try:
+        secrets = Settings.from_env().secret_values
+    except OperatorError as err:  # a bad setting (e.g. an unreadable env file): one line too
+        sys.stderr.write(f"agentpr: {_one_line(err.message)}\n")
+        return err.exit_code
+    configure_logging(os.environ.get("AGENTPR_LOG_LEVEL", "WARNING"), secrets=secrets)
     command = typer.main.get_command(app)
     args = list(sys.argv[1:] if argv is None else argv)
     try:

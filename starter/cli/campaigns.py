@@ -1,0 +1,320 @@
+"""`agentpr campaign …`: one change across many repositories, one auto-mode run per repository,
+a human approving every PR. The campaign workflow does the work; these commands ask and show."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Group
+from rich.live import Live
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+
+from common.errors import UsageError
+from common.settings import Settings
+from starter.cli import render
+from starter.cli.gate import require_healthy
+from starter.cli.plans import (
+    CommandOption,
+    CommitTitleOption,
+    EngineOption,
+    MaxMinutesOption,
+    PrBodyFileOption,
+    PromptFileOption,
+    PrTitleOption,
+    SkipNetworkCheckOption,
+    ValidationOption,
+    build_plan,
+)
+from starter.cli.runs import JsonOption, ReasonOption, build
+from starter.client import CampaignClient, CampaignUpdate, with_campaign_client
+from starter.repos_file import read_repos_file
+from workflows.campaign import ACTIVE_STATES, CampaignWorkflow, campaign_run_id
+from workflows.models import (
+    Actor,
+    CampaignCommand,
+    CampaignRepo,
+    CampaignSpec,
+    CampaignStart,
+    CampaignStatus,
+    Engine,
+    RunProgress,
+)
+
+app = typer.Typer(name="campaign", no_args_is_help=True, add_completion=False,
+                  rich_markup_mode=None,
+                  help="Campaigns: the same change across many repositories (auto-mode runs, "
+                  "a human approves every PR).")
+
+NameOption = Annotated[str, typer.Option("--name", help="The campaign's name.")]
+
+
+def _with_campaigns(action: Any) -> Any:
+    return asyncio.run(with_campaign_client(Settings.from_env(), action))
+
+
+@app.command("start")
+def start(
+    name: NameOption,
+    repos_file: Annotated[Path, typer.Option("--repos-file", help="One owner/repo per line, "
+                                             "optionally followed by upstream and fork URLs.")],
+    prompt_file: PromptFileOption = None,
+    engine: EngineOption = Engine.CODEX,
+    command: CommandOption = None,
+    max_parallel: Annotated[int, typer.Option("--max-parallel", min=1, max=1000, help="Runs "
+                                              "working at once (agent slots and GitHub pacing "
+                                              "still bound the whole machine).")] = 4,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate the list, check each "
+                                          "upstream and fork, print what would start.")] = False,
+    prompt_version: Annotated[str, typer.Option("--prompt-version")] = "v1",
+    commit_title: CommitTitleOption = "feat: apply the agentpr change",
+    pr_title: PrTitleOption = None,
+    pr_body_file: PrBodyFileOption = None,
+    validation_command: ValidationOption = None,
+    max_minutes: MaxMinutesOption = None,
+    skip_network_check: SkipNetworkCheckOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Start a campaign and return at once; the worker does the work (`campaign watch`)."""
+    settings = Settings.from_env()
+    repos = read_repos_file(repos_file)
+    plan = build_plan(engine, prompt_file, command, commit_title, pr_title, pr_body_file,
+                      validation_command, max_minutes, skip_network_check)
+    spec = build(CampaignSpec, name=name, repos=repos, plan=plan, prompt_version=prompt_version,
+                 max_parallel=max_parallel, notify=settings.notifications_enabled)
+    if dry_run:
+        _dry_run(settings, spec, as_json)
+        return
+    require_healthy(settings)
+
+    async def action(campaigns: CampaignClient) -> None:
+        await campaigns.start(CampaignStart(spec=spec))
+
+    _with_campaigns(action)
+    if as_json:
+        render.print_json({"name": name, "repos": len(repos), "max_parallel": max_parallel,
+                           "started": True})
+        return
+    render.console.print(f"campaign {name} started: {len(repos)} repositories, at most "
+                         f"{max_parallel} working at once")
+    render.console.print(f"  watch it: agentpr campaign watch --name {name}")
+
+
+def _dry_run(settings: Settings, spec: CampaignSpec, as_json: bool) -> None:
+    rows = [(repo, campaign_run_id(spec.name, repo), _check_remotes(settings, repo))
+            for repo in spec.repos]
+    problems = [row for row in rows if row[2].startswith("FAIL")]
+    if as_json:
+        render.print_json({"name": spec.name, "would_start": len(rows) - len(problems),
+                           "repos": [{"repo": r.full_name, "run_id": run_id, "check": check}
+                                     for r, run_id, check in rows]})
+    else:
+        table = Table("repo", "run id", "upstream", "fork", "check", title=f"campaign "
+                      f"{spec.name} (dry run: nothing started)")
+        for repo, run_id, check in rows:
+            table.add_row(repo.full_name, run_id, repo.upstream_url or "github",
+                          repo.fork_url or "fork via API", check)
+        render.console.print(table)
+        render.console.print(f"{len(rows) - len(problems)} of {len(rows)} would start "
+                             f"(engine {spec.plan.step.engine}, at most {spec.max_parallel} "
+                             "at once)")
+    if problems:
+        raise typer.Exit(1)
+
+
+def _check_remotes(settings: Settings, repo: CampaignRepo) -> str:
+    """Whether prepare can work: remotes answer `git ls-remote`; GitHub repositories exist, are
+    not archived, and the token's account has (or can create) its fork."""
+    if repo.upstream_url:
+        for role, url in (("upstream", repo.upstream_url), ("fork", repo.fork_url)):
+            if url and not _ls_remote(url):
+                return f"FAIL: {role} {url} does not answer git ls-remote"
+        return "ok" if repo.fork_url else "ok (fork via API)"
+    from github import GithubException
+
+    from activities.github import github_client
+
+    try:
+        gh = github_client(settings)
+        upstream = gh.get_repo(repo.full_name)
+        if upstream.archived:
+            return "FAIL: archived"
+        login = gh.get_user().login
+        try:
+            gh.get_repo(f"{login}/{repo.repo}")
+            return f"ok (fork {login}/{repo.repo} exists)"
+        except GithubException:
+            return f"ok (will fork to {login})"
+    except GithubException as err:
+        return f"FAIL: GitHub answered {err.status}"
+    except Exception as err:  # no token, unreachable API: say so per row
+        return f"FAIL: {str(err).splitlines()[0][:120]}"
+
+
+def _ls_remote(url: str) -> bool:
+    try:
+        done = subprocess.run(["git", "ls-remote", "--heads", url], capture_output=True,
+                              timeout=60, env={"GIT_TERMINAL_PROMPT": "0", "PATH": "/usr/bin:/bin"})
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+@app.command("show")
+def show(name: NameOption, as_json: JsonOption = False) -> None:
+    """Counts per state and one row per run."""
+
+    async def action(campaigns: CampaignClient) -> CampaignStatus:
+        return await campaigns.status(name)
+
+    status = _with_campaigns(action)
+    if as_json:
+        render.print_json(status)
+        return
+    render.console.print(_view(status))
+
+
+@app.command("list")
+def list_campaigns(as_json: JsonOption = False) -> None:
+    """Every campaign with its counts."""
+
+    async def action(campaigns: CampaignClient) -> list[CampaignStatus]:
+        return [await campaigns.status(name) for name in await campaigns.names()]
+
+    statuses: list[CampaignStatus] = _with_campaigns(action)
+    if as_json:
+        render.print_json([s.model_copy(update={"runs": []}) for s in statuses])
+        return
+    table = Table("campaign", "runs", "finished", "active", "state", "counts")
+    for status in statuses:
+        table.add_row(status.name, str(status.total), str(_finished_runs(status)),
+                      str(status.active), _campaign_state(status),
+                      ", ".join(f"{k} {v}" for k, v in sorted(status.counts.items())))
+    render.console.print(table)
+
+
+@app.command("watch")
+def watch(
+    name: NameOption,
+    interval: Annotated[float, typer.Option("--interval", min=0.2, help="Seconds between "
+                                            "refreshes.")] = 1.0,
+    until_settled: Annotated[bool, typer.Option("--until-settled", help="Stop once no run "
+                                                "works by itself (all finished or waiting for "
+                                                "a human) instead of at Ctrl-C.")] = False,
+) -> None:
+    """A live table (repo, state, verdict, PR, age) and a progress bar of finished runs."""
+    settings = Settings.from_env()
+
+    async def loop(campaigns: CampaignClient) -> CampaignStatus:
+        status = await campaigns.status(name)
+        with Live(_view(status), console=render.console, auto_refresh=False) as live:
+            while not (until_settled and _settled(status)):
+                await asyncio.sleep(interval)
+                status = await campaigns.status(name)
+                live.update(_view(status), refresh=True)
+        return status
+
+    try:
+        asyncio.run(with_campaign_client(settings, loop))
+    except KeyboardInterrupt:
+        pass  # the operator stops watching; the campaign goes on
+
+
+def _settled(status: CampaignStatus) -> bool:
+    return status.finished or (status.active == 0 and
+                               (status.started == status.total or status.paused
+                                or status.cancelled))
+
+
+def _finished_runs(status: CampaignStatus) -> int:
+    return sum(1 for run in status.runs if run.state is None or run.state.is_terminal) \
+        if status.runs else sum(n for k, n in status.counts.items()
+                                if k in ("DONE", "SKIPPED", "FAILED_TERMINAL", "START_FAILED"))
+
+
+def _campaign_state(status: CampaignStatus) -> str:
+    if status.finished:
+        return "finished"
+    if status.cancelled:
+        return "cancelling"
+    return "paused" if status.paused else "running"
+
+
+def _age(progress: RunProgress) -> str:
+    if progress.updated_at is None:
+        return "-"
+    seconds = int((datetime.now(timezone.utc) - progress.updated_at).total_seconds())
+    if seconds < 120:
+        return f"{seconds}s"
+    return f"{seconds // 60}m" if seconds < 7200 else f"{seconds // 3600}h"
+
+
+def _view(status: CampaignStatus) -> Group:
+    table = Table("repo", "run", "state", "verdict", "PR", "age",
+                  title=f"campaign {status.name} ({_campaign_state(status)}, "
+                  f"{status.active}/{status.max_parallel} working)")
+    for run in sorted(status.runs, key=lambda r: r.repo):
+        state = run.state.value if run.state else "START_FAILED"
+        if run.state is not None and run.state in ACTIVE_STATES:
+            state = f"[bold]{state}[/bold]"
+        pr = f"#{run.pr_number}" if run.pr_number else ("requested" if run.pr_requested else "-")
+        verdict = f"{run.verdict} {run.reason_code}" if run.verdict else (run.note or "-")
+        table.add_row(run.repo, run.run_id, state, verdict, pr, _age(run))
+    progress = Progress(TextColumn("finished"), BarColumn(), TextColumn("{task.completed}/"
+                        "{task.total}"))
+    progress.add_task("runs", total=status.total, completed=_finished_runs(status))
+    counts = Table.grid(padding=(0, 2))
+    counts.add_row(*(f"{k} {v}" for k, v in sorted(status.counts.items())))
+    return Group(table, counts, progress)
+
+
+def _command(name: str, update: CampaignUpdate, reason: str | None, as_json: bool) -> None:
+    require_healthy(Settings.from_env())
+
+    async def action(campaigns: CampaignClient) -> Any:
+        return await campaigns.send(name, update, CampaignCommand(by=Actor.CLI, reason=reason))
+
+    result = _with_campaigns(action)
+    if as_json:
+        render.print_json(result)
+        return
+    render.console.print(f"campaign {name}: {result.action} sent to "
+                         f"{len(result.runs_signalled)} run(s)")
+
+
+@app.command("pause")
+def pause(name: NameOption, reason: ReasonOption = None, as_json: JsonOption = False) -> None:
+    """Start no more runs and pause the runs working (a running agent is stopped)."""
+    _command(name, CampaignWorkflow.pause_campaign, reason, as_json)
+
+
+@app.command("resume")
+def resume(name: NameOption, reason: ReasonOption = None, as_json: JsonOption = False) -> None:
+    """Resume the runs the campaign paused, and start runs again."""
+    _command(name, CampaignWorkflow.resume_campaign, reason, as_json)
+
+
+@app.command("cancel")
+def cancel(name: NameOption, reason: ReasonOption = None, as_json: JsonOption = False) -> None:
+    """Start no more runs and end the open ones (SKIPPED where the state table allows it);
+    PRs already opened stay open on GitHub (close them with `campaign close`)."""
+    _command(name, CampaignWorkflow.cancel_campaign, reason, as_json)
+
+
+@app.command("retry")
+def retry(
+    name: NameOption,
+    failed: Annotated[bool, typer.Option("--failed", help="Retry the runs that failed "
+                                         "(FAILED, FAILED_RETRYABLE), from the step that "
+                                         "failed.")] = False,
+    reason: ReasonOption = None, as_json: JsonOption = False,
+) -> None:
+    """Re-run failed runs from the step that failed."""
+    if not failed:
+        raise UsageError("say which runs: --failed")
+    _command(name, CampaignWorkflow.retry_failed, reason, as_json)

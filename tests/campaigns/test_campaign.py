@@ -1,0 +1,170 @@
+"""Campaigns end to end: the real CLI, a worker, real git (a bare upstream and fork per
+repository), the command engine as the codemod. No GitHub needed: the repositories are local."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from tests.activities.test_pr_gate import ok, refused
+from tests.conftest import Env
+from tests.fakes.git_repos import make_remotes
+
+FORGE = "printf 'PROVIDER = \"forge\"\\n' > forge.py"
+
+
+def local_repos(root: Path, count: int) -> Path:
+    """`count` repositories, each a bare upstream + fork; returns the repos file."""
+    lines = ["# a campaign over local bare repositories", ""]
+    for index in range(count):
+        remotes = make_remotes(root / f"r{index}", name=f"calc{index}")
+        lines.append(f"demo/calc{index} {remotes.upstream.as_uri()} {remotes.fork.as_uri()}")
+    path = root / "repos.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def prepare_env(env: Env, **settings: object) -> None:
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    env.reconfigure(git_author_name="Ops", git_author_email="ops@example.com",
+                    agent_env={"PATH": path}, **settings)
+
+
+def status(env: Env, name: str) -> dict:
+    return json.loads(ok(env.cli("campaign", "show", "--name", name, "--json")))
+
+
+def wait_for(env: Env, name: str, done, timeout: float = 240) -> dict:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while True:
+        current = status(env, name)
+        if done(current):
+            return current
+        if time.monotonic() > deadline:
+            raise AssertionError(f"campaign never got there: {current['counts']}")
+        time.sleep(0.5)
+
+
+def logged(command: str, log: Path, tag: str) -> str:
+    """Wrap a step so it logs when it starts and ends (to measure how many overlap)."""
+    return (f"echo \"start {tag} $(date +%s%N)\" >> {log}; {command}; status=$?; "
+            f"echo \"end {tag} $(date +%s%N)\" >> {log}; exit $status")
+
+
+def most_at_once(log: Path) -> int:
+    events = []
+    for line in log.read_text().splitlines():
+        kind, _, stamp = line.split()
+        events.append((int(stamp), 1 if kind == "start" else -1))
+    running = peak = 0
+    for _, delta in sorted(events, key=lambda e: (e[0], e[1])):
+        running += delta
+        peak = max(peak, running)
+    return peak
+
+
+def start(env: Env, name: str, repos: Path, command: str, *extra: str) -> None:
+    out = ok(env.cli("campaign", "start", "--name", name, "--repos-file", str(repos),
+                     "--engine", "command", "--command", command, "--skip-network-check",
+                     "--commit-title", "feat: add the Forge provider", *extra, timeout=60))
+    assert f"campaign {name} started" in out and "campaign watch" in out
+
+
+def test_twenty_repositories_never_more_than_three_steps_at_once(
+    env: Env, tmp_path: Path
+) -> None:
+    # Agent slots above --max-parallel: what holds the line here is the campaign.
+    prepare_env(env, agent_slots=6)
+    repos = local_repos(tmp_path / "git", 20)
+    log = tmp_path / "steps.log"
+    start(env, "wave20", repos, logged(f"sleep 0.3; {FORGE}", log, "agent"),
+          "--max-parallel", "3",
+          "--validation-command", logged("python3 -m pytest -q", log, "validate"))
+    peak_active = 0
+    deadline = time.monotonic() + 400
+    while True:
+        current = status(env, "wave20")
+        peak_active = max(peak_active, current["active"])
+        if current["counts"].get("PUSHED") == 20 or time.monotonic() > deadline:
+            break
+        assert not {"FAILED", "FAILED_RETRYABLE", "NEEDS_HUMAN_REVIEW"} & set(current["counts"]), \
+            current["counts"]
+        time.sleep(0.3)
+    assert current["counts"] == {"PUSHED": 20}, current["counts"]
+    assert peak_active <= 3
+    assert 2 <= most_at_once(log) <= 3, log.read_text()
+    assert all(run["verdict"] == "PASS" and run["reason_code"] == "tests_passed"
+               for run in current["runs"])
+    # Each run is searchable by the campaign (AgentprCampaign) as well.
+    listed = json.loads(ok(env.cli("list-runs", "--json", "--limit", "100")))
+    assert sum(1 for row in listed if row["campaign"] == "wave20") == 20
+    table = ok(env.cli("campaign", "list"))
+    assert "wave20" in table and "PUSHED 20" in table
+
+
+def test_pause_holds_the_campaign_and_resume_finishes_it(env: Env, tmp_path: Path) -> None:
+    prepare_env(env)
+    repos = local_repos(tmp_path / "git", 4)
+    gate = tmp_path / "go"
+    # Steps wait for the test's go-ahead file, so the pause lands while they run.
+    start(env, "held", repos, f"while [ ! -f {gate} ]; do sleep 0.1; done; {FORGE}",
+          "--max-parallel", "2")
+    wait_for(env, "held", lambda s: s["counts"].get("IMPLEMENTING", 0) == 2)
+    result = json.loads(ok(env.cli("campaign", "pause", "--name", "held", "--json")))
+    assert len(result["runs_signalled"]) == 2 and result["paused"]
+    paused = wait_for(env, "held", lambda s: s["counts"].get("PAUSED") == 2, timeout=60)
+    assert paused["counts"].get("NOT_STARTED") == 2 and paused["paused"]
+    gate.write_text("go")
+    time.sleep(2)
+    assert status(env, "held")["counts"] == paused["counts"]  # nothing moves while paused
+    ok(env.cli("campaign", "resume", "--name", "held"))
+    done = wait_for(env, "held", lambda s: s["counts"].get("PUSHED") == 4)
+    assert not done["paused"]
+    history = json.loads(ok(env.cli("show-run", "--run-id", "held.demo.calc0", "--json")))
+    assert [h["command"] for h in history["history"]].count("pause") == 1
+
+
+def test_cancel_ends_every_run(env: Env, tmp_path: Path) -> None:
+    prepare_env(env)
+    repos = local_repos(tmp_path / "git", 3)
+    start(env, "dropped", repos, f"sleep 60; {FORGE}", "--max-parallel", "1")
+    wait_for(env, "dropped", lambda s: s["counts"].get("IMPLEMENTING") == 1)
+    ok(env.cli("campaign", "cancel", "--name", "dropped", "--reason", "wrong prompt"))
+    final = wait_for(env, "dropped", lambda s: s["finished"], timeout=60)
+    assert final["cancelled"] and final["counts"].get("NOT_STARTED") == 2
+    assert set(final["counts"]) <= {"NOT_STARTED", "SKIPPED", "FAILED_TERMINAL"}
+    assert "finished" in refused(env.cli("campaign", "pause", "--name", "dropped"))
+
+
+def test_repos_file_errors_are_listed_with_line_numbers_before_anything_starts(
+    env: Env, tmp_path: Path
+) -> None:
+    repos = tmp_path / "repos.txt"
+    repos.write_text("# wave\nmem0ai/mem0\n\nnot-a-repo\nmem0ai/mem0\nvirattt/dexter a b c\n"
+                     "bad owner!/x\n")
+    prompt = tmp_path / "prompt.md"
+    prompt.write_text("Add Forge.")
+    message = refused(env.cli("campaign", "start", "--name", "broken", "--repos-file",
+                              str(repos), "--prompt-file", str(prompt)), code=2)
+    assert "4 problem(s), nothing started" in message
+    for where in ("line 4", "line 5: mem0ai/mem0 repeats line 2", "line 6", "line 7"):
+        assert where in message
+    assert "no campaign named 'broken'" in refused(env.cli("campaign", "show", "--name",
+                                                          "broken"))
+
+
+def test_dry_run_checks_every_remote_and_starts_nothing(env: Env, tmp_path: Path) -> None:
+    repos = local_repos(tmp_path / "git", 2)
+    with repos.open("a") as fh:
+        fh.write(f"demo/gone {(tmp_path / 'missing.git').as_uri()}\n")
+    result = env.cli("campaign", "start", "--name", "dry", "--repos-file", str(repos),
+                     "--engine", "command", "--command", FORGE, "--dry-run", "--json")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["would_start"] == 2
+    assert [r["check"].split(":")[0] for r in report["repos"]] == ["ok", "ok", "FAIL"]
+    assert report["repos"][0]["run_id"] == "dry.demo.calc0"
+    assert "no campaign named 'dry'" in refused(env.cli("campaign", "show", "--name", "dry"))

@@ -1,0 +1,269 @@
+"""CampaignWorkflow: one change across many repositories; one child run per repository.
+
+The campaign decides when each run starts (at most `max_parallel` runs doing work by themselves
+at a time) and keeps counts per state from the runs' own progress signals, so it never polls
+its children. Pause, resume, cancel and retry reach the runs as signals. Runs are started with
+ParentClosePolicy.ABANDON: they outlive the campaign's continue-as-new (and a cancelled
+campaign), and keep reporting to the campaign's workflow id.
+
+The run workflow's module imports this one (to report progress); this one refers to the run
+workflow through its module (`run_workflow.IntegrationRunWorkflow`), which works whichever of
+the two is imported first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from typing import TYPE_CHECKING
+
+from temporalio import workflow
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ApplicationError
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from workflows import search_attributes as sa
+    from workflows.models import (
+        Actor,
+        CampaignCommand,
+        CampaignCommandResult,
+        CampaignControl,
+        CampaignRepo,
+        CampaignStart,
+        CampaignStatus,
+        RunMode,
+        RunProgress,
+        RunSpec,
+        RunStart,
+    )
+    from workflows import run as run_workflow
+    from workflows.states import RunState
+
+if TYPE_CHECKING:
+    from workflows.run import IntegrationRunWorkflow
+
+# Runs that act by themselves (an agent or a validation step may be running or next): the
+# --max-parallel gate counts these. Runs waiting on a human, on GitHub or failed do not count.
+ACTIVE_STATES = {RunState.QUEUED, RunState.DISCOVERY, RunState.PLAN_READY,
+                 RunState.IMPLEMENTING, RunState.LOCAL_VALIDATING, RunState.EXECUTING,
+                 RunState.ITERATING}
+NOT_STARTED = "NOT_STARTED"
+START_FAILED = "START_FAILED"
+CAMPAIGN_FINISHED = "CampaignFinished"
+# Children started in one workflow task at most (their start commands travel together).
+START_BATCH = 50
+
+
+def campaign_workflow_id(name: str) -> str:
+    return f"campaign.{name}"
+
+
+def campaign_run_id(name: str, repo: CampaignRepo) -> str:
+    """Readable and stable: the same campaign and repository always name the same run."""
+    run_id = f"{name}.{repo.owner}.{repo.repo}"
+    if len(run_id) <= 100:
+        return run_id
+    return f"{name}.{hashlib.sha256(repo.full_name.encode()).hexdigest()[:16]}"
+
+
+@workflow.defn
+class CampaignWorkflow:
+    @workflow.init
+    def __init__(self, start: CampaignStart) -> None:
+        self._spec = start.spec
+        self._started = start.started
+        self._runs: dict[str, RunProgress] = dict(start.runs)
+        self._paused = start.paused
+        self._cancelled = start.cancelled
+        self._created_at = start.created_at or workflow.now()
+        self._continue_as_new_after = start.continue_as_new_after
+        self._signals: list[asyncio.Task[None]] = []
+
+    @workflow.run
+    async def run(self, start: CampaignStart) -> CampaignStatus:
+        workflow.upsert_search_attributes([sa.CAMPAIGN.value_set(self._spec.name)])
+        while True:
+            await self._start_due_runs()
+            if self._finished():
+                break
+            if self._continue_as_new_due():
+                await self._settle()
+                workflow.continue_as_new(CampaignStart(
+                    spec=self._spec, started=self._started, runs=self._runs,
+                    paused=self._paused, cancelled=self._cancelled, created_at=self._created_at,
+                    continue_as_new_after=self._continue_as_new_after,
+                ))
+            await workflow.wait_condition(
+                lambda: self._finished() or self._start_due() or self._continue_as_new_due()
+            )
+        await self._settle()
+        return self._status(with_runs=True)
+
+    async def _settle(self) -> None:
+        """Before closing or continuing as new: no command half answered, no signal unsent."""
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await asyncio.gather(*self._signals)
+
+    # ---- starting runs ---------------------------------------------------------------------
+
+    def _active(self) -> int:
+        return sum(1 for p in self._runs.values() if p.state in ACTIVE_STATES)
+
+    def _start_due(self) -> bool:
+        return (not self._paused and not self._cancelled
+                and self._started < len(self._spec.repos)
+                and self._active() < self._spec.max_parallel)
+
+    async def _start_due_runs(self) -> None:
+        while self._start_due():
+            room = min(self._spec.max_parallel - self._active(), START_BATCH,
+                       len(self._spec.repos) - self._started)
+            batch = self._spec.repos[self._started:self._started + room]
+            # Count them as QUEUED before their first signal arrives, so the gate holds.
+            for repo in batch:
+                run_id = campaign_run_id(self._spec.name, repo)
+                self._runs[run_id] = RunProgress(run_id=run_id, repo=repo.full_name,
+                                                 state=RunState.QUEUED, updated_at=workflow.now())
+            self._started += len(batch)
+            await asyncio.gather(*(self._start_run(repo) for repo in batch))
+
+    async def _start_run(self, repo: CampaignRepo) -> None:
+        IntegrationRunWorkflow = run_workflow.IntegrationRunWorkflow  # noqa: N806
+        spec = self._spec
+        run_id = campaign_run_id(spec.name, repo)
+        run_spec = RunSpec(
+            run_id=run_id, owner=repo.owner, repo=repo.repo, prompt_version=spec.prompt_version,
+            mode=RunMode.AUTO, upstream_url=repo.upstream_url, fork_url=repo.fork_url,
+            campaign=spec.name, created_by=Actor.WORKFLOW, notify=spec.notify, auto=spec.plan,
+            campaign_workflow_id=workflow.info().workflow_id,
+        )
+        try:
+            await workflow.start_child_workflow(
+                IntegrationRunWorkflow.run, RunStart(spec=run_spec), id=run_id,
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                search_attributes=TypedSearchAttributes([
+                    SearchAttributePair(sa.STATE, RunState.QUEUED.value),
+                    SearchAttributePair(sa.REPO, repo.full_name),
+                    SearchAttributePair(sa.CAMPAIGN, spec.name),
+                ]),
+            )
+        except Exception as err:  # e.g. a run with this id is still open
+            workflow.logger.warning("campaign %s: %s not started: %s", spec.name, run_id, err)
+            self._runs[run_id] = RunProgress(run_id=run_id, repo=repo.full_name, state=None,
+                                             updated_at=workflow.now(),
+                                             note=f"not started: {err}")
+
+    # ---- progress from the runs --------------------------------------------------------------
+
+    @workflow.signal
+    def run_progress(self, progress: RunProgress) -> None:
+        known = self._runs.get(progress.run_id)
+        if known is not None and known.seq > progress.seq:
+            return  # an older report overtaken by a newer one
+        self._runs[progress.run_id] = progress
+
+    @workflow.query
+    def get_campaign(self) -> CampaignStatus:
+        return self._status(with_runs=True)
+
+    def _status(self, with_runs: bool) -> CampaignStatus:
+        counts: dict[str, int] = {}
+        for progress in self._runs.values():
+            key = progress.state.value if progress.state is not None else START_FAILED
+            counts[key] = counts.get(key, 0) + 1
+        waiting = len(self._spec.repos) - self._started
+        if waiting:
+            counts[NOT_STARTED] = waiting
+        return CampaignStatus(
+            name=self._spec.name, total=len(self._spec.repos), started=self._started,
+            max_parallel=self._spec.max_parallel, paused=self._paused,
+            cancelled=self._cancelled, finished=self._finished(), created_at=self._created_at,
+            counts=counts, active=self._active(),
+            runs=list(self._runs.values()) if with_runs else [],
+        )
+
+    def _finished(self) -> bool:
+        """Every repository has a run and every run has ended (a cancelled campaign starts no
+        more runs; it ends when the started ones have)."""
+        if self._started < len(self._spec.repos) and not self._cancelled:
+            return False
+        return all(p.state is None or p.state.is_terminal for p in self._runs.values())
+
+    # ---- operator commands -----------------------------------------------------------------
+
+    @workflow.update
+    def pause_campaign(self, command: CampaignCommand) -> CampaignCommandResult:
+        self._paused = True
+        return self._tell_runs("pause", command)
+
+    @workflow.update
+    def resume_campaign(self, command: CampaignCommand) -> CampaignCommandResult:
+        self._paused = False
+        return self._tell_runs("resume", command)
+
+    @workflow.update
+    def cancel_campaign(self, command: CampaignCommand) -> CampaignCommandResult:
+        self._cancelled = True
+        return self._tell_runs("cancel", command)
+
+    @workflow.update
+    def retry_failed(self, command: CampaignCommand) -> CampaignCommandResult:
+        return self._tell_runs("retry", command, only={RunState.FAILED,
+                                                       RunState.FAILED_RETRYABLE})
+
+    @pause_campaign.validator
+    def _validate_pause(self, command: CampaignCommand) -> None:
+        self._validate_open("pause")
+
+    @resume_campaign.validator
+    def _validate_resume(self, command: CampaignCommand) -> None:
+        self._validate_open("resume")
+
+    @cancel_campaign.validator
+    def _validate_cancel(self, command: CampaignCommand) -> None:
+        self._validate_open("cancel")
+
+    @retry_failed.validator
+    def _validate_retry(self, command: CampaignCommand) -> None:
+        self._validate_open("retry")
+
+    def _validate_open(self, action: str) -> None:
+        if self._finished():
+            raise ApplicationError(f"campaign {self._spec.name} is finished; {action} does not "
+                                   "apply", type=CAMPAIGN_FINISHED, non_retryable=True)
+        if self._cancelled:
+            raise ApplicationError(f"campaign {self._spec.name} was cancelled; {action} does "
+                                   "not apply", type=CAMPAIGN_FINISHED, non_retryable=True)
+
+    def _tell_runs(self, action: str, command: CampaignCommand,
+                   only: set[RunState] | None = None) -> CampaignCommandResult:
+        IntegrationRunWorkflow = run_workflow.IntegrationRunWorkflow  # noqa: N806
+        control = CampaignControl(action=action, by=command.by, reason=command.reason)
+        told = [p.run_id for p in self._runs.values()
+                if p.state is not None and not p.state.is_terminal
+                and (only is None or p.state in only)]
+        for run_id in told:
+            handle = workflow.get_external_workflow_handle_for(IntegrationRunWorkflow.run, run_id)
+            # Fire and forget, but never lose the command: it is in this history either way.
+            self._signals.append(asyncio.create_task(self._signal(handle, control)))
+        self._signals = [task for task in self._signals if not task.done()]
+        workflow.logger.info("campaign %s: %s sent to %d run(s)", self._spec.name, action,
+                             len(told))
+        return CampaignCommandResult(name=self._spec.name, action=action, runs_signalled=told,
+                                     paused=self._paused, cancelled=self._cancelled)
+
+    async def _signal(self, handle: workflow.ExternalWorkflowHandle[IntegrationRunWorkflow],
+                      control: CampaignControl) -> None:
+        IntegrationRunWorkflow = run_workflow.IntegrationRunWorkflow  # noqa: N806
+        try:
+            await handle.signal(IntegrationRunWorkflow.campaign_control, control)
+        except Exception as err:  # the run closed meanwhile
+            workflow.logger.info("campaign %s: %s not delivered to %s: %s", self._spec.name,
+                                 control.action, handle.id, err)
+
+    def _continue_as_new_due(self) -> bool:
+        info = workflow.info()
+        return (info.get_current_history_length() >= self._continue_as_new_after
+                or info.is_continue_as_new_suggested())
+
