@@ -53,7 +53,8 @@ def build_workers(client: Client, settings: Settings) -> list[Worker]:
     github_writes = Worker(
         client,
         task_queue=settings.github_task_queue,
-        activities=[GitHubActivities(settings).create_pull_request],
+        activities=[GitHubActivities(settings).create_pull_request,
+                    GitHubActivities(settings).act_on_pull_request],
         activity_executor=ThreadPoolExecutor(max_workers=4),
         # Enforced by the server for the whole queue, whatever the number of workers.
         max_task_queue_activities_per_second=settings.github_writes_per_minute / 60,

@@ -15,23 +15,31 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from activities.github import GitHubActivities
+    from common.settings import github_queue_for
     from workflows import search_attributes as sa
     from workflows.models import (
         Actor,
         CampaignCommand,
         CampaignCommandResult,
         CampaignControl,
+        CampaignPrAction,
         CampaignRepo,
         CampaignStart,
         CampaignStatus,
+        PullRequestActionInput,
+        PullRequestActionResult,
         RunMode,
         RunProgress,
         RunSpec,
@@ -53,6 +61,9 @@ START_FAILED = "START_FAILED"
 CAMPAIGN_FINISHED = "CampaignFinished"
 # Children started in one workflow task at most (their start commands travel together).
 START_BATCH = 50
+# GitHub's rate-limit answers set their own delay (next_retry_delay); give them room.
+GITHUB_WRITE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), backoff_coefficient=2.0,
+                                 maximum_interval=timedelta(minutes=2), maximum_attempts=10)
 
 
 def campaign_workflow_id(name: str) -> str:
@@ -211,6 +222,43 @@ class CampaignWorkflow:
     def retry_failed(self, command: CampaignCommand) -> CampaignCommandResult:
         return self._tell_runs("retry", command, only={RunState.FAILED,
                                                        RunState.FAILED_RETRYABLE})
+
+    @workflow.update
+    async def act_on_pull_requests(self, command: CampaignPrAction) -> CampaignCommandResult:
+        """Comment on or close the open PRs of the campaign's runs (optionally only runs in
+        the given states). Each is a write on the paced GitHub queue, so a thousand PRs take
+        as long as GitHub's pacing says, never faster."""
+        wanted = set(command.states)
+        targets = [p for p in self._runs.values() if p.pr_number is not None
+                   and p.state is not None and (not wanted or p.state in wanted)]
+        results = await asyncio.gather(*(self._act_on(p, command) for p in targets))
+        return CampaignCommandResult(name=self._spec.name, action=command.action,
+                                     paused=self._paused, cancelled=self._cancelled,
+                                     pull_requests=list(results))
+
+    async def _act_on(self, progress: RunProgress,
+                      command: CampaignPrAction) -> PullRequestActionResult:
+        assert progress.pr_number is not None
+        try:
+            return await workflow.execute_activity_method(
+                GitHubActivities.act_on_pull_request,
+                PullRequestActionInput(run_id=progress.run_id, repo=progress.repo,
+                                       pr_number=progress.pr_number, action=command.action,
+                                       body=command.body),
+                task_queue=github_queue_for(workflow.info().task_queue),
+                start_to_close_timeout=timedelta(minutes=2), retry_policy=GITHUB_WRITE_RETRY,
+            )
+        except ActivityError as err:
+            cause = err.cause
+            detail = cause.message if isinstance(cause, ApplicationError) else str(cause)
+            return PullRequestActionResult(run_id=progress.run_id, pr_number=progress.pr_number,
+                                           action=command.action, done=False, detail=detail)
+
+    @act_on_pull_requests.validator
+    def _validate_act_on_pull_requests(self, command: CampaignPrAction) -> None:
+        if command.action == "comment" and not command.body.strip():
+            raise ApplicationError("campaign comment needs --body or --body-file",
+                                   non_retryable=True)
 
     @pause_campaign.validator
     def _validate_pause(self, command: CampaignCommand) -> None:

@@ -746,12 +746,21 @@ class CampaignCommand(BaseModel):
     reason: str | None = Field(default=None, max_length=500)
 
 
+class CampaignPrAction(CampaignCommand):
+    """`campaign comment|close`: one paced GitHub write per open PR of the campaign's runs."""
+
+    action: Literal["comment", "close"]
+    body: str = Field(default="", max_length=65_536)
+    states: list[RunState] = Field(default_factory=list)  # empty: every run with a PR
+
+
 class CampaignCommandResult(BaseModel):
     name: str
     action: str
     runs_signalled: list[str] = Field(default_factory=list)
     paused: bool = False
     cancelled: bool = False
+    pull_requests: list[PullRequestActionResult] = Field(default_factory=list)
 
 
 class CampaignStatus(BaseModel):

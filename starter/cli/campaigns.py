@@ -15,7 +15,7 @@ from rich.live import Live
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
-from common.errors import UsageError
+from common.errors import Refused, UsageError
 from common.settings import Settings
 from starter.cli import render
 from starter.cli.gate import require_healthy
@@ -31,13 +31,15 @@ from starter.cli.plans import (
     ValidationOption,
     build_plan,
 )
-from starter.cli.runs import JsonOption, ReasonOption, build
+from starter.cli.runs import JsonOption, ReasonOption, build, parse_state
 from starter.client import CampaignClient, CampaignUpdate, with_campaign_client
 from starter.repos_file import read_repos_file
+from starter.targets import find_repositories
 from workflows.campaign import ACTIVE_STATES, CampaignWorkflow, campaign_run_id
 from workflows.models import (
     Actor,
     CampaignCommand,
+    CampaignPrAction,
     CampaignRepo,
     CampaignSpec,
     CampaignStart,
@@ -61,8 +63,18 @@ def _with_campaigns(action: Any) -> Any:
 @app.command("start")
 def start(
     name: NameOption,
-    repos_file: Annotated[Path, typer.Option("--repos-file", help="One owner/repo per line, "
-                                             "optionally followed by upstream and fork URLs.")],
+    repos_file: Annotated[Path | None, typer.Option("--repos-file", help="One owner/repo per "
+                          "line, optionally followed by upstream and fork URLs.")] = None,
+    org: Annotated[str | None, typer.Option("--org", help="Every repository of this GitHub "
+                                            "organization.")] = None,
+    topic: Annotated[str | None, typer.Option("--topic", help="Repositories with this GitHub "
+                                              "topic.")] = None,
+    search: Annotated[str | None, typer.Option("--search", help="A GitHub repository search "
+                                               "query, e.g. 'langchain in:readme stars:>100'.")] = None,
+    include: Annotated[list[str] | None, typer.Option("--include", help="Keep only owner/repo "
+                                                      "matching this regex (repeatable).")] = None,
+    exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Drop owner/repo "
+                                                      "matching this regex (repeatable).")] = None,
     prompt_file: PromptFileOption = None,
     engine: EngineOption = Engine.CODEX,
     command: CommandOption = None,
@@ -82,13 +94,23 @@ def start(
 ) -> None:
     """Start a campaign and return at once; the worker does the work (`campaign watch`)."""
     settings = Settings.from_env()
-    repos = read_repos_file(repos_file)
+    skipped: list[tuple[str, str]] = []
+    if repos_file is not None:
+        if org or topic or search:
+            raise UsageError("give --repos-file or --org/--topic/--search, not both")
+        repos = read_repos_file(repos_file)
+    else:
+        found = find_repositories(settings, org, topic, search, include or [], exclude or [])
+        repos, skipped = found.repos, found.skipped
+        if not repos:
+            raise Refused(f"GitHub found no repository to target ({found.query}; "
+                          f"{len(skipped)} skipped)")
     plan = build_plan(engine, prompt_file, command, commit_title, pr_title, pr_body_file,
                       validation_command, max_minutes, skip_network_check)
     spec = build(CampaignSpec, name=name, repos=repos, plan=plan, prompt_version=prompt_version,
                  max_parallel=max_parallel, notify=settings.notifications_enabled)
     if dry_run:
-        _dry_run(settings, spec, as_json)
+        _dry_run(settings, spec, skipped, as_json)
         return
     require_healthy(settings)
 
@@ -105,14 +127,16 @@ def start(
     render.console.print(f"  watch it: agentpr campaign watch --name {name}")
 
 
-def _dry_run(settings: Settings, spec: CampaignSpec, as_json: bool) -> None:
+def _dry_run(settings: Settings, spec: CampaignSpec, skipped: list[tuple[str, str]],
+             as_json: bool) -> None:
     rows = [(repo, campaign_run_id(spec.name, repo), _check_remotes(settings, repo))
             for repo in spec.repos]
     problems = [row for row in rows if row[2].startswith("FAIL")]
     if as_json:
         render.print_json({"name": spec.name, "would_start": len(rows) - len(problems),
                            "repos": [{"repo": r.full_name, "run_id": run_id, "check": check}
-                                     for r, run_id, check in rows]})
+                                     for r, run_id, check in rows],
+                           "skipped": [{"repo": n, "reason": why} for n, why in skipped]})
     else:
         table = Table("repo", "run id", "upstream", "fork", "check", title=f"campaign "
                       f"{spec.name} (dry run: nothing started)")
@@ -120,6 +144,8 @@ def _dry_run(settings: Settings, spec: CampaignSpec, as_json: bool) -> None:
             table.add_row(repo.full_name, run_id, repo.upstream_url or "github",
                           repo.fork_url or "fork via API", check)
         render.console.print(table)
+        for full_name, why in skipped:
+            render.console.print(f"  skipped {full_name}: {why}")
         render.console.print(f"{len(rows) - len(problems)} of {len(rows)} would start "
                              f"(engine {spec.plan.step.engine}, at most {spec.max_parallel} "
                              "at once)")
@@ -301,8 +327,8 @@ def resume(name: NameOption, reason: ReasonOption = None, as_json: JsonOption = 
 
 @app.command("cancel")
 def cancel(name: NameOption, reason: ReasonOption = None, as_json: JsonOption = False) -> None:
-    """Start no more runs and end the open ones (SKIPPED where the state table allows it);
-    PRs already opened stay open on GitHub (close them with `campaign close`)."""
+    """Start no more runs and end the open ones (SKIPPED where the state table allows it).
+    PRs already opened stay open on GitHub: `campaign close` them first if they should go."""
     _command(name, CampaignWorkflow.cancel_campaign, reason, as_json)
 
 
@@ -318,3 +344,56 @@ def retry(
     if not failed:
         raise UsageError("say which runs: --failed")
     _command(name, CampaignWorkflow.retry_failed, reason, as_json)
+
+
+def _act_on_pull_requests(name: str, action: str, body: str, states: list[str] | None,
+                          reason: str | None, as_json: bool) -> None:
+    require_healthy(Settings.from_env())
+    command = build(CampaignPrAction, action=action, body=body, reason=reason,
+                    states=[parse_state(s, "--state") for s in states or []])
+
+    async def act(campaigns: CampaignClient) -> Any:
+        return await campaigns.send(name, CampaignWorkflow.act_on_pull_requests, command)
+
+    result = _with_campaigns(act)
+    if as_json:
+        render.print_json(result)
+        return
+    for pr in result.pull_requests:
+        render.console.print(f"{pr.run_id} PR #{pr.pr_number}: "
+                             f"{action + ('ed' if action == 'comment' else 'd') if pr.done else 'unchanged'}"
+                             + (f" ({pr.detail})" if pr.detail else ""))
+    render.console.print(f"campaign {name}: {action} on {len(result.pull_requests)} PR(s)")
+
+
+def _body(body: str | None, body_file: Path | None) -> str:
+    if body is not None and body_file is not None:
+        raise UsageError("give --body or --body-file, not both")
+    if body_file is not None:
+        if not body_file.is_file():
+            raise UsageError(f"body file not found: {body_file}")
+        return body_file.read_text(errors="replace")
+    return body or ""
+
+
+BodyOption = Annotated[str | None, typer.Option("--body", help="Comment text (markdown).")]
+BodyFileOption = Annotated[Path | None, typer.Option("--body-file", help="Comment from a file.")]
+StateFilterOption = Annotated[list[str] | None, typer.Option(
+    "--state", help="Only runs in this state (repeatable; default: every run with a PR).")]
+
+
+@app.command("comment")
+def comment(name: NameOption, body: BodyOption = None, body_file: BodyFileOption = None,
+            state: StateFilterOption = None, reason: ReasonOption = None,
+            as_json: JsonOption = False) -> None:
+    """Comment on every open PR of the campaign (paced GitHub writes; posted once per PR)."""
+    _act_on_pull_requests(name, "comment", _body(body, body_file), state, reason, as_json)
+
+
+@app.command("close")
+def close(name: NameOption, body: BodyOption = None, body_file: BodyFileOption = None,
+          state: StateFilterOption = None, reason: ReasonOption = None,
+          as_json: JsonOption = False) -> None:
+    """Close the campaign's open PRs (with an optional closing comment); their runs then go to
+    NEEDS_HUMAN_REVIEW when GitHub reports the close."""
+    _act_on_pull_requests(name, "close", _body(body, body_file), state, reason, as_json)
