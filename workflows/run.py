@@ -150,6 +150,10 @@ AGENT_STATES = {RunState.DISCOVERY, *IMPLEMENTING_STATES, RunState.NEEDS_HUMAN_R
 # An agent step is never retried by Temporal: whether to try again is the grade's decision.
 AGENT_RETRY = RetryPolicy(maximum_attempts=1)
 AGENT_HEARTBEAT = timedelta(seconds=30)
+# The grade of an agent step whose worker was lost; auto mode takes such a step again, a few
+# times, before a person has to.
+INTERRUPTED = "agent_step_interrupted"
+AUTO_INTERRUPTED_RETRIES = 3
 # Beyond the agent's own wall clock: time to stop it and grade what it left.
 AGENT_SLACK = timedelta(minutes=5)
 
@@ -195,6 +199,7 @@ class IntegrationRunWorkflow:
         # History length when the auto driver last acted: a step that left the record
         # unchanged is not tried again until something (an operator, GitHub) changes it.
         self._auto_tried_at = -1
+        self._auto_interrupted_retries = 0
         # Progress reports to the campaign, awaited before the run closes.
         self._reports: list[asyncio.Task[None]] = []
         if start.record is not None:
@@ -1070,7 +1075,7 @@ class IntegrationRunWorkflow:
                 engine=step_input.engine, exit_code=None, duration_s=0.0, transcript="",
                 transcript_sha256="", transcript_bytes=0, event_count=0, report="",
                 grade=AgentGrade(
-                    verdict=Verdict.RETRYABLE, reason_code="agent_step_interrupted",
+                    verdict=Verdict.RETRYABLE, reason_code=INTERRUPTED,
                     next_action=f"retry the step: agentpr run-agent-step --run-id "
                     f"{self._record.run_id} …",
                     at=workflow.now(), reasons=[f"the agent activity did not finish: {detail}"],
@@ -1121,6 +1126,10 @@ class IntegrationRunWorkflow:
                 or len(record.history) == self._auto_tried_at):
             return None
         state = record.state
+        if (state == RunState.FAILED_RETRYABLE and record.grade is not None
+                and record.grade.reason_code == INTERRUPTED
+                and self._auto_interrupted_retries < AUTO_INTERRUPTED_RETRIES):
+            return self._auto_retry_interrupted
         if state == RunState.QUEUED:
             return self._auto_start
         if state == RunState.DISCOVERY and record.workspace is None:
@@ -1136,6 +1145,15 @@ class IntegrationRunWorkflow:
         if state == RunState.PUSHED and record.pr_request is None and record.pr_number is None:
             return self._auto_request_pr
         return None
+
+    async def _auto_retry_interrupted(self) -> None:
+        """A worker was lost under a running agent: nobody judged the work, so take the step
+        again (a few times) instead of waiting for a person."""
+        self._auto_interrupted_retries += 1
+        failed_from = self._record.history[-1].from_state
+        if failed_from is not None and can_transition(self._record.state, failed_from):
+            self._apply("retry", self._auto_by("the agent's worker was lost; taking the step "
+                                               "again"), failed_from)
 
     def _auto_by(self, reason: str) -> CommandRequest:
         return CommandRequest(by=Actor.WORKFLOW, reason=f"auto: {reason}")

@@ -168,3 +168,29 @@ def test_dry_run_checks_every_remote_and_starts_nothing(env: Env, tmp_path: Path
     assert [r["check"].split(":")[0] for r in report["repos"]] == ["ok", "ok", "FAIL"]
     assert report["repos"][0]["run_id"] == "dry.demo.calc0"
     assert "no campaign named 'dry'" in refused(env.cli("campaign", "show", "--name", "dry"))
+
+
+def test_retry_failed_takes_failed_runs_back_from_the_step_that_failed(
+    env: Env, tmp_path: Path
+) -> None:
+    prepare_env(env)
+    repos = local_repos(tmp_path / "git", 2)
+    blocked = tmp_path / "push-blocked"
+    blocked.write_text("the fork refuses pushes until this file is gone")
+    hook = tmp_path / "git" / "r0" / "fork" / "calc0.git" / "hooks" / "pre-receive"
+    hook.write_text(f"#!/bin/sh\n[ ! -f {blocked} ] || {{ echo 'push refused'; exit 1; }}\n")
+    hook.chmod(0o755)
+    start(env, "again", repos, FORGE, "--max-parallel", "2")
+    failed = wait_for(env, "again", lambda s: s["counts"] == {"PUSHED": 1, "FAILED_RETRYABLE": 1})
+    (run,) = [r for r in failed["runs"] if r["state"] == "FAILED_RETRYABLE"]
+    assert run["repo"] == "demo/calc0"
+    blocked.unlink()
+    result = json.loads(ok(env.cli("campaign", "retry", "--name", "again", "--failed", "--json")))
+    assert result["runs_signalled"] == [run["run_id"]]  # only the failed one
+    wait_for(env, "again", lambda s: s["counts"] == {"PUSHED": 2})
+    record = json.loads(ok(env.cli("show-run", "--run-id", run["run_id"], "--json")))
+    steps = [(h["command"], h["to"]) for h in record["history"]]
+    # From the step that failed (validation + push), not from the start.
+    assert steps[-3:] == [("retry", "LOCAL_VALIDATING"), ("validate", "LOCAL_VALIDATING"),
+                          ("run-finish", "PUSHED")]
+    assert "say which runs" in refused(env.cli("campaign", "retry", "--name", "again"), code=2)
