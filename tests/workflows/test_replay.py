@@ -9,6 +9,7 @@ keep them, and add a new recording when the workflow changes shape (behind `work
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
@@ -22,6 +23,7 @@ from temporalio.worker import Replayer
 from starter.client import RunClient
 from tests.conftest import Env, new_run_id
 from tests.fakes.git_repos import make_remotes
+from workflows.campaign import CampaignWorkflow
 from workflows.models import (
     AgentStepRequest,
     CheckConclusion,
@@ -82,7 +84,7 @@ async def drive_scenario(runs: RunClient, finish: bool) -> str:
 
 
 def recorded_histories() -> list[Path]:
-    return sorted(HISTORIES.glob("run_*.json"))
+    return sorted(HISTORIES.glob("*.json"))
 
 
 async def drive_steps_scenario(runs: RunClient, root: Path) -> str:
@@ -172,19 +174,49 @@ async def test_record_histories(client: Client, env: Env, tmp_path: Path) -> Non
     if not (HISTORIES / "run_agent_step_v3.json").exists():
         await save_history(client, await drive_agent_scenario(runs, tmp_path / "agent"),
                            "run_agent_step_v3")
-    await save_history(client, await drive_gate_scenario(env, client, tmp_path / "gate"),
-                       "run_github_v4")
+    if not (HISTORIES / "run_github_v4.json").exists():
+        await save_history(client, await drive_gate_scenario(env, client, tmp_path / "gate"),
+                           "run_github_v4")
+    if not (HISTORIES / "campaign_auto_v5.json").exists():
+        campaign_id, run_id = await drive_campaign_scenario(env, client, tmp_path / "campaign")
+        await save_history(client, campaign_id, "campaign_auto_v5")
+        await save_history(client, run_id, "run_auto_v5")
+
+
+async def drive_campaign_scenario(env: Env, client: Client, root: Path) -> tuple[str, str]:
+    """A one-repository campaign: the auto-mode run drives itself to PUSHED."""
+    from starter.client import CampaignClient
+    from workflows.campaign import campaign_workflow_id, campaign_run_id
+    from workflows.models import AutoPlan, CampaignRepo, CampaignSpec, CampaignStart
+
+    remotes = make_remotes(root / "git")
+    repo = CampaignRepo(owner="demo", repo="calc", upstream_url=remotes.upstream_url,
+                        fork_url=remotes.fork.as_uri())
+    name = f"replay-{new_run_id()[2:8]}"
+    plan = AutoPlan(step=AgentStepRequest(engine=Engine.COMMAND, skip_network_check=True,
+                                          command="printf 'PROVIDER = 1\\n' > forge.py"))
+    campaigns = CampaignClient(client, env.settings)
+    await campaigns.start(CampaignStart(spec=CampaignSpec(name=name, repos=[repo], plan=plan)))
+    for _ in range(240):
+        status = await campaigns.status(name)
+        if status.counts.get("PUSHED") == 1:
+            break
+        await asyncio.sleep(0.5)
+    assert status.counts == {"PUSHED": 1}, status.counts
+    return campaign_workflow_id(name), campaign_run_id(name, repo)
 
 
 def test_recorded_histories_exist() -> None:
     names = [path.name for path in recorded_histories()]
     assert {"run_in_flight_v1.json", "run_done_v1.json", "run_steps_v2.json",
-            "run_agent_step_v3.json", "run_github_v4.json"} <= set(names)
+            "run_agent_step_v3.json", "run_github_v4.json", "campaign_auto_v5.json",
+            "run_auto_v5.json"} <= set(names)
 
 
 @pytest.mark.parametrize("path", recorded_histories(), ids=lambda p: p.name)
 async def test_recorded_history_replays_with_current_code(path: Path) -> None:
-    replayer = Replayer(workflows=[IntegrationRunWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[IntegrationRunWorkflow, CampaignWorkflow],
+                        data_converter=pydantic_data_converter)
     history = WorkflowHistory.from_json("recorded", path.read_text())
     await replayer.replay_workflow(history)
 
