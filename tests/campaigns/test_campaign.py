@@ -3,6 +3,7 @@ repository), the command engine as the codemod. No GitHub needed: the repositori
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
@@ -197,3 +198,43 @@ def test_retry_failed_takes_failed_runs_back_from_the_step_that_failed(
     assert steps[-3:] == [("retry", "LOCAL_VALIDATING"), ("validate", "LOCAL_VALIDATING"),
                           ("run-finish", "PUSHED")]
     assert "say which runs" in refused(env.cli("campaign", "retry", "--name", "again"), code=2)
+
+
+async def test_a_long_campaign_continues_as_new_and_keeps_its_counts(
+    env: Env, tmp_path: Path
+) -> None:
+    """What lets 1,000+ repositories fit: the campaign's history is cut (continue-as-new) and
+    its progress carried; runs keep reporting to the same workflow id."""
+    from temporalio.client import Client
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    from starter.client import CampaignClient
+    from workflows.campaign import campaign_workflow_id
+    from workflows.models import AgentStepRequest, AutoPlan, CampaignSpec, CampaignStart, Engine
+
+    from starter.repos_file import read_repos_file
+
+    prepare_env(env)
+    repos_file = local_repos(tmp_path / "git", 6)
+
+    plan = AutoPlan(step=AgentStepRequest(engine=Engine.COMMAND, command=FORGE,
+                                          skip_network_check=True))
+    client = await Client.connect(env.settings.temporal_address,
+                                  data_converter=pydantic_data_converter)
+    campaigns = CampaignClient(client, env.settings)
+    await campaigns.start(CampaignStart(
+        spec=CampaignSpec(name="long", repos=read_repos_file(repos_file), plan=plan,
+                          max_parallel=2),
+        continue_as_new_after=40))
+    handle = client.get_workflow_handle(campaign_workflow_id("long"))
+    first_run = (await handle.describe()).run_id
+    for _ in range(480):
+        status = await campaigns.status("long")
+        if status.counts == {"PUSHED": 6}:
+            break
+        await asyncio.sleep(0.5)
+    assert status.counts == {"PUSHED": 6} and status.started == 6
+    description = await handle.describe()
+    assert description.run_id != first_run  # it continued as new, at least once
+    history = await handle.fetch_history()
+    assert len(history.events) < 120  # the live link's history stays short
