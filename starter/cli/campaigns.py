@@ -20,6 +20,8 @@ from common.settings import Settings
 from starter.cli import render
 from starter.cli.gate import require_healthy
 from starter.cli.plans import (
+    CodexConfigOption,
+    CodexModelOption,
     CommandOption,
     CommitTitleOption,
     EngineOption,
@@ -90,6 +92,8 @@ def start(
     validation_command: ValidationOption = None,
     max_minutes: MaxMinutesOption = None,
     skip_network_check: SkipNetworkCheckOption = False,
+    codex_model: CodexModelOption = None,
+    codex_config: CodexConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Start a campaign and return at once; the worker does the work (`campaign watch`)."""
@@ -106,7 +110,8 @@ def start(
             raise Refused(f"GitHub found no repository to target ({found.query}; "
                           f"{len(skipped)} skipped)")
     plan = build_plan(engine, prompt_file, command, commit_title, pr_title, pr_body_file,
-                      validation_command, max_minutes, skip_network_check)
+                      validation_command, max_minutes, skip_network_check, codex_model,
+                      codex_config)
     spec = build(CampaignSpec, name=name, repos=repos, plan=plan, prompt_version=prompt_version,
                  max_parallel=max_parallel, notify=settings.notifications_enabled)
     if dry_run:

@@ -33,6 +33,14 @@ ValidationOption = Annotated[
     str | None, typer.Option("--validation-command", help="Test command of the validation step "
                              "(default: the repository's first detected test command).")
 ]
+CodexModelOption = Annotated[
+    str | None, typer.Option("--codex-model", help="Model for codex/claude (default: the "
+                             "operator's codex config in CODEX_HOME).")
+]
+CodexConfigOption = Annotated[
+    list[str] | None, typer.Option("--codex-config", help="Extra `codex exec -c KEY=VALUE` "
+                                   "override (repeatable).")
+]
 SkipNetworkCheckOption = Annotated[
     bool, typer.Option("--skip-network-check", help="Preflight without registry probes.")
 ]
@@ -56,6 +64,7 @@ def build_plan(
     engine: Engine, prompt_file: Path | None, command: str | None, commit_title: str,
     pr_title: str | None, pr_body_file: Path | None, validation_command: str | None,
     max_minutes: float | None, skip_network_check: bool = False,
+    codex_model: str | None = None, codex_config: list[str] | None = None,
 ) -> AutoPlan:
     from starter.cli.runs import build  # runs.py imports this module's options
 
@@ -63,7 +72,8 @@ def build_plan(
         raise UsageError(f"PR body file not found: {pr_body_file}")
     step = build(AgentStepRequest, engine=engine, prompt=read_prompt(prompt_file),
                  command=command, max_minutes=max_minutes,
-                 skip_network_check=skip_network_check)
+                 skip_network_check=skip_network_check, codex_model=codex_model,
+                 codex_config=codex_config or [])
     return build(
         AutoPlan, step=step, commit_title=commit_title, pr_title=pr_title or commit_title,
         pr_body=pr_body_file.read_text(errors="replace") if pr_body_file else "",

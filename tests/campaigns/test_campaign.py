@@ -238,3 +238,35 @@ async def test_a_long_campaign_continues_as_new_and_keeps_its_counts(
     assert description.run_id != first_run  # it continued as new, at least once
     history = await handle.fetch_history()
     assert len(history.events) < 120  # the live link's history stays short
+
+
+def test_a_campaign_run_with_the_real_codex_cli(env: Env, tmp_path: Path) -> None:
+    """The codex engine (the real CLI) against a scripted model server on loopback."""
+    from tests.activities.test_agent_step import ADD_MULTIPLY
+    from tests.fakes.model_server import ScriptedModelServer, run_command, say
+
+    codex_home = tmp_path / "codex-home"
+    codex_home.mkdir()
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    env.reconfigure(agent_env={"CODEX_HOME": str(codex_home), "PATH": path},
+                    git_author_name="Ops", git_author_email="ops@example.com")
+    repos = local_repos(tmp_path / "git", 1)
+    prompt = tmp_path / "prompt.md"
+    prompt.write_text("Add multiply(a, b) to calc.py and keep the tests green.\n")
+    steps = [run_command(ADD_MULTIPLY), say("Added multiply.\nSTATUS: PASS")]
+    with ScriptedModelServer(steps) as server:
+        overrides = [arg for arg in server.codex_args() if arg != "-c"]
+        args = ["campaign", "start", "--name", "codexwave", "--repos-file", str(repos),
+                "--prompt-file", str(prompt), "--skip-network-check",
+                "--commit-title", "feat: add multiply"]
+        for override in overrides:
+            args += ["--codex-config", override]
+        ok(env.cli(*args))
+        done = wait_for(env, "codexwave", lambda s: s["counts"].get("PUSHED") == 1
+                        or bool({"NEEDS_HUMAN_REVIEW", "FAILED_RETRYABLE"} & set(s["counts"])),
+                        timeout=180)
+    assert done["counts"] == {"PUSHED": 1}, done["runs"]
+    record = json.loads(ok(env.cli("show-run", "--run-id", "codexwave.demo.calc0", "--json")))
+    assert record["last_agent_step"]["engine"] == "command"  # the validation step came last
+    assert record["reports"]["agent_transcript"] != record["reports"]["validation_transcript"]
+    assert "Add multiply(a, b)" in json.dumps(server.requests[0])
