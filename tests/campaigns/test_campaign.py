@@ -270,3 +270,15 @@ def test_a_campaign_run_with_the_real_codex_cli(env: Env, tmp_path: Path) -> Non
     assert record["last_agent_step"]["engine"] == "command"  # the validation step came last
     assert record["reports"]["agent_transcript"] != record["reports"]["validation_transcript"]
     assert "Add multiply(a, b)" in json.dumps(server.requests[0])
+
+
+def test_max_parallel_above_the_agent_slots_is_held_by_the_slots(
+    env: Env, tmp_path: Path
+) -> None:
+    prepare_env(env, agent_slots=2)
+    repos = local_repos(tmp_path / "git", 6)
+    log = tmp_path / "steps.log"
+    start(env, "wide", repos, logged(f"sleep 0.5; {FORGE}", log, "agent"),
+          "--max-parallel", "6")
+    wait_for(env, "wide", lambda s: s["counts"].get("PUSHED") == 6)
+    assert most_at_once(log) == 2  # the machine's agent slots, whatever --max-parallel says
