@@ -325,6 +325,7 @@ class FinishResult(BaseModel):
 
 
 MAX_PROMPT_BYTES = 256 * 1024
+MAX_CAMPAIGN_REPOS = 2000
 
 
 class AgentStepInput(BaseModel):
@@ -721,7 +722,10 @@ class CampaignRepo(BaseModel):
 
 class CampaignSpec(BaseModel):
     name: CampaignName
-    repos: list[CampaignRepo] = Field(min_length=1)
+    # The campaign carries its list and every run's progress across continue-as-new in one
+    # payload (Temporal's limit is 2 MB; ~450 bytes per repository with a PR): 2,000 fit with
+    # room to spare. Larger fleets are several campaigns.
+    repos: list[CampaignRepo] = Field(min_length=1, max_length=MAX_CAMPAIGN_REPOS)
     plan: AutoPlan
     prompt_version: str = Field(default="v1", min_length=1, max_length=100)
     max_parallel: PositiveInt = 4
