@@ -13,6 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from datetime import timedelta
 
+# PyGithub (and its nacl extension) must be imported here, at start-up: imported first inside
+# an activity thread while a workflow task runs, it meets the workflow sandbox's swapped
+# sys.modules and fails to initialise for the life of the process (seen in `make demo`).
+import github  # noqa: F401
 import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
