@@ -13,10 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from datetime import timedelta
 
-# PyGithub (and its nacl extension) must be imported here, at start-up: imported first inside
-# an activity thread while a workflow task runs, it meets the workflow sandbox's swapped
-# sys.modules and fails to initialise for the life of the process (seen in `make demo`).
-import github  # noqa: F401
 import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -36,6 +32,12 @@ log = structlog.get_logger("agentpr.worker")
 
 
 def build_workers(client: Client, settings: Settings) -> list[Worker]:
+    # PyGithub (and its nacl extension) is imported here, before any worker runs: imported first
+    # inside an activity thread while a workflow task runs, it meets the workflow sandbox's
+    # swapped sys.modules and fails to initialise for the life of the process (seen in
+    # `make demo`). Not at module level: `import worker` stays light for the CLI.
+    import github  # noqa: F401
+
     orchestration = Worker(
         client,
         task_queue=settings.task_queue,
