@@ -30,7 +30,7 @@ def auto_run(env: Env, github: FakeGitHub, tmp_path: Path, command: str) -> str:
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     env.reconfigure(github_token=SecretStr(TOKEN), github_api_url=github.base_url,
                     git_author_name="Ops", git_author_email="ops@example.com",
-                    agent_env={"PATH": path})
+                    agent_env={"PATH": path}, agent_grace_s=2.0)
     body = tmp_path / "body.md"
     body.write_text(BODY)
     run_id = new_run_id()
