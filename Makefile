@@ -52,6 +52,7 @@ bench: $(STAMP) $(AGENT_STAMP)
 	$(BIN)/python -m bench.agent_step
 	$(BIN)/python -m bench.webhook
 	$(BIN)/python -m bench.telegram
+	$(BIN)/python -m bench.campaign
 
 ## lock: regenerate requirements.lock from a clean environment
 lock:
