@@ -8,10 +8,15 @@ per worker, so a campaign cannot start more agents than the machine can hold).
 from __future__ import annotations
 
 import asyncio
+import importlib.abc
+import importlib.machinery
 import signal
+import sys
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from datetime import timedelta
+from types import CodeType, ModuleType
 
 import structlog
 from temporalio.client import Client
@@ -31,6 +36,46 @@ WORKFLOWS = [IntegrationRunWorkflow, CampaignWorkflow]
 log = structlog.get_logger("agentpr.worker")
 
 
+class _SharedCodeLoader(importlib.machinery.SourceFileLoader):
+    """Reads and unmarshals a module's compiled code once per process.
+
+    Temporal's sandbox executes a workflow's module afresh for every run it holds, so that no
+    two runs share module state; that part stays. But each of those imports also unmarshals
+    the module's bytecode again: ~150 KiB of code objects for workflows/run.py, for every run
+    in the worker's cache. Code objects are immutable, so every run can execute the same ones
+    (its module dict, functions and classes remain its own)."""
+
+    _compiled: dict[str, CodeType] = {}
+
+    def get_code(self, fullname: str) -> CodeType:
+        code = self._compiled.get(self.path)
+        if code is None:
+            code = self._compiled[self.path] = super().get_code(fullname)  # type: ignore[assignment]
+        return code  # type: ignore[return-value]
+
+
+class _SharedCodeFinder(importlib.abc.MetaPathFinder):
+    def __init__(self, package: str) -> None:
+        self.package = package
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None,
+                  target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname != self.package and not fullname.startswith(f"{self.package}."):
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or not isinstance(spec.loader, importlib.machinery.SourceFileLoader):
+            return spec
+        spec.loader = _SharedCodeLoader(fullname, spec.loader.path)
+        return spec
+
+
+def share_workflow_code() -> None:
+    """Install the shared-code loader for the `workflows` package (once per process): the
+    sandbox executes its modules again for every run."""
+    if not any(isinstance(finder, _SharedCodeFinder) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _SharedCodeFinder("workflows"))
+
+
 def build_workers(client: Client, settings: Settings) -> list[Worker]:
     # PyGithub (and its nacl extension) is imported here, before any worker runs: imported first
     # inside an activity thread while a workflow task runs, it meets the workflow sandbox's
@@ -38,10 +83,12 @@ def build_workers(client: Client, settings: Settings) -> list[Worker]:
     # `make demo`). Not at module level: `import worker` stays light for the CLI.
     import github  # noqa: F401
 
+    share_workflow_code()
     orchestration = Worker(
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
+        max_cached_workflows=settings.workflow_cache,
         activities=build_activities(settings),
         # Sync activities (git, PyGithub, file scans) run here, never on the event loop.
         activity_executor=ThreadPoolExecutor(max_workers=8),
@@ -91,6 +138,7 @@ async def run_worker(settings: Settings) -> None:
         namespace=settings.temporal_namespace,
         task_queues=[settings.task_queue, settings.agent_task_queue, settings.github_task_queue],
         agent_slots=settings.agent_slots,
+        workflow_cache=settings.workflow_cache,
     )
     await run_workers(workers, stop)
     log.info("worker stopped")

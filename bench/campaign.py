@@ -10,7 +10,8 @@
 (2) memory: 5,000 runs waiting at the PR gate (started with a carried PUSHED record holding a
     PR request, as continue-as-new does), hosted by an `agentpr worker` subprocess, vs 5,000
     bare workflows (bench/bare.py) waiting on a condition; worker and dev server RSS. With
-    `--cache-all`, again with a workflow cache that holds all 5,000 (the SDK default is 1,000).
+    Both workers keep the same number of workflows in their cache: agentpr's default
+    (AGENTPR_WORKFLOW_CACHE, 500). With `--cache-all`, again with a cache that holds all 5,000.
 (3) latency: `campaign start` (the client call the CLI makes) to the first agent step's command
     running (it writes a timestamp), for a 1- and a 20-repository campaign; median of 3.
 
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
 import hashlib
 import os
 import signal
@@ -501,9 +501,10 @@ async def bench_memory(harness: Harness, template: RunRecord, count: int,
 
     results: dict[str, dict[str, float]] = {}
     agentpr = str(Path(sys.executable).parent / "agentpr")
+    cache = str(settings.workflow_cache)
     variants: list[tuple[str, list[str], bool]] = [
         ("ours", [agentpr, "worker"], False),
-        ("bare", [*me, "--host-worker", "bare"], True),
+        ("bare", [*me, "--host-worker", "bare", "--cache", cache], True),
     ]
     if cache_all:
         variants += [
@@ -531,14 +532,14 @@ def host_worker(kind: str, cache: int | None) -> None:
 
     async def main() -> None:
         client = await connect(settings)
-        extra = {} if cache is None else {"max_cached_workflows": cache}
         if kind == "bare":
             workers = [Worker(client, task_queue=settings.task_queue, workflows=[BareWorkflow],
-                              **extra)]
+                              max_cached_workflows=cache or settings.workflow_cache)]
         else:
-            # The product's workers, only with a larger workflow cache.
-            worker_module.Worker = functools.partial(Worker, **extra)  # type: ignore[misc]
-            workers = worker_module.build_workers(client, settings)
+            # The product's workers, only with another workflow cache size.
+            workers = worker_module.build_workers(
+                client, settings.model_copy(update={"workflow_cache": cache}) if cache
+                else settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -638,7 +639,7 @@ def report(args: argparse.Namespace, latency: dict[int, dict[str, float]],
               f"{rate / bare:.2f}x |")
         print(f"| … CPU per run, server + benchmark process (ms; ratio inverted) | "
               f"{cpu * 1000:.0f} | {bare_cpu * 1000:.0f} | {bare_cpu / cpu:.2f}x |")
-    for variant, label in (("ours", "SDK default cache, 1,000"),
+    for variant, label in (("ours", f"worker cache {Settings.model_fields['workflow_cache'].default:,}"),
                            ("ours_cache_all", f"cache {waiting:,}")):
         if variant in memory:
             m, b = memory[variant], memory[variant.replace("ours", "bare")]

@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
@@ -57,6 +58,23 @@ def _chat_ids(value: str | None) -> list[int]:
     except ValueError:
         raise UsageError(f"AGENTPR_TELEGRAM_NOTIFY_CHAT_IDS: expected comma-separated chat ids, "
                          f"got {value!r}") from None
+
+
+def _number(env: Mapping[str, str], name: str, default: float, kind: type = int,
+            minimum: float = 1) -> Any:
+    """A positive number from the environment, or one line naming the variable."""
+    from common.errors import UsageError
+
+    value = env.get(name)
+    if not value:
+        return kind(default)
+    try:
+        number = kind(value)
+    except ValueError:
+        raise UsageError(f"{name}: expected a number, got {value!r}") from None
+    if number < minimum:
+        raise UsageError(f"{name}: expected at least {minimum:g}, got {value!r}")
+    return number
 
 
 def _agent_env(path: str | None) -> dict[str, str]:
@@ -112,6 +130,11 @@ class Settings(BaseModel):
     agent_env: dict[str, str] = {}
     # Concurrent agent steps per worker (the agent task queue's slots).
     agent_slots: int = 2
+    # Runs a worker keeps in memory between their workflow tasks (the SDK's default is 1,000).
+    # A run waiting at a human gate for days needs no place here: evicted, it is replayed from
+    # its history (~70 events) when something arrives. Each cached run costs ~0.3 MiB, so this
+    # bounds the worker near 100 + 0.3 x N MiB however many runs wait (docs/BENCHMARKS.md).
+    workflow_cache: int = 500
     # SIGINT, then this long, then SIGKILL for the agent's process group.
     agent_grace_s: float = 10.0
     # Content-creating GitHub requests per minute across all workers (GitHub's secondary limit
@@ -139,7 +162,8 @@ class Settings(BaseModel):
             temporal_tls_server_name=env.get("TEMPORAL_TLS_SERVER_NAME") or None,
             temporal_api_key=_secret(env.get("TEMPORAL_API_KEY")),
             task_queue=env.get("AGENTPR_TASK_QUEUE") or DEFAULT_TASK_QUEUE,
-            answer_timeout_s=float(env.get("AGENTPR_ANSWER_TIMEOUT_S") or 30.0),
+            answer_timeout_s=_number(env, "AGENTPR_ANSWER_TIMEOUT_S", 30.0, kind=float,
+                                     minimum=0.1),
             workspace_root_override=_path(env.get("AGENTPR_WORKSPACE_ROOT")),
             policy_file_override=_path(env.get("AGENTPR_POLICY_FILE")),
             github_token=_secret(env.get("AGENTPR_GITHUB_TOKEN")),
@@ -151,8 +175,10 @@ class Settings(BaseModel):
             codex_bin=env.get("AGENTPR_CODEX_BIN") or None,
             claude_bin=env.get("AGENTPR_CLAUDE_BIN") or None,
             agent_env=_agent_env(env.get("AGENTPR_AGENT_ENV_FILE")),
-            agent_slots=int(env.get("AGENTPR_AGENT_SLOTS") or 2),
-            github_writes_per_minute=float(env.get("AGENTPR_GITHUB_WRITES_PER_MINUTE") or 30),
+            agent_slots=_number(env, "AGENTPR_AGENT_SLOTS", 2),
+            workflow_cache=_number(env, "AGENTPR_WORKFLOW_CACHE", 500),
+            github_writes_per_minute=_number(env, "AGENTPR_GITHUB_WRITES_PER_MINUTE", 30,
+                                             kind=float, minimum=0.1),
             git_author_name=env.get("AGENTPR_GIT_AUTHOR_NAME") or None,
             git_author_email=env.get("AGENTPR_GIT_AUTHOR_EMAIL") or None,
             pypi_url=env.get("AGENTPR_PYPI_URL") or DEFAULT_PYPI_URL,
