@@ -177,10 +177,17 @@ def _check_remotes(settings: Settings, repo: CampaignRepo) -> str:
             return "FAIL: archived"
         login = gh.get_user().login
         try:
-            gh.get_repo(f"{login}/{repo.repo}")
-            return f"ok (fork {login}/{repo.repo} exists)"
+            fork = gh.get_repo(f"{login}/{repo.repo}")
         except GithubException:
             return f"ok (will fork to {login})"
+        # A repository of that name that is not this one's fork would make GitHub name the new
+        # fork `<repo>-1`, and prepare would push to the wrong repository: say so now.
+        if not fork.fork or fork.parent is None or \
+                fork.parent.full_name.lower() != upstream.full_name.lower():
+            return f"FAIL: {fork.full_name} exists and is not a fork of {upstream.full_name}"
+        if fork.permissions is None or not fork.permissions.push:
+            return f"FAIL: {login} cannot push to {fork.full_name}"
+        return f"ok (fork {fork.full_name} exists)"
     except GithubException as err:
         return f"FAIL: GitHub answered {err.status}"
     except Exception as err:  # no token, unreachable API: say so per row

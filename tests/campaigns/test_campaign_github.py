@@ -65,3 +65,29 @@ def test_org_targets_dry_run_then_comment_and_close_the_prs(env: Env, tmp_path: 
                                        "--json", timeout=120)))
         assert [pr["done"] for pr in result["pull_requests"]] == [True]
         assert fake.pulls("forge-org", "calc0")[0]["state"] == "closed"
+
+
+def test_dry_run_refuses_a_same_named_repository_that_is_not_the_fork(
+    env: Env, tmp_path: Path
+) -> None:
+    with FakeGitHub(tmp_path / "github", token=TOKEN) as fake:
+        fake_org(tmp_path / "git", fake)
+        # The token's account already has a `calc1` of its own (not a fork of forge-org/calc1),
+        # and a real fork of calc0.
+        mine = make_remotes(tmp_path / "git" / "mine", name="calc1")
+        fake.add_repo(fake.login, "calc1", mine.upstream)
+        fake.add_repo(fake.login, "calc0", mine.fork, fork_of=("forge-org", "calc0"))
+        prepare_env(env, github_token=SecretStr(TOKEN), github_api_url=fake.base_url)
+        done = env.cli("campaign", "start", "--name", "gh2", "--engine", "command", "--command",
+                       FORGE, "--org", "forge-org", "--exclude", "old|copy", "--dry-run",
+                       "--json")
+        assert done.returncode == 1, done.stderr
+        checks = {r["repo"]: r["check"] for r in json.loads(done.stdout)["repos"]}
+        assert checks == {
+            "forge-org/calc0": f"ok (fork {fake.login}/calc0 exists)",
+            "forge-org/calc1": f"FAIL: {fake.login}/calc1 exists and is not a fork of "
+                               "forge-org/calc1",
+        }
+        assert json.loads(done.stdout)["would_start"] == 1
+        shown = env.cli("campaign", "show", "--name", "gh2")
+        assert shown.returncode != 0  # nothing started
