@@ -431,6 +431,7 @@ async def rss_settled(pid: int, every_s: float = 1.0, limit_s: float = 60) -> in
 async def host_and_fill(client: Client, settings: Settings, argv: list[str], queue: str,
                         count: int, start_one: Callable[[int], Awaitable[WorkflowHandle]],
                         seen: Callable[[list[WorkflowHandle]], Awaitable[bool]],
+                        probe: Callable[[WorkflowHandle], Awaitable[Any]] | None = None,
                         ) -> dict[str, float]:
     """Start a worker subprocess on `queue`, fill it with `count` waiting workflows; RSS of the
     worker before and after, of the server after."""
@@ -456,8 +457,20 @@ async def host_and_fill(client: Client, settings: Settings, argv: list[str], que
         while not await seen(handles):
             await asyncio.sleep(0.5)
         settle_s = time.perf_counter() - started
-        return {"idle": idle, "full": await rss_settled(process.pid), "settle_s": settle_s,
-                "server": rss_of(server_pid(settings)), "hwm": hwm_of(process.pid)}
+        out = {"idle": idle, "full": await rss_settled(process.pid), "settle_s": settle_s,
+               "server": rss_of(server_pid(settings)), "hwm": hwm_of(process.pid)}
+        if probe is not None:
+            # What the cache bound costs: a query to one of the first runs started (long
+            # evicted: replayed from its history first) vs one of the last (still cached).
+            for key, sample in (("query_evicted_ms", handles[:30]),
+                                ("query_cached_ms", handles[-30:])):
+                times = []
+                for handle in sample:
+                    began = time.perf_counter()
+                    await probe(handle)
+                    times.append((time.perf_counter() - began) * 1000)
+                out[key] = statistics.median(times)
+        return out
     finally:
         await asyncio.to_thread(stop, process)
 
@@ -513,12 +526,15 @@ async def bench_memory(harness: Harness, template: RunRecord, count: int,
         ]
     for variant, argv, is_bare in variants:
         queue = f"{settings.task_queue}-mem-{variant}"
+        probe: Callable[[WorkflowHandle], Awaitable[Any]] | None = None
         if is_bare:
             starter, seen = start_bare(queue), bare_seen
         else:
             starter, seen = start_run(queue, variant.replace("_", "")), runs_seen(queue)
+            def probe(handle: WorkflowHandle) -> Awaitable[Any]:
+                return handle.query(IntegrationRunWorkflow.get_run)
         results[variant] = await host_and_fill(client, settings, argv, queue, count, starter,
-                                               seen)
+                                               seen, probe)
     results["server_before"] = {"rss": server_before}
     return results
 
@@ -673,6 +689,10 @@ def report(args: argparse.Namespace, latency: dict[int, dict[str, float]],
                   f"+{(m['full'] - m['idle']) / waiting / 1024:.1f} KiB per waiting workflow; "
                   f"started and through their first task in {m['settle_s']:.0f} s; "
                   f"dev server then {mib(m['server'])} MiB")
+            if "query_evicted_ms" in m:
+                print(f"{variant}: get_run query, median of 30: a run outside the cache "
+                      f"{m['query_evicted_ms']:.1f} ms (replayed first), a cached run "
+                      f"{m['query_cached_ms']:.1f} ms")
     print()
     print(f"| campaign start → … (s), median of {args.rounds} | "
           + " | ".join(f"{size} repo(s)" for size in latency) + " |")
