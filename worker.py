@@ -43,7 +43,9 @@ class _SharedCodeLoader(importlib.machinery.SourceFileLoader):
     two runs share module state; that part stays. But each of those imports also unmarshals
     the module's bytecode again: ~150 KiB of code objects for workflows/run.py, for every run
     in the worker's cache. Code objects are immutable, so every run can execute the same ones
-    (its module dict, functions and classes remain its own)."""
+    (its module dict, functions and classes remain its own). Kept for the life of the process:
+    a workflow file replaced on disk reaches runs only when the worker restarts, as it does for
+    the worker's own (non-sandboxed) import of the same module."""
 
     _compiled: dict[str, CodeType] = {}
 

@@ -56,7 +56,7 @@ from temporalio.worker import Worker
 # workflow sandbox instead of being imported again for every workflow.
 with workflow.unsafe.imports_passed_through():
     from bench.bare import BareWorkflow
-    from bench.harness import Harness, embedded_temporal
+    from bench.harness import Harness, embedded_temporal, process_bytes
     from common.settings import Settings, agent_queue_for
     from starter.client import CampaignClient
     from tests.fakes.git_repos import Remotes, make_remotes
@@ -101,20 +101,12 @@ def mib(value: float) -> str:
     return f"{value / MIB:.0f}"
 
 
-def status_field(pid: int, field: str) -> int:
-    """A size from /proc/<pid>/status, in bytes."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no {field} for pid {pid}")
-
-
 def rss_of(pid: int) -> int:
-    return status_field(pid, "VmRSS")
+    return process_bytes(pid, "VmRSS")
 
 
 def hwm_of(pid: int) -> int:
-    return status_field(pid, "VmHWM")
+    return process_bytes(pid, "VmHWM")
 
 
 def server_pid(settings: Settings) -> int:

@@ -19,6 +19,14 @@ from starter.devserver import DevServer, free_port
 from worker import build_workers
 
 
+def process_bytes(pid: int, field: str = "VmRSS") -> int:
+    """A size from /proc/<pid>/status (VmRSS: resident now, VmHWM: its peak), in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no {field} for pid {pid}")
+
+
 @dataclass
 class Harness:
     client: Client

@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.harness import embedded_temporal
+from bench.harness import embedded_temporal, process_bytes
 from starter.telegram.audit import AuditLog
 from starter.telegram.bot import build_dispatcher, make_bot
 from tests.fakes.telegram_api import FakeTelegram
@@ -29,13 +29,6 @@ CHAT = 111
 def p95(samples: list[float]) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 async def main(rounds: int) -> None:
@@ -76,7 +69,7 @@ async def main(rounds: int) -> None:
                                         str(CHAT)], env=env, stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL)
             await asyncio.sleep(15)
-            at_rest = rss_mb(process.pid)
+            at_rest = process_bytes(process.pid) / (1024 * 1024)
             process.terminate()
             process.wait(20)
 

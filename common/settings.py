@@ -132,8 +132,8 @@ class Settings(BaseModel):
     agent_slots: int = 2
     # Runs a worker keeps in memory between their workflow tasks (the SDK's default is 1,000).
     # A run waiting at a human gate for days needs no place here: evicted, it is replayed from
-    # its history (~70 events) when something arrives. Each cached run costs ~0.3 MiB, so this
-    # bounds the worker near 100 + 0.3 x N MiB however many runs wait (docs/BENCHMARKS.md).
+    # its history (~70 events) when something arrives. Each cached run costs ~0.25 MiB, so this
+    # bounds the worker near 100 + 0.25 x N MiB however many runs wait (docs/BENCHMARKS.md).
     workflow_cache: int = 500
     # SIGINT, then this long, then SIGKILL for the agent's process group.
     agent_grace_s: float = 10.0

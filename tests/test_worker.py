@@ -50,11 +50,9 @@ async def test_runs_evicted_from_a_one_run_cache_still_answer(env: Env, client: 
     for run_id in run_ids:
         await runs.create_run(RunSpec(run_id=run_id, owner="o", repo="r", prompt_version="v1"))
     # Each command lands on a run that another run pushed out of the cache.
-    for _ in range(2):
+    for command in (IntegrationRunWorkflow.start_discovery, IntegrationRunWorkflow.pause):
         for run_id in run_ids:
-            await runs.send(run_id, IntegrationRunWorkflow.start_discovery
-                            if (await runs.get_run(run_id)).state == RunState.QUEUED
-                            else IntegrationRunWorkflow.pause, CommandRequest())
+            await runs.send(run_id, command, CommandRequest())
     for run_id in run_ids:
         resumed = await runs.send(run_id, IntegrationRunWorkflow.resume,
                                   TargetStateRequest(target_state=RunState.DISCOVERY))
