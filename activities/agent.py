@@ -29,7 +29,7 @@ from activities.grading import GradeInput, grade, parse_transcript
 from activities.runtime_env import guarded_env, load_runtime_overrides, overrides_path_from_env
 from activities.workspace import inside, write_report
 from common.settings import Settings
-from workflows.models import (
+from contracts import (
     AgentGrade,
     AgentStepInput,
     AgentStepResult,

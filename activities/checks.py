@@ -22,7 +22,7 @@ from temporalio import activity
 
 from common.policy import PolicyError, load_policy
 from common.settings import Settings
-from workflows.models import CheckResult, CheckStatus, PreflightInput, PreflightResult
+from contracts import CheckResult, CheckStatus, PreflightInput, PreflightResult
 
 OK, WARN, FAIL = CheckStatus.OK, CheckStatus.WARN, CheckStatus.FAIL
 MIN_FREE_MB = 1024
@@ -155,7 +155,7 @@ async def _temporal_checks(settings: Settings) -> list[CheckResult]:
     from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
     from common.connection import TemporalUnreachable, connect
-    from workflows import search_attributes as sa
+    from contracts import search_attributes as sa
 
     try:
         client = await connect(settings)

@@ -13,7 +13,7 @@ from temporalio.exceptions import ApplicationError
 from activities.git import Git, GitError
 from activities.workspace import inside, write_report
 from common.settings import Settings
-from workflows.models import FinishInput, FinishResult
+from contracts import FinishInput, FinishResult
 
 NOTHING_TO_COMMIT = "NothingToCommit"
 GIT_IDENTITY_MISSING = "GitIdentityMissing"

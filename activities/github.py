@@ -17,7 +17,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from common.settings import Settings
-from workflows.models import (
+from contracts import (
     GitHubEvent,
     OpenPullRequestInput,
     PullRequestActionInput,

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import Field
 
-from workflows.models import GovernanceSummary
+from contracts import GovernanceSummary
 
 # Governance files are small; anything bigger is generated or hostile and not worth the memory.
 MAX_FILE_BYTES = 1024 * 1024

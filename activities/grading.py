@@ -35,9 +35,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from common.policy import CodexSandbox, RunPolicy
-from workflows.models import Engine, TokenUsage, Verdict
-from workflows.states import RunState, can_transition
+from contracts.policy import CodexSandbox, RunPolicy
+from contracts import Engine, TokenUsage, Verdict
+from contracts.states import RunState, can_transition
 
 AgentStatus = Literal["PASS", "FAIL", "NEEDS_REVIEW"]
 

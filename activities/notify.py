@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from temporalio import activity
 
-from workflows.models import Notification, NotificationResult
+from contracts import Notification, NotificationResult
 
 
 class Notifier:

@@ -18,7 +18,7 @@ from pathlib import Path
 from temporalio import activity
 
 from common.settings import Settings
-from workflows.models import PrRequestFile, PrRequestFileInput
+from contracts import PrRequestFile, PrRequestFileInput
 
 
 def sha256_hex(data: bytes) -> str:

@@ -18,7 +18,7 @@ from activities.governance import scan_repository
 from activities.runtime_env import RUNTIME_DIR_NAME
 from common.policy import PolicyError, load_policy
 from common.settings import Settings
-from workflows.models import PrepareInput, PrepareResult, WorkspaceInfo
+from contracts import PrepareInput, PrepareResult, WorkspaceInfo
 
 # ApplicationError types the workflow's retry policy must not retry.
 POLICY_INVALID = "PolicyInvalid"

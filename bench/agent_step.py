@@ -26,9 +26,9 @@ from activities.grading import GradeInput, grade, parse_codex_events
 from bench.harness import embedded_temporal
 from tests.fakes.git_repos import make_remotes
 from tests.fakes.model_server import ScriptedModelServer, run_command, say
-from workflows.models import AgentStepRequest, CommandRequest, PrepareRequest, RunSpec, TargetStateRequest
+from contracts import AgentStepRequest, CommandRequest, PrepareRequest, RunSpec, TargetStateRequest
 from workflows.run import IntegrationRunWorkflow
-from workflows.states import RunState
+from contracts.states import RunState
 
 TRANSCRIPTS = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "codex-transcripts"
 CODEX = Path(sys.prefix) / "agent-clis" / "node_modules" / ".bin" / "codex"

@@ -60,9 +60,9 @@ with workflow.unsafe.imports_passed_through():
     from common.settings import Settings, agent_queue_for
     from starter.client import CampaignClient
     from tests.fakes.git_repos import Remotes, make_remotes
-    from workflows import search_attributes as sa
+    from contracts import search_attributes as sa
     from workflows.campaign import CampaignWorkflow, campaign_workflow_id
-    from workflows.models import (
+    from contracts import (
         Actor,
         AgentStepInput,
         AgentStepRequest,
@@ -86,7 +86,7 @@ with workflow.unsafe.imports_passed_through():
         RunStart,
     )
     from workflows.run import IntegrationRunWorkflow
-    from workflows.states import RunState
+    from contracts.states import RunState
 
 MIB = 1024 * 1024
 CODEMOD = "printf 'PROVIDER = \"forge\"\\n' > forge.py"

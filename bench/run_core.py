@@ -22,9 +22,9 @@ from temporalio.worker import Worker
 from bench.bare import BareWorkflow
 from bench.harness import embedded_temporal
 from starter.client import RunClient
-from workflows.models import CommandRequest, RunSpec, TargetStateRequest
+from contracts import CommandRequest, RunSpec, TargetStateRequest
 from workflows.run import IntegrationRunWorkflow
-from workflows.states import RunState
+from contracts.states import RunState
 
 
 def percentile(samples: list[float], q: float) -> float:

@@ -20,7 +20,7 @@ from bench.harness import embedded_temporal, process_bytes
 from starter.telegram.audit import AuditLog
 from starter.telegram.bot import build_dispatcher, make_bot
 from tests.fakes.telegram_api import FakeTelegram
-from workflows.models import RunSpec
+from contracts import RunSpec
 
 TOKEN = "123456:BenchBotToken"
 CHAT = 111

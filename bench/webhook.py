@@ -24,8 +24,8 @@ from starter.devserver import free_port
 from starter.webhook.bridge import WebhookBridge
 from starter.webhook.deliveries import DeliveryStore
 from tests.fakes import github_webhooks as hooks
-from workflows import search_attributes as sa
-from workflows.models import GitHubEvent, RunSpec, RunStart
+from contracts import search_attributes as sa
+from contracts import GitHubEvent, RunSpec, RunStart
 from workflows.run import IntegrationRunWorkflow
 
 SECRET = "bench-secret"

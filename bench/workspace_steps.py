@@ -19,9 +19,9 @@ import uuid
 from pathlib import Path
 
 from bench.harness import Harness, embedded_temporal
-from workflows.models import CommandRequest, FinishRequest, PrepareRequest, RunSpec, TargetStateRequest
+from contracts import CommandRequest, FinishRequest, PrepareRequest, RunSpec, TargetStateRequest
 from workflows.run import IntegrationRunWorkflow
-from workflows.states import RunState
+from contracts.states import RunState
 
 IDENTITY = {"git_author_name": "Bench", "git_author_email": "bench@example.com"}
 

@@ -15,7 +15,7 @@ from temporalio.service import TLSConfig
 
 from common.errors import Refused, UsageError
 from common.settings import Settings
-from workflows import search_attributes as sa
+from contracts import search_attributes as sa
 
 _INDEXED_TYPE = {
     "KEYWORD": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,

@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -45,33 +45,11 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from common.errors import UsageError
-
-CodexSandbox = Literal["read-only", "workspace-write", "danger-full-access"]
+from contracts.policy import CodexSandbox, RunPolicy
 
 # GitHub's own limits: an owner is 1-39 letters, digits or inner hyphens; a repository name
 # is letters, digits, '.', '-', '_' (but not '.' or '..').
 _REPO_FULL_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/(?!\.\.?$)[A-Za-z0-9._-]{1,100}$")
-
-
-class DiffBudget(BaseModel):
-    """Beyond this size a change goes to human review instead of passing automatically."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    max_files: PositiveInt = 30
-    max_added_lines: PositiveInt = 800
-
-
-class RunPolicy(BaseModel):
-    """What one run of one repository may do; `ManagerPolicy.for_repo` builds it."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    codex_sandbox: CodexSandbox = "danger-full-access"
-    agent_timeout_minutes: PositiveInt = 30
-    diff_budget: DiffBudget = Field(default_factory=DiffBudget)
-    retry_cap: NonNegativeInt = 2
-    require_test_evidence: bool = True
 
 
 class DiffBudgetOverride(BaseModel):

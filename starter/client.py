@@ -31,9 +31,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from common.connection import connect
 from common.errors import Refused
 from common.settings import Settings
-from workflows import search_attributes as sa
+from contracts import search_attributes as sa
 from workflows.campaign import CampaignWorkflow, campaign_workflow_id
-from workflows.models import (
+from contracts import (
     CampaignCommand,
     CampaignCommandResult,
     CampaignStart,
@@ -48,7 +48,7 @@ from workflows.models import (
     RunSummary,
 )
 from workflows.run import IntegrationRunWorkflow
-from workflows.states import RunState
+from contracts.states import RunState
 
 Request = TypeVar("Request", bound=CommandRequest)
 # A typed update reference such as IntegrationRunWorkflow.pause.

@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from common.errors import UsageError
-from workflows.models import CampaignRepo
+from contracts import CampaignRepo
 
 
 def parse_repos(text: str, source: str) -> list[CampaignRepo]:

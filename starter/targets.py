@@ -23,7 +23,7 @@ from pydantic import TypeAdapter, ValidationError
 from activities.github import retry_delay
 from common.errors import Refused, UsageError
 from common.settings import Settings
-from workflows.models import CampaignRepo, GitHubOwner
+from contracts import CampaignRepo, GitHubOwner
 
 _TOPIC = re.compile(r"[a-z0-9][a-z0-9-]{0,49}")
 

@@ -17,9 +17,9 @@ from common.settings import Settings
 from starter.client import RunClient
 from tests.conftest import Env, new_run_id
 from worker import share_workflow_code
-from workflows.models import CommandRequest, RunSpec, TargetStateRequest
+from contracts import CommandRequest, RunSpec, TargetStateRequest
 from workflows.run import IntegrationRunWorkflow
-from workflows.states import RunState
+from contracts.states import RunState
 
 
 def test_sandbox_style_imports_share_code_but_not_module_state() -> None:

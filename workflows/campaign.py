@@ -26,8 +26,8 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from activities.github import GitHubActivities
     from common.settings import github_queue_for
-    from workflows import search_attributes as sa
-    from workflows.models import (
+    from contracts import search_attributes as sa
+    from contracts import (
         Actor,
         CampaignCommand,
         CampaignCommandResult,
@@ -44,7 +44,7 @@ with workflow.unsafe.imports_passed_through():
         RunStart,
     )
     from workflows import run as run_workflow
-    from workflows.states import RunState
+    from contracts.states import RunState
 
 if TYPE_CHECKING:
     from workflows.run import IntegrationRunWorkflow

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from common.policy import RunPolicy
-from workflows.models import DodResult, RunRecord, Verdict
+from contracts.policy import RunPolicy
+from contracts import DodResult, RunRecord, Verdict
 
 _TEST_EVIDENCE = {"tests_passed"}
 

@@ -19,20 +19,20 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 from temporalio.workflow import ActivityCancellationType, ActivityHandle
 
 with workflow.unsafe.imports_passed_through():
-    from activities.agent import AGENT_MISSING, AgentActivities
+    from activities.agent import AgentActivities
     from activities.checks import PreflightActivities
     from activities.github import GitHubActivities, GitHubReadActivities
     from activities.notify import Notifier
     from activities.pr_request import PrRequestActivities
     from activities.finish import FinishActivities
     from activities.workspace import WorkspaceActivities
-    from common.policy import RunPolicy
+    from contracts.policy import RunPolicy
     from common.settings import agent_queue_for, github_queue_for, notify_queue_for
-    from workflows import search_attributes as sa
+    from contracts import search_attributes as sa
     # The campaign module refers to this one too: each reaches the other through its module.
     from workflows import campaign as campaign_workflow
     from workflows.definition_of_done import check_definition_of_done
-    from workflows.models import (
+    from contracts import (
         Actor,
         AgentGrade,
         AgentStepInput,
@@ -81,7 +81,7 @@ with workflow.unsafe.imports_passed_through():
         Transition,
         Verdict,
     )
-    from workflows.states import RunState, can_transition, describe_allowed, path_to
+    from contracts.states import RunState, can_transition, describe_allowed, path_to
 
 # ApplicationError types, so doors can tell refusals apart without parsing messages.
 ILLEGAL_TRANSITION = "IllegalTransition"

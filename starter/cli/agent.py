@@ -10,12 +10,13 @@ from typing import Annotated
 import typer
 
 from common.errors import UsageError
-from common.policy import CodexSandbox, PolicyError, RunPolicy, load_policy
+from common.policy import PolicyError, load_policy
+from contracts.policy import CodexSandbox, RunPolicy
 from common.settings import Settings
 from starter.cli import render
 from starter.cli.runs import JsonOption, KeyOption, ReasonOption, RunIdOption, build, parse_state, send_command
 from starter.cli.plans import read_prompt
-from workflows.models import AgentStepRequest, Engine
+from contracts import AgentStepRequest, Engine
 from workflows.run import IntegrationRunWorkflow
 
 

@@ -38,7 +38,7 @@ from starter.client import CampaignClient, CampaignUpdate, with_campaign_client
 from starter.repos_file import read_repos_file
 from starter.targets import find_repositories
 from workflows.campaign import ACTIVE_STATES, CampaignWorkflow, campaign_run_id
-from workflows.models import (
+from contracts import (
     Actor,
     CampaignCommand,
     CampaignPrAction,

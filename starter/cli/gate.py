@@ -6,7 +6,7 @@ from __future__ import annotations
 from activities.checks import quick_checks
 from common.errors import Refused
 from common.settings import Settings
-from workflows.models import CheckStatus
+from contracts import CheckStatus
 
 
 class Gate:

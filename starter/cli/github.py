@@ -15,9 +15,9 @@ from starter.cli import render
 from starter.cli.gate import require_healthy
 from starter.cli.runs import JsonOption
 from starter.client import RunClient, with_run_client
-from workflows.models import CommandResult, ReconcileRequest
+from contracts import CommandResult, ReconcileRequest
 from workflows.run import IntegrationRunWorkflow
-from workflows.states import RunState
+from contracts.states import RunState
 
 
 def run_github_webhook(

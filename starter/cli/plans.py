@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from common.errors import UsageError
-from workflows.models import MAX_PROMPT_BYTES, AgentStepRequest, AutoPlan, Engine
+from contracts import MAX_PROMPT_BYTES, AgentStepRequest, AutoPlan, Engine
 
 PromptFileOption = Annotated[
     Path | None, typer.Option("--prompt-file", help="The task for the agent (markdown).")

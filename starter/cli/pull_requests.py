@@ -15,7 +15,7 @@ from common.settings import Settings
 from starter.cli import render
 from starter.cli.runs import JsonOption, KeyOption, ReasonOption, RunIdOption, build, send_command
 from starter.client import RunClient, with_run_client
-from workflows.models import ApprovePrRequest, OpenPrRequest, PrRequestFileInput
+from contracts import ApprovePrRequest, OpenPrRequest, PrRequestFileInput
 from workflows.run import IntegrationRunWorkflow
 
 

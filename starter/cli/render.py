@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-from workflows.models import (
+from contracts import (
     CheckStatus,
     CommandResult,
     GovernanceSummary,

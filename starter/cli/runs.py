@@ -30,7 +30,7 @@ from starter.cli.plans import (
     build_plan,
 )
 from starter.client import RunClient, UpdateMethod, with_run_client
-from workflows.models import (
+from contracts import (
     CheckConclusion,
     CheckRequest,
     CodexSandbox,
@@ -49,7 +49,7 @@ from workflows.models import (
     TargetStateRequest,
 )
 from workflows.run import IntegrationRunWorkflow
-from workflows.states import RunState
+from contracts.states import RunState
 
 Model = TypeVar("Model", bound=BaseModel)
 

@@ -13,7 +13,7 @@ from common.logs import register_secret, set_level
 from common.settings import Settings
 from starter.cli import render
 from starter.cli.gate import require_healthy
-from workflows.models import Notification
+from contracts import Notification
 
 
 def run_telegram_bot(

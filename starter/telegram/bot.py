@@ -25,7 +25,7 @@ from common.errors import OperatorError
 from starter.client import RunClient
 from starter.telegram.audit import AuditLog
 from starter.telegram.intents import Intent, help_text, parse_message
-from workflows.models import (
+from contracts import (
     Actor,
     ApprovePrRequest,
     CommandRequest,
@@ -33,7 +33,7 @@ from workflows.models import (
     TargetStateRequest,
 )
 from workflows.run import IntegrationRunWorkflow
-from workflows.states import RunState
+from contracts.states import RunState
 
 REFUSAL = "This chat is not allowed to control agentpr."
 DEFAULT_LIST = 10

@@ -17,8 +17,8 @@ from typing import Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-from workflows.models import RunId
-from workflows.states import RunState
+from contracts import RunId
+from contracts.states import RunState
 
 Action = Literal[
     "list", "show", "status", "pending_pr", "approve_pr", "pause", "resume", "retry", "help",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflows.models import CheckConclusion, GitHubEvent
+from contracts import CheckConclusion, GitHubEvent
 
 
 class Ignored(Exception):

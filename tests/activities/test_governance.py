@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from activities.governance import MAX_FILE_BYTES, GovernanceReport, scan_repository
-from workflows.models import GovernanceSummary
+from contracts import GovernanceSummary
 
 
 def make_repo(root: Path, files: dict[str, str]) -> Path:

@@ -25,9 +25,9 @@ from activities.grading import (
     parse_codex_events,
     parse_transcript,
 )
-from common.policy import DiffBudget, RunPolicy
-from workflows.models import Engine, Verdict
-from workflows.states import RunState
+from contracts.policy import DiffBudget, RunPolicy
+from contracts import Engine, Verdict
+from contracts.states import RunState
 
 WS = "/work/ws/repo"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 import time
@@ -152,7 +151,7 @@ async def test_one_pr_after_approval_and_after_a_second_approval(
     assert record["state"] == "CI_WAIT" and record["pr_number"] == number
     assert record["head_sha"] == pulls[0]["head"]["sha"]
     description = await client.get_workflow_handle(run_id).describe()
-    from workflows import search_attributes as sa
+    from contracts import search_attributes as sa
 
     assert description.typed_search_attributes.get(sa.PR) == number
     # Neither the confirm token nor the GitHub token is in history, reports or logs.

@@ -18,7 +18,7 @@ from activities.github import GITHUB_RATE_LIMITED, GITHUB_REFUSED, GitHubActivit
 from common.settings import Settings
 from tests.fakes.git_repos import git, make_remotes
 from tests.fakes.github_api import FakeGitHub, secondary_rate_limit
-from workflows.models import OpenPullRequestInput, PullRequestActionInput, PullRequestActionResult
+from contracts import OpenPullRequestInput, PullRequestActionInput, PullRequestActionResult
 
 TOKEN = "ghp_PrActionsSecretToken0123456789ab"
 RUN_ID = "run_pr_actions_1"

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from activities.grading import Evidence, GradeInput, grade, parse_codex_events
-from common.policy import RunPolicy
-from workflows.models import Verdict
-from workflows.states import RunState
+from contracts.policy import RunPolicy
+from contracts import Verdict
+from contracts.states import RunState
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "codex-transcripts"
 WORKSPACES = "/Users/yi/Documents/Career/TensorBlcok/agentpr/workspaces"

@@ -211,7 +211,7 @@ async def test_a_long_campaign_continues_as_new_and_keeps_its_counts(
 
     from starter.client import CampaignClient
     from workflows.campaign import campaign_workflow_id
-    from workflows.models import AgentStepRequest, AutoPlan, CampaignSpec, CampaignStart, Engine
+    from contracts import AgentStepRequest, AutoPlan, CampaignSpec, CampaignStart, Engine
 
     from starter.repos_file import read_repos_file
 

@@ -9,13 +9,8 @@ from pathlib import Path
 import pytest
 
 from common.errors import EXIT_USAGE, UsageError
-from common.policy import (
-    DiffBudget,
-    ManagerPolicy,
-    PolicyError,
-    RunPolicy,
-    load_policy,
-)
+from common.policy import ManagerPolicy, PolicyError, load_policy
+from contracts.policy import DiffBudget, RunPolicy
 
 
 def write_policy(tmp_path: Path, document: object) -> Path:

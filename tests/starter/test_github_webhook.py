@@ -9,7 +9,6 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from temporalio.client import Client
@@ -169,7 +168,7 @@ async def test_the_run_reconciles_on_its_own_timer(
 ) -> None:
     from pydantic import SecretStr
 
-    from workflows.models import RunSpec, RunStart
+    from contracts import RunSpec, RunStart
     from workflows.run import IntegrationRunWorkflow
 
     env.reconfigure(github_token=SecretStr(TOKEN), github_api_url=github.base_url)

@@ -7,7 +7,7 @@ import pytest
 from common.errors import UsageError
 from starter.cli.runs import build
 from starter.repos_file import parse_repos
-from workflows.models import (
+from contracts import (
     MAX_CAMPAIGN_REPOS,
     AgentStepRequest,
     AutoPlan,

@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from starter.telegram.intents import USAGE, Intent, help_text, parse_message
-from workflows.states import RunState
+from contracts.states import RunState
 
 RUN = "run_90ab3ea76842"
 SMOKE = "smoke_mem0_20260225_013047"

@@ -24,7 +24,7 @@ from starter.client import RunClient
 from tests.conftest import Env, new_run_id
 from tests.fakes.git_repos import make_remotes
 from workflows.campaign import CampaignWorkflow
-from workflows.models import (
+from contracts import (
     AgentStepRequest,
     CheckConclusion,
     CheckRequest,
@@ -43,7 +43,7 @@ from workflows.models import (
     TargetStateRequest,
 )
 from workflows.run import IntegrationRunWorkflow
-from workflows.states import RunState
+from contracts.states import RunState
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 RECORD = os.environ.get("AGENTPR_RECORD_HISTORIES") == "1"
@@ -187,7 +187,7 @@ async def drive_campaign_scenario(env: Env, client: Client, root: Path) -> tuple
     """A one-repository campaign: the auto-mode run drives itself to PUSHED."""
     from starter.client import CampaignClient
     from workflows.campaign import campaign_workflow_id, campaign_run_id
-    from workflows.models import AutoPlan, CampaignRepo, CampaignSpec, CampaignStart
+    from contracts import AutoPlan, CampaignRepo, CampaignSpec, CampaignStart
 
     remotes = make_remotes(root / "git")
     repo = CampaignRepo(owner="demo", repo="calc", upstream_url=remotes.upstream_url,

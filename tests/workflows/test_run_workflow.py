@@ -10,8 +10,8 @@ from temporalio.client import Client
 from common.errors import Refused
 from starter.client import RunClient
 from tests.conftest import Env, new_run_id
-from workflows import search_attributes as sa
-from workflows.models import (
+from contracts import search_attributes as sa
+from contracts import (
     Actor,
     CheckConclusion,
     CheckRequest,
@@ -25,7 +25,7 @@ from workflows.models import (
     TargetStateRequest,
 )
 from workflows.run import IntegrationRunWorkflow
-from workflows.states import RunState
+from contracts.states import RunState
 
 
 async def new_run(runs: RunClient, **fields: object) -> str:

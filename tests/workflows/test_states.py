@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.conftest import shared_path
-from workflows.states import (
+from contracts.states import (
     ALLOWED_TRANSITIONS,
     TERMINAL_STATES,
     RunState,

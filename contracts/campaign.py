@@ -1,0 +1,111 @@
+"""Campaigns: the spec, the progress each run reports, and the campaign's commands and status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field, PositiveInt
+
+from contracts.commands import AutoPlan
+from contracts.github import PullRequestActionResult
+from contracts.names import CampaignName, GitHubOwner, GitHubRepo
+from contracts.states import RunState
+from contracts.vocabulary import MAX_CAMPAIGN_REPOS, Actor
+
+
+class CampaignControl(BaseModel):
+    """What a campaign asks of each of its runs (a signal: the campaign does not wait)."""
+
+    action: Literal["pause", "resume", "cancel", "retry"]
+    by: Actor = Actor.CLI
+    reason: str | None = None
+
+
+class RunProgress(BaseModel):
+    """A run's news for its campaign, sent on every state change (no polling of children)."""
+
+    run_id: str
+    repo: str
+    state: RunState | None = None  # None: the run could not be started (see note)
+    verdict: str | None = None
+    reason_code: str | None = None
+    pr_number: int | None = None
+    pr_url: str | None = None
+    pr_requested: bool = False
+    seq: int = 0  # the run's history length: a late signal never overwrites a newer one
+    updated_at: datetime | None = None
+    note: str | None = None
+
+
+class CampaignRepo(BaseModel):
+    owner: GitHubOwner
+    repo: GitHubRepo
+    upstream_url: str | None = None
+    fork_url: str | None = None
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.repo}"
+
+
+class CampaignSpec(BaseModel):
+    name: CampaignName
+    # The campaign carries its list and every run's progress across continue-as-new in one
+    # payload (Temporal's limit is 2 MB; ~450 bytes per repository with a PR): 2,000 fit with
+    # room to spare. Larger fleets are several campaigns.
+    repos: list[CampaignRepo] = Field(min_length=1, max_length=MAX_CAMPAIGN_REPOS)
+    plan: AutoPlan
+    prompt_version: str = Field(default="v1", min_length=1, max_length=100)
+    max_parallel: PositiveInt = 4
+    created_by: Actor = Actor.CLI
+    notify: bool = False
+
+
+class CampaignStart(BaseModel):
+    """Input of CampaignWorkflow; the progress fields are carried across continue-as-new."""
+
+    spec: CampaignSpec
+    started: int = 0  # repos[:started] have a run
+    runs: dict[str, RunProgress] = Field(default_factory=dict)
+    paused: bool = False
+    cancelled: bool = False
+    created_at: datetime | None = None
+    continue_as_new_after: int = 10_000
+
+
+class CampaignCommand(BaseModel):
+    by: Actor = Actor.CLI
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class CampaignPrAction(CampaignCommand):
+    """`campaign comment|close`: one paced GitHub write per open PR of the campaign's runs."""
+
+    action: Literal["comment", "close"]
+    body: str = Field(default="", max_length=65_536)
+    states: list[RunState] = Field(default_factory=list)  # empty: every run with a PR
+
+
+class CampaignCommandResult(BaseModel):
+    name: str
+    action: str
+    runs_signalled: list[str] = Field(default_factory=list)
+    paused: bool = False
+    cancelled: bool = False
+    pull_requests: list[PullRequestActionResult] = Field(default_factory=list)
+
+
+class CampaignStatus(BaseModel):
+    name: str
+    total: int
+    started: int
+    max_parallel: int
+    paused: bool
+    cancelled: bool
+    finished: bool
+    created_at: datetime | None = None
+    # Counts per run state, plus NOT_STARTED (not yet started) and START_FAILED.
+    counts: dict[str, int] = Field(default_factory=dict)
+    active: int = 0  # runs doing work by themselves (the --max-parallel gate counts these)
+    runs: list[RunProgress] = Field(default_factory=list)

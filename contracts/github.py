@@ -1,0 +1,151 @@
+"""Pull requests and GitHub's facts: the PR gate's request and definition of done, the facts a
+webhook or a poll carries, and the paced writes on a run's PR."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field, PositiveInt
+
+from contracts.vocabulary import Actor, CheckConclusion, ReviewState
+
+
+class DodResult(BaseModel):
+    """The definition of done checked before a PR may be requested and approved."""
+
+    passed: bool
+    failures: list[str] = Field(default_factory=list)
+
+
+class PullRequestAsk(BaseModel):
+    """A pending request to open a PR. The confirm token itself is never stored: only its
+    sha256, compared when a human approves."""
+
+    title: str
+    body: str
+    body_sha256: str
+    base: str
+    head: str
+    request_file: str
+    request_file_sha256: str
+    token_sha256: str
+    expires_at: datetime
+    requested_by: Actor
+    requested_at: datetime
+    dod: DodResult
+
+
+class DodBypass(BaseModel):
+    by: Actor
+    reason: str | None = None
+    at: datetime
+    failures: list[str] = Field(default_factory=list)
+
+
+class PullRequestInfo(BaseModel):
+    number: int
+    url: str
+    head_sha: str | None = None
+    created: bool = True  # False: an open PR from the same head already existed
+
+
+class OpenPullRequestInput(BaseModel):
+    run_id: str
+    repo: str  # owner/repo of the upstream
+    title: str
+    body: str
+    base: str
+    head: str
+
+
+class GitHubEvent(BaseModel):
+    """One fact GitHub told us, by webhook or by polling. `fact_key` names the fact itself
+    (not the delivery), so the same fact seen both ways is applied once."""
+
+    delivery_id: str
+    source: Literal["webhook", "poll"] = "webhook"
+    kind: Literal["check_run", "check_suite", "review", "pr_closed"]
+    repo: str
+    pr_number: int | None = None
+    head_sha: str | None = None
+    name: str | None = None  # check name
+    conclusion: CheckConclusion | None = None
+    review_state: ReviewState | None = None
+    review_id: int | None = None
+    merged: bool | None = None
+    detail: str = ""  # failing check output / review body excerpt, for iteration prompts
+
+    @property
+    def fact_key(self) -> str:
+        if self.kind == "check_run":
+            return f"check:{self.head_sha}:{self.name}:{self.conclusion}"
+        if self.kind == "check_suite":
+            return f"suite:{self.head_sha}:{self.conclusion}"
+        if self.kind == "review":
+            return f"review:{self.review_id}:{self.review_state}"
+        return f"closed:{self.pr_number}:{self.merged}"
+
+
+class GitHubFactRecord(BaseModel):
+    fact_key: str
+    delivery_id: str
+    source: str
+    summary: str
+    outcome: str  # what the run did with it
+    at: datetime
+    detail: str = ""  # failing check output / review text, for the iteration prompt
+
+
+class PullRequestStatusInput(BaseModel):
+    run_id: str
+    repo: str
+    pr_number: int
+
+
+class PullRequestStatus(BaseModel):
+    """What polling GitHub found, already expressed as the facts a webhook would carry."""
+
+    state: str
+    merged: bool
+    head_sha: str | None = None
+    facts: list[GitHubEvent] = Field(default_factory=list)
+
+
+class PrRequestFileInput(BaseModel):
+    """Input of write_pr_request: the request file a human approves (the token stays on disk)."""
+
+    run_id: str
+    repo: str
+    title: str
+    body: str
+    base: str
+    head: str
+    ttl_minutes: float
+
+
+class PrRequestFile(BaseModel):
+    request_file: str
+    request_file_sha256: str
+    token_sha256: str
+    token_file: str | None = None  # None when the caller got the token itself (the CLI)
+    expires_at: datetime
+
+
+class PullRequestActionInput(BaseModel):
+    """A bulk action on one run's open PR (`campaign comment|close`), a paced GitHub write."""
+
+    run_id: str
+    repo: str  # owner/repo of the upstream
+    pr_number: PositiveInt
+    action: Literal["comment", "close"]
+    body: str = Field(default="", max_length=65_536)  # the comment (close: optional comment)
+
+
+class PullRequestActionResult(BaseModel):
+    run_id: str
+    pr_number: int
+    action: str
+    done: bool  # False: nothing to do (e.g. the PR was already closed)
+    detail: str = ""
+    comment_id: int | None = None

@@ -1,0 +1,31 @@
+"""What one run of one repository may do (RunPolicy). The operator's policy file and its
+per-repository overrides are read by `common.policy`, which builds these."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt
+
+CodexSandbox = Literal["read-only", "workspace-write", "danger-full-access"]
+
+
+class DiffBudget(BaseModel):
+    """Beyond this size a change goes to human review instead of passing automatically."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_files: PositiveInt = 30
+    max_added_lines: PositiveInt = 800
+
+
+class RunPolicy(BaseModel):
+    """What one run of one repository may do; `ManagerPolicy.for_repo` builds it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    codex_sandbox: CodexSandbox = "danger-full-access"
+    agent_timeout_minutes: PositiveInt = 30
+    diff_budget: DiffBudget = Field(default_factory=DiffBudget)
+    retry_cap: NonNegativeInt = 2
+    require_test_evidence: bool = True

@@ -1,0 +1,151 @@
+"""The run: what the operator asked for (RunSpec), everything `show-run` prints (RunRecord), and
+the workflow's input and result."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+
+from contracts.commands import AgentStepRequest, AutoPlan, CommandResult
+from contracts.github import DodBypass, GitHubFactRecord, PullRequestAsk
+from contracts.names import GitHubOwner, GitHubRepo, RunId
+from contracts.policy import RunPolicy
+from contracts.states import RunState
+from contracts.steps import (
+    AgentGrade,
+    AgentStepResult,
+    FinishResult,
+    GovernanceSummary,
+    PreflightResult,
+    WorkspaceInfo,
+)
+from contracts.vocabulary import Actor, CheckConclusion, RunMode, ReviewState
+
+
+class RunSpec(BaseModel):
+    """What the operator asked for when creating the run."""
+
+    run_id: RunId
+    owner: GitHubOwner
+    repo: GitHubRepo
+    prompt_version: str = Field(min_length=1, max_length=100)
+    mode: RunMode = RunMode.MANUAL
+    # Diff budget override (max added lines); None means the policy default.
+    budget: PositiveInt | None = None
+    # Non-GitHub remotes (file:// bare repositories, mirrors); None means GitHub.
+    upstream_url: str | None = None
+    fork_url: str | None = None
+    campaign: str | None = None
+    created_by: Actor = Actor.CLI
+    # Tell operators (Telegram) when the run needs a human, a PR waits, or the PR merged.
+    notify: bool = False
+    # What an auto-mode run does between human gates (the agent step, commit and PR text).
+    # A run in auto mode without one prepares its workspace and waits for an operator.
+    auto: AutoPlan | None = None
+    # The campaign workflow this run reports its progress to (its workflow id).
+    campaign_workflow_id: str | None = None
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.repo}"
+
+
+class Transition(BaseModel):
+    """One applied command in a run's history. Same-state entries are recorded no-ops."""
+
+    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
+
+    from_state: RunState | None = Field(alias="from")
+    to_state: RunState = Field(alias="to")
+    by: Actor
+    at: datetime
+    command: str
+    reason: str | None = None
+
+
+class ContractRef(BaseModel):
+    path: str
+    sha256: str
+
+
+class CheckRecord(BaseModel):
+    conclusion: CheckConclusion
+    pr_number: int | None = None
+    check_name: str | None = None
+    by: Actor
+    at: datetime
+
+
+class ReviewRecord(BaseModel):
+    review_state: ReviewState
+    pr_number: int | None = None
+    by: Actor
+    at: datetime
+
+
+class RunRecord(RunSpec):
+    """Everything `show-run` prints. Lives in the workflow; doors read it with a query."""
+
+    state: RunState = RunState.QUEUED
+    paused_from: RunState | None = None
+    history: list[Transition] = Field(default_factory=list)
+    pr_number: int | None = None
+    grade: AgentGrade | None = None
+    reports: dict[str, str] = Field(default_factory=dict)
+    contract: ContractRef | None = None
+    checks: list[CheckRecord] = Field(default_factory=list)
+    reviews: list[ReviewRecord] = Field(default_factory=list)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    workspace: WorkspaceInfo | None = None
+    governance: GovernanceSummary | None = None
+    policy: RunPolicy | None = None
+    preflight: PreflightResult | None = None
+    changes: str | None = None
+    project: str | None = None
+    commit: FinishResult | None = None
+    agent_attempts: int = 0
+    last_agent_step: AgentStepResult | None = None
+    pr_request: PullRequestAsk | None = None
+    pr_url: str | None = None
+    head_sha: str | None = None  # the pushed commit the PR's checks run on
+    dod_bypass: DodBypass | None = None
+    github_facts: list[GitHubFactRecord] = Field(default_factory=list)
+    # The last agent step as asked, so iterations can run the same agent again.
+    agent_request: AgentStepRequest | None = None
+    iterations: int = 0
+    # Paused by its campaign (not by an operator): the campaign's resume takes it back.
+    paused_by_campaign: bool = False
+
+
+class RunStart(BaseModel):
+    """Input of IntegrationRunWorkflow. `record` and `applied_commands` are carried across
+    continue-as-new; a fresh run leaves them empty."""
+
+    spec: RunSpec
+    record: RunRecord | None = None
+    applied_commands: dict[str, CommandResult] = Field(default_factory=dict)
+    # History length after which the run continues as new (tests lower it).
+    continue_as_new_after: int = 10_000
+    facts_seen: list[str] = Field(default_factory=list)
+    # While waiting on CI or reviews, poll GitHub this often in case a webhook was lost.
+    reconcile_every_s: int = 600
+
+
+class RunResult(BaseModel):
+    record: RunRecord
+
+
+class RunSummary(BaseModel):
+    """One row of `list-runs`, built from Temporal visibility without touching the workflow."""
+
+    run_id: str
+    repo: str | None = None
+    state: RunState | None = None
+    pr_number: int | None = None
+    verdict: str | None = None
+    campaign: str | None = None
+    status: str
+    started_at: datetime | None = None
+    closed_at: datetime | None = None

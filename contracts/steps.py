@@ -1,0 +1,169 @@
+"""What the workflow hands each activity and what comes back: workspace, checks, finish, agent
+steps and notifications. Big things (transcripts, reports) stay on disk; these carry paths,
+hashes and summaries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field, NonNegativeInt
+
+from contracts.policy import CodexSandbox, RunPolicy
+from contracts.states import RunState
+from contracts.vocabulary import CheckStatus, Engine, Verdict
+
+
+class AgentGrade(BaseModel):
+    """The latest agent step's verdict (filled by the agent runtime)."""
+
+    verdict: Verdict
+    reason_code: str
+    next_action: str
+    at: datetime
+    # One line per finding that led to the verdict, for operators.
+    reasons: list[str] = Field(default_factory=list)
+
+
+class TokenUsage(BaseModel):
+    input_tokens: int = 0
+    cached_input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_output_tokens: int = 0
+
+
+class GovernanceSummary(BaseModel):
+    """What the governance scan found in the cloned repository (full report on disk)."""
+
+    project_types: list[str] = Field(default_factory=list)  # python, node, go, rust, …
+    test_commands: list[str] = Field(default_factory=list)
+    lint_commands: list[str] = Field(default_factory=list)
+    dco_required: bool = False  # commits need `Signed-off-by` (finish uses --signoff)
+    cla_required: bool = False
+    contributing: str | None = None  # repository-relative paths
+    pr_template: str | None = None
+    pr_template_sections: list[str] = Field(default_factory=list)
+    codeowners: str | None = None
+
+
+class CheckResult(BaseModel):
+    """One line of a doctor or preflight report."""
+
+    name: str
+    status: CheckStatus
+    detail: str
+
+
+class WorkspaceInfo(BaseModel):
+    path: str
+    branch: str
+    base_branch: str
+    base_sha: str
+    upstream_url: str  # never carries credentials
+    fork_url: str
+    fork_full_name: str | None = None
+
+
+class PrepareInput(BaseModel):
+    run_id: str
+    owner: str
+    repo: str
+    upstream_url: str | None = None
+    fork_url: str | None = None
+    branch: str
+
+
+class PrepareResult(BaseModel):
+    workspace: WorkspaceInfo
+    # What this call did ("fork", "clone", "branch"…); empty when the workspace was ready.
+    actions: list[str] = Field(default_factory=list)
+    governance: GovernanceSummary
+    governance_report: str
+    policy: RunPolicy
+
+
+class PreflightInput(BaseModel):
+    run_id: str
+    workspace: str
+    codex_sandbox: CodexSandbox
+    skip_network_check: bool = False
+    # The step will change code (a read-only sandbox cannot).
+    implementing: bool = True
+    project_types: list[str] = Field(default_factory=list)
+
+
+class PreflightResult(BaseModel):
+    verdict: Literal["PASS", "FAIL"]
+    codex_sandbox: CodexSandbox
+    checks: list[CheckResult]
+    report: str
+    at: datetime
+
+
+class FinishInput(BaseModel):
+    run_id: str
+    workspace: str
+    branch: str
+    base_branch: str
+    commit_title: str
+    changes: str
+    project: str
+    signoff: bool = False
+
+
+class FinishResult(BaseModel):
+    commit_sha: str
+    committed: bool  # False when a commit from an earlier attempt was pushed instead
+    pushed: bool  # False when the branch already held the commit
+    files_changed: NonNegativeInt = 0
+    added_lines: NonNegativeInt = 0
+    removed_lines: NonNegativeInt = 0
+    report: str
+    signed_off: bool = False
+
+
+class AgentStepInput(BaseModel):
+    """What the agent activity needs; the prompt travels as text (bounded), everything the
+    agent produces comes back as files on disk plus a summary."""
+
+    run_id: str
+    workspace: str
+    base_branch: str
+    engine: Engine
+    prompt: str | None = None
+    command: str | None = None
+    codex_sandbox: CodexSandbox = "danger-full-access"
+    codex_model: str | None = None
+    codex_config: list[str] = Field(default_factory=list)  # `-c key=value` overrides
+    max_minutes: float = 30.0
+    state: RunState = RunState.IMPLEMENTING
+    policy: RunPolicy = Field(default_factory=RunPolicy)
+    attempt: int = 1
+    governance: GovernanceSummary | None = None
+
+
+class AgentStepResult(BaseModel):
+    engine: Engine
+    exit_code: int | None  # None: killed (timeout or cancellation)
+    timed_out: bool = False
+    duration_s: float
+    transcript: str
+    transcript_sha256: str
+    transcript_bytes: int
+    event_count: int
+    report: str
+    grade: AgentGrade
+    changed_files: int = 0
+    added_lines: int = 0
+    removed_lines: int = 0
+    usage: TokenUsage = Field(default_factory=TokenUsage)
+
+
+class Notification(BaseModel):
+    run_id: str
+    kind: Literal["needs_human_review", "pr_request", "pr_merged"]
+    text: str
+
+
+class NotificationResult(BaseModel):
+    sent: int
