@@ -8,6 +8,7 @@ type only), so workflows, activities, grading, engines and doors all stand on it
 
 from __future__ import annotations
 
+from contracts.errors import Refusal
 from contracts.vocabulary import (
     Actor,
     CheckConclusion,
@@ -177,6 +178,7 @@ __all__ = [
     "ReviewRecord",
     "ReviewRequest",
     "ReviewState",
+    "Refusal",
     "RunId",
     "RunMode",
     "RunPolicy",
