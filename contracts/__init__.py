@@ -9,6 +9,7 @@ type only), so workflows, activities, grading, engines and doors all stand on it
 from __future__ import annotations
 
 from contracts.errors import Refusal
+from contracts.reason_codes import ReasonCode
 from contracts.vocabulary import (
     Actor,
     CheckConclusion,
@@ -90,6 +91,7 @@ from contracts.commands import (
     TargetStateRequest,
 )
 from contracts.run import (
+    CarriedState,
     CheckRecord,
     ContractRef,
     ReviewRecord,
@@ -130,6 +132,7 @@ __all__ = [
     "CampaignSpec",
     "CampaignStart",
     "CampaignStatus",
+    "CarriedState",
     "CheckConclusion",
     "CheckRecord",
     "CheckRequest",
@@ -178,6 +181,7 @@ __all__ = [
     "ReviewRecord",
     "ReviewRequest",
     "ReviewState",
+    "ReasonCode",
     "Refusal",
     "RunId",
     "RunMode",

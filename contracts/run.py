@@ -119,18 +119,42 @@ class RunRecord(RunSpec):
     paused_by_campaign: bool = False
 
 
+class CarriedState(BaseModel):
+    """Everything private to a run that must survive continue-as-new, in one model: the new
+    run starts from exactly what the old one knew besides its record."""
+
+    # Explicit idempotency keys and the answers they got (the newest REMEMBERED_KEYS).
+    applied_commands: dict[str, CommandResult] = Field(default_factory=dict)
+    # Keys of GitHub facts already applied (webhook and polling share them).
+    facts_seen: list[str] = Field(default_factory=list)
+    # An iteration asked for (retry --target-state ITERATING, or a failing fact in auto mode)
+    # and not yet run.
+    iterate_pending: bool = False
+    # The auto driver: history length when it last acted, and how many times it took an
+    # interrupted agent step again.
+    auto_tried_at: int = -1
+    auto_interrupted_retries: int = 0
+
+
 class RunStart(BaseModel):
-    """Input of IntegrationRunWorkflow. `record` and `applied_commands` are carried across
-    continue-as-new; a fresh run leaves them empty."""
+    """Input of IntegrationRunWorkflow. `record` and `carried` come from the previous run of
+    a continue-as-new chain; a fresh run leaves them empty."""
 
     spec: RunSpec
     record: RunRecord | None = None
-    applied_commands: dict[str, CommandResult] = Field(default_factory=dict)
+    carried: CarriedState | None = None
     # History length after which the run continues as new (tests lower it).
     continue_as_new_after: int = 10_000
-    facts_seen: list[str] = Field(default_factory=list)
     # While waiting on CI or reviews, poll GitHub this often in case a webhook was lost.
     reconcile_every_s: int = 600
+    # Histories recorded before `carried` existed carry these two instead.
+    applied_commands: dict[str, CommandResult] = Field(default_factory=dict)
+    facts_seen: list[str] = Field(default_factory=list)
+
+    def carried_state(self) -> CarriedState:
+        if self.carried is not None:
+            return self.carried
+        return CarriedState(applied_commands=self.applied_commands, facts_seen=self.facts_seen)
 
 
 class RunResult(BaseModel):

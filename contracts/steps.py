@@ -140,6 +140,8 @@ class AgentStepInput(BaseModel):
     policy: RunPolicy = Field(default_factory=RunPolicy)
     attempt: int = 1
     governance: GovernanceSummary | None = None
+    # Set by the workflow from its state groupings: the grade expects changes and tests.
+    expects_changes: bool = True
 
 
 class AgentStepResult(BaseModel):

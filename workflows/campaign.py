@@ -6,9 +6,8 @@ its children. Pause, resume, cancel and retry reach the runs as signals. Runs ar
 ParentClosePolicy.ABANDON: they outlive the campaign's continue-as-new (and a cancelled
 campaign), and keep reporting to the campaign's workflow id.
 
-The run workflow's module imports this one (to report progress); this one refers to the run
-workflow through its module (`run_workflow.IntegrationRunWorkflow`), which works whichever of
-the two is imported first.
+Runs report to the campaign by signal name (`run_progress`), so the run workflow does not
+import this module; this one refers to the run workflow by its typed reference.
 """
 
 from __future__ import annotations
@@ -16,11 +15,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -38,25 +36,18 @@ with workflow.unsafe.imports_passed_through():
         CampaignStatus,
         PullRequestActionInput,
         PullRequestActionResult,
+        Refusal,
         RunMode,
         RunProgress,
         RunSpec,
         RunStart,
     )
-    from workflows import run as run_workflow
     from contracts.states import RunState
-
-if TYPE_CHECKING:
     from workflows.run import IntegrationRunWorkflow
+    from workflows.states import WORKING_BY_ITSELF
 
-# Runs that act by themselves (an agent or a validation step may be running or next): the
-# --max-parallel gate counts these. Runs waiting on a human, on GitHub or failed do not count.
-ACTIVE_STATES = {RunState.QUEUED, RunState.DISCOVERY, RunState.PLAN_READY,
-                 RunState.IMPLEMENTING, RunState.LOCAL_VALIDATING, RunState.EXECUTING,
-                 RunState.ITERATING}
 NOT_STARTED = "NOT_STARTED"
 START_FAILED = "START_FAILED"
-CAMPAIGN_FINISHED = "CampaignFinished"
 # Children started in one workflow task at most (their start commands travel together).
 START_BATCH = 50
 # GitHub's rate-limit answers set their own delay (next_retry_delay); give them room.
@@ -117,7 +108,7 @@ class CampaignWorkflow:
     # ---- starting runs ---------------------------------------------------------------------
 
     def _active(self) -> int:
-        return sum(1 for p in self._runs.values() if p.state in ACTIVE_STATES)
+        return sum(1 for p in self._runs.values() if p.state in WORKING_BY_ITSELF)
 
     def _start_due(self) -> bool:
         return (not self._paused and not self._cancelled
@@ -138,7 +129,6 @@ class CampaignWorkflow:
             await asyncio.gather(*(self._start_run(repo) for repo in batch))
 
     async def _start_run(self, repo: CampaignRepo) -> None:
-        IntegrationRunWorkflow = run_workflow.IntegrationRunWorkflow  # noqa: N806
         spec = self._spec
         run_id = campaign_run_id(spec.name, repo)
         run_spec = RunSpec(
@@ -157,7 +147,7 @@ class CampaignWorkflow:
                     SearchAttributePair(sa.CAMPAIGN, spec.name),
                 ]),
             )
-        except Exception as err:  # e.g. a run with this id is still open
+        except FailureError as err:  # e.g. a run with this id is still open
             workflow.logger.warning("campaign %s: %s not started: %s", spec.name, run_id, err)
             self._runs[run_id] = RunProgress(run_id=run_id, repo=repo.full_name, state=None,
                                              updated_at=workflow.now(),
@@ -277,14 +267,13 @@ class CampaignWorkflow:
     def _validate_open(self, action: str) -> None:
         if self._finished():
             raise ApplicationError(f"campaign {self._spec.name} is finished; {action} does not "
-                                   "apply", type=CAMPAIGN_FINISHED, non_retryable=True)
+                                   "apply", type=Refusal.CAMPAIGN_FINISHED.value, non_retryable=True)
         if self._cancelled:
             raise ApplicationError(f"campaign {self._spec.name} was cancelled; {action} does "
-                                   "not apply", type=CAMPAIGN_FINISHED, non_retryable=True)
+                                   "not apply", type=Refusal.CAMPAIGN_FINISHED.value, non_retryable=True)
 
     def _tell_runs(self, action: str, command: CampaignCommand,
                    only: set[RunState] | None = None) -> CampaignCommandResult:
-        IntegrationRunWorkflow = run_workflow.IntegrationRunWorkflow  # noqa: N806
         control = CampaignControl(action=action, by=command.by, reason=command.reason)
         told = [p.run_id for p in self._runs.values()
                 if p.state is not None and not p.state.is_terminal
@@ -301,10 +290,9 @@ class CampaignWorkflow:
 
     async def _signal(self, handle: workflow.ExternalWorkflowHandle[IntegrationRunWorkflow],
                       control: CampaignControl) -> None:
-        IntegrationRunWorkflow = run_workflow.IntegrationRunWorkflow  # noqa: N806
         try:
             await handle.signal(IntegrationRunWorkflow.campaign_control, control)
-        except Exception as err:  # the run closed meanwhile
+        except FailureError as err:  # the run closed meanwhile
             workflow.logger.info("campaign %s: %s not delivered to %s: %s", self._spec.name,
                                  control.action, handle.id, err)
 

@@ -37,7 +37,8 @@ from starter.cli.runs import JsonOption, ReasonOption, build, parse_state
 from starter.client import CampaignClient, CampaignUpdate, with_campaign_client
 from starter.repos_file import read_repos_file
 from starter.targets import find_repositories
-from workflows.campaign import ACTIVE_STATES, CampaignWorkflow, campaign_run_id
+from workflows.campaign import CampaignWorkflow, campaign_run_id
+from workflows.states import WORKING_BY_ITSELF
 from contracts import (
     Actor,
     CampaignCommand,
@@ -298,7 +299,7 @@ def _view(status: CampaignStatus) -> Group:
                   f"{status.active}/{status.max_parallel} working)")
     for run in sorted(status.runs, key=lambda r: r.repo):
         state = run.state.value if run.state else "START_FAILED"
-        if run.state is not None and run.state in ACTIVE_STATES:
+        if run.state is not None and run.state in WORKING_BY_ITSELF:
             state = f"[bold]{state}[/bold]"
         pr = f"#{run.pr_number}" if run.pr_number else ("requested" if run.pr_requested else "-")
         verdict = f"{run.verdict} {run.reason_code}" if run.verdict else (run.note or "-")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 from contracts.policy import RunPolicy
-from contracts import DodResult, RunRecord, Verdict
+from contracts import DodResult, ReasonCode, RunRecord, Verdict
 
-_TEST_EVIDENCE = {"tests_passed"}
+_TEST_EVIDENCE = {ReasonCode.TESTS_PASSED}
 
 
 def check_definition_of_done(record: RunRecord, body: str) -> DodResult:

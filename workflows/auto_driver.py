@@ -1,0 +1,179 @@
+"""Auto mode: a run created with `mode=auto` (every campaign run) takes its own steps between
+human gates — start, prepare, plan, implement (agent), validate (the repository's tests) and
+push, then write the PR request and wait for a human's double confirmation. Which step is due
+is `workflows/rules/auto_driver.py`; this module takes it."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.pr_request import PrRequestActivities
+    from contracts import (
+        Actor,
+        AgentStepRequest,
+        CommandRequest,
+        Engine,
+        OpenPrRequest,
+        PrRequestFile,
+        PrRequestFileInput,
+        Refusal,
+        RunRecord,
+    )
+    from contracts.states import RunState, can_transition
+    from workflows.pr_gate import GITHUB_TIMEOUT, PrGate
+    from workflows.rules.auto_driver import (
+        AutoStep,
+        DriverState,
+        next_auto_step,
+        validation_command,
+    )
+    from workflows.rules.grades import parking_state
+    from workflows.rules.pr_gate import default_head
+    from workflows.steps import AGENT_STEP, RunSteps
+
+
+def _auto_by(reason: str) -> CommandRequest:
+    return CommandRequest(by=Actor.WORKFLOW, reason=f"auto: {reason}")
+
+
+class AutoDriver(RunSteps, PrGate):
+    def _auto_step_due(self) -> AutoStep | None:
+        carried = self._carried
+        return next_auto_step(self._record, DriverState(
+            auto=self._auto, held=self._hold, step_running=self._step is not None,
+            iteration_pending=carried.iterate_pending, tried_at=carried.auto_tried_at,
+            interrupted_retries=carried.auto_interrupted_retries,
+        ))
+
+    async def _take_auto_step(self, step: AutoStep) -> None:
+        self._carried.auto_tried_at = len(self._record.history)
+        if step == AutoStep.RETRY_INTERRUPTED:
+            self._auto_retry_interrupted()
+        elif step == AutoStep.START:
+            self._apply("start-discovery", _auto_by("the run drives itself"), RunState.DISCOVERY)
+        elif step == AutoStep.PREPARE:
+            await self._auto_prepare()
+        elif step == AutoStep.PLAN:
+            self._auto_plan()
+        elif step == AutoStep.IMPLEMENT:
+            await self._auto_implement()
+        elif step == AutoStep.VALIDATE_AND_PUSH:
+            await self._auto_validate_and_push()
+        elif step == AutoStep.REQUEST_PR:
+            await self._auto_request_pr()
+
+    def _auto_retry_interrupted(self) -> None:
+        """A worker was lost under a running agent: nobody judged the work, so take the step
+        again (a few times) instead of waiting for a person."""
+        self._carried.auto_interrupted_retries += 1
+        failed_from = self._record.history[-1].from_state
+        if failed_from is not None and can_transition(self._record.state, failed_from):
+            self._apply("retry", _auto_by("the agent's worker was lost; taking the step again"),
+                        failed_from)
+
+    async def _auto_prepare(self) -> None:
+        try:
+            prepared = await self._prepare_workspace(None)
+        except ApplicationError as err:
+            self._auto_failed("run-prepare", err)
+            return
+        self._apply("run-prepare", _auto_by("workspace prepared"), RunState.DISCOVERY,
+                    lambda _: self._record_workspace(prepared))
+
+    def _auto_plan(self) -> None:
+        by = _auto_by("the prompt is the plan")
+        if self._record.state == RunState.DISCOVERY:
+            self._apply("mark-plan-ready", by, RunState.PLAN_READY)
+        self._apply("start-implementation", by, RunState.IMPLEMENTING)
+
+    async def _auto_implement(self) -> None:
+        record = self._record
+        assert record.auto is not None
+        executing = record.state == RunState.EXECUTING
+        request = record.auto.step.model_copy(update={
+            "by": Actor.WORKFLOW, "idempotency_key": None, "reason": "auto: agent step",
+            "success_state": None if executing else RunState.LOCAL_VALIDATING,
+        })
+        try:
+            await self._agent_step(request, validated_after=True)
+        except ApplicationError as err:
+            self._auto_failed(AGENT_STEP, err)
+            return
+        if executing and record.state == RunState.EXECUTING and not self._hold:
+            # EXECUTING goes straight to PUSHED: validate and push in the same breath.
+            await self._auto_validate_and_push()
+
+    async def _auto_validate_and_push(self) -> None:
+        """The validation step (the repository's own test command, so even a codemod has test
+        evidence), then commit and push."""
+        record = self._record
+        assert record.auto is not None and record.workspace is not None
+        plan = record.auto
+        state = record.state
+        command = validation_command(record)
+        try:
+            if command is not None:
+                check = AgentStepRequest(
+                    by=Actor.WORKFLOW, reason=f"auto: validation `{command}`",
+                    engine=Engine.COMMAND, command=command, max_minutes=plan.step.max_minutes,
+                )
+                outcome = await self._run_agent(self._agent_step_input(check, state, None))
+                self._record_agent_outcome("validate", check, outcome, state, kind="validation")
+                if record.state != state:
+                    return  # graded for a human or a retry: the grade says why
+            else:
+                self._apply("validate", _auto_by(
+                    "no test command detected; the definition of done will say so"), state)
+            if self._hold:
+                return  # a pause is waiting; validation runs again after resume
+            finished = await self._finish("run-finish", plan.commit_title, plan.changes,
+                                          record.repo)
+        except ApplicationError as err:
+            self._auto_failed("validate", err)
+            return
+
+        def effect(record: RunRecord) -> None:
+            self._record_push(finished)
+            record.changes = plan.changes
+            record.project = record.repo
+
+        self._apply("run-finish", _auto_by("pushed"), RunState.PUSHED, effect)
+
+    async def _auto_request_pr(self) -> None:
+        """Write the PR request and wait: opening it takes a human's double confirmation."""
+        record = self._record
+        assert record.auto is not None and record.workspace is not None
+        head = default_head(record)
+        if not head:
+            workflow.logger.info("run %s: no GitHub fork known; request-open-pr --head is for "
+                                 "an operator", record.run_id)
+            return
+        try:
+            written: PrRequestFile = await self._run_step(
+                "request-open-pr", PrRequestActivities.write_pr_request,
+                PrRequestFileInput(run_id=record.run_id, repo=record.full_name,
+                                   title=record.auto.pr_title, body=record.auto.pr_body,
+                                   base=record.workspace.base_branch, head=head,
+                                   ttl_minutes=record.auto.pr_ttl_minutes),
+                GITHUB_TIMEOUT,
+            )
+        except ApplicationError as err:
+            workflow.logger.warning("run %s: PR request not written: %s", record.run_id,
+                                    err.message)
+            return
+        self._ask_for_pr(OpenPrRequest(
+            by=Actor.WORKFLOW, reason="auto: waiting for a human to approve the PR",
+            title=record.auto.pr_title, body=record.auto.pr_body,
+            request_file=written.request_file, request_file_sha256=written.request_file_sha256,
+            token_sha256=written.token_sha256, expires_at=written.expires_at,
+        ))
+
+    def _auto_failed(self, command: str, err: ApplicationError) -> None:
+        """A step failed (retries spent): park the run where `retry` takes it back."""
+        if err.type == Refusal.STEP_CANCELLED:
+            return  # paused: the pause records it
+        target = parking_state(self._record.state)
+        if target is not None:
+            self._apply(command, _auto_by(err.message), target)

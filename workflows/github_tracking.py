@@ -1,0 +1,184 @@
+"""Following the PR on GitHub: facts arrive as webhook signals, from `sync-github`, and from the
+run's own reconcile timer (GitHub does not redeliver failed webhooks); operators can also
+link a PR and record checks and reviews by hand. Where each fact moves the run is decided by
+`workflows/rules/github_facts.py`; a fact seen both ways is applied once."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.github import GitHubReadActivities
+    from contracts import (
+        Actor,
+        CheckRecord,
+        CheckRequest,
+        CommandRequest,
+        CommandResult,
+        GitHubEvent,
+        GitHubFactRecord,
+        LinkPrRequest,
+        PullRequestStatus,
+        PullRequestStatusInput,
+        ReconcileRequest,
+        ReviewRecord,
+        ReviewRequest,
+        RunRecord,
+    )
+    from contracts.states import RunState
+    from workflows.pr_gate import GITHUB_RETRY, GITHUB_TIMEOUT
+    from workflows.rules.github_facts import fact_starts_iteration, fact_summary, fact_targets
+    from workflows.rules.transitions import (
+        check_target,
+        refuse_other_pr,
+        refuse_reconcile,
+        review_target,
+    )
+    from workflows.run_core import REMEMBERED_FACTS, SHOWN_FACTS, Effect, RunCore, raise_if
+
+
+def _set_pr_number(pr_number: int) -> Effect:
+    def effect(record: RunRecord) -> None:
+        record.pr_number = pr_number
+
+    return effect
+
+
+class GitHubTracking(RunCore):
+    @workflow.signal
+    def github_event(self, event: GitHubEvent) -> None:
+        self._apply_github_fact(event, Actor.WEBHOOK, dry_run=False)
+
+    @workflow.update
+    async def reconcile_github(self, request: ReconcileRequest) -> CommandResult:
+        before = self._record.state
+        decisions = await self._reconcile(request.by, dry_run=request.dry_run)
+        return CommandResult(
+            run_id=self._record.run_id, command="sync-github", from_state=before,
+            to_state=self._record.state, at=workflow.now(), applied=not request.dry_run,
+            decisions=decisions,
+        )
+
+    @reconcile_github.validator
+    def _validate_reconcile_github(self, request: ReconcileRequest) -> None:
+        self._validate_can_act()
+        raise_if(refuse_reconcile(self._record))
+
+    async def _reconcile(self, by: Actor, dry_run: bool) -> list[str]:
+        record = self._record
+        assert record.pr_number is not None
+        status: PullRequestStatus = await self._run_step(
+            "sync-github",
+            GitHubReadActivities.fetch_pull_request_status,
+            PullRequestStatusInput(run_id=record.run_id, repo=record.full_name,
+                                   pr_number=record.pr_number),
+            GITHUB_TIMEOUT,
+            GITHUB_RETRY,
+        )
+        return [self._apply_github_fact(fact, by, dry_run) for fact in status.facts]
+
+    def _apply_github_fact(self, event: GitHubEvent, by: Actor, dry_run: bool) -> str:
+        record = self._record
+        key = event.fact_key
+        summary = fact_summary(event)
+        if key in self._carried.facts_seen:
+            return f"{summary}: already applied"
+        if record.state.is_terminal:
+            return f"{summary}: ignored, run is {record.state}"
+        targets = fact_targets(record, event)
+        outcome = (" -> ".join(t.value for t in targets)) if targets else "recorded"
+        if dry_run:
+            return f"{summary}: would {'move ' + outcome if targets else 'record'}"
+        request = CommandRequest(by=by, reason=f"{summary} ({event.source} {event.delivery_id})")
+        for target in targets:
+            self._apply(f"github:{event.kind}", request, target)
+        if fact_starts_iteration(record, targets):
+            self._carried.iterate_pending = True
+        if event.kind in ("check_run", "check_suite") and event.conclusion is not None:
+            record.checks.append(CheckRecord(conclusion=event.conclusion, pr_number=record.pr_number,
+                                             check_name=event.name, by=by, at=workflow.now()))
+        elif event.kind == "review" and event.review_state is not None:
+            record.reviews.append(ReviewRecord(review_state=event.review_state,
+                                               pr_number=record.pr_number, by=by,
+                                               at=workflow.now()))
+        record.github_facts.append(GitHubFactRecord(
+            fact_key=key, delivery_id=event.delivery_id, source=event.source, summary=summary,
+            outcome=outcome, at=workflow.now(), detail=event.detail[:1000],
+        ))
+        del record.github_facts[:-SHOWN_FACTS]
+        facts_seen = self._carried.facts_seen
+        facts_seen.append(key)
+        del facts_seen[:-REMEMBERED_FACTS]
+        return f"{summary}: {outcome}"
+
+    # ---- operator commands about the PR ------------------------------------------------------
+
+    @workflow.update
+    async def link_pr(self, request: LinkPrRequest) -> CommandResult:
+        head_sha: str | None = None
+        if workflow.patched("link-pr-reads-head") and not self._is_duplicate("link-pr", request):
+            # GitHub's check events for PRs from forks carry only the head commit: read it now
+            # so webhooks find this run. Without a token (or off GitHub) the PR is linked as is.
+            try:
+                status: PullRequestStatus = await self._run_step(
+                    "link-pr",
+                    GitHubReadActivities.fetch_pull_request_status,
+                    PullRequestStatusInput(run_id=self._record.run_id,
+                                           repo=self._record.full_name,
+                                           pr_number=request.pr_number),
+                    GITHUB_TIMEOUT,
+                    RetryPolicy(maximum_attempts=2),
+                )
+                head_sha = status.head_sha
+            except ApplicationError as err:
+                workflow.logger.info("link-pr without reading the PR: %s", err.message)
+        set_number = _set_pr_number(request.pr_number)
+
+        def effect(record: RunRecord) -> None:
+            set_number(record)
+            if head_sha:
+                record.head_sha = head_sha
+
+        return self._apply("link-pr", request, RunState.CI_WAIT, effect)
+
+    @link_pr.validator
+    def _validate_link_pr(self, request: LinkPrRequest) -> None:
+        self._validate("link-pr", request, RunState.CI_WAIT)
+
+    @workflow.update
+    def record_check(self, request: CheckRequest) -> CommandResult:
+        def effect(record: RunRecord) -> None:
+            if request.pr_number is not None:
+                _set_pr_number(request.pr_number)(record)
+            record.checks.append(CheckRecord(conclusion=request.conclusion,
+                                             pr_number=record.pr_number,
+                                             check_name=request.check_name, by=request.by,
+                                             at=workflow.now()))
+
+        return self._apply("record-check", request,
+                           check_target(self._record, request.conclusion), effect)
+
+    @record_check.validator
+    def _validate_record_check(self, request: CheckRequest) -> None:
+        raise_if(refuse_other_pr(self._record, request.pr_number))
+        self._validate("record-check", request, check_target(self._record, request.conclusion))
+
+    @workflow.update
+    def record_review(self, request: ReviewRequest) -> CommandResult:
+        def effect(record: RunRecord) -> None:
+            if request.pr_number is not None:
+                _set_pr_number(request.pr_number)(record)
+            record.reviews.append(ReviewRecord(review_state=request.review_state,
+                                               pr_number=record.pr_number, by=request.by,
+                                               at=workflow.now()))
+
+        return self._apply("record-review", request,
+                           review_target(self._record, request.review_state), effect)
+
+    @record_review.validator
+    def _validate_record_review(self, request: ReviewRequest) -> None:
+        raise_if(refuse_other_pr(self._record, request.pr_number))
+        self._validate("record-review", request,
+                       review_target(self._record, request.review_state))

@@ -1,0 +1,73 @@
+"""The next step an auto-mode run takes by itself. It stops at every human gate: PR approval,
+NEEDS_HUMAN_REVIEW, a failure, a pause."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from contracts import ReasonCode, RunRecord
+from contracts.states import RunState
+from workflows.states import AUTO_IMPLEMENTS_FROM, AUTO_PLANS_FROM
+
+# An agent step whose worker was lost is taken again this many times before a person must.
+AUTO_INTERRUPTED_RETRIES = 3
+
+
+class AutoStep(StrEnum):
+    RETRY_INTERRUPTED = "retry-interrupted"  # a worker was lost under the agent: again
+    START = "start-discovery"
+    PREPARE = "run-prepare"
+    PLAN = "plan"  # mark-plan-ready, start-implementation: the prompt is the plan
+    IMPLEMENT = "implement"  # preflight + the agent step
+    VALIDATE_AND_PUSH = "validate-and-push"  # the test command, then run-finish
+    REQUEST_PR = "request-open-pr"  # write the request; a human approves
+
+
+@dataclass(frozen=True)
+class DriverState:
+    """What the workflow knows besides the record: whether it drives itself, whether a pause
+    holds it, whether a step or an iteration is under way, and what it already tried."""
+
+    auto: bool
+    held: bool
+    step_running: bool
+    iteration_pending: bool
+    tried_at: int  # history length when the driver last acted
+    interrupted_retries: int
+
+
+def next_auto_step(record: RunRecord, driver: DriverState) -> AutoStep | None:
+    """None: not auto, a gate, a failure, a pause, or a step already tried on this record (a
+    step that left the record unchanged is not tried again until something else changes it,
+    so the loop cannot spin)."""
+    if (not driver.auto or driver.held or driver.step_running or driver.iteration_pending
+            or len(record.history) == driver.tried_at):
+        return None
+    state = record.state
+    if (state == RunState.FAILED_RETRYABLE and record.grade is not None
+            and record.grade.reason_code == ReasonCode.AGENT_STEP_INTERRUPTED
+            and driver.interrupted_retries < AUTO_INTERRUPTED_RETRIES):
+        return AutoStep.RETRY_INTERRUPTED
+    if state == RunState.QUEUED:
+        return AutoStep.START
+    if state == RunState.DISCOVERY and record.workspace is None:
+        return AutoStep.PREPARE
+    if record.auto is None or record.workspace is None:
+        return None  # nothing to run: an operator takes it from here
+    if state in AUTO_PLANS_FROM:
+        return AutoStep.PLAN
+    if state in AUTO_IMPLEMENTS_FROM:
+        return AutoStep.IMPLEMENT
+    if state == RunState.LOCAL_VALIDATING:
+        return AutoStep.VALIDATE_AND_PUSH
+    if state == RunState.PUSHED and record.pr_request is None and record.pr_number is None:
+        return AutoStep.REQUEST_PR
+    return None
+
+
+def validation_command(record: RunRecord) -> str | None:
+    """The plan's validation command, else the repository's first detected test command."""
+    assert record.auto is not None
+    detected = record.governance.test_commands if record.governance else []
+    return record.auto.validation_command or (detected[0] if detected else None)

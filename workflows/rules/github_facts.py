@@ -1,0 +1,47 @@
+"""Where a fact from GitHub (a check, a review, a merge or close) moves a run."""
+
+from __future__ import annotations
+
+from contracts import GitHubEvent, ReviewState, RunMode, RunRecord
+from contracts.states import RunState, path_to
+from workflows.rules.iteration import can_iterate
+from workflows.states import WAITING_ON_GITHUB
+
+FAILING_CONCLUSIONS = frozenset({"failure", "timed_out", "cancelled", "action_required"})
+
+
+def fact_summary(event: GitHubEvent) -> str:
+    if event.kind == "check_run":
+        return f"check {event.name} {event.conclusion}"
+    if event.kind == "check_suite":
+        return f"checks {event.conclusion}"
+    if event.kind == "review":
+        return f"review {event.review_state}"
+    return "PR merged" if event.merged else "PR closed unmerged"
+
+
+def fact_targets(record: RunRecord, event: GitHubEvent) -> list[RunState]:
+    """The chain of states this fact moves the run through ([] = record only)."""
+    state = record.state
+    if event.kind == "pr_closed":
+        if state == RunState.PAUSED:
+            return []
+        if event.merged:
+            return path_to(state, RunState.DONE)
+        return path_to(state, RunState.NEEDS_HUMAN_REVIEW)
+    if state not in WAITING_ON_GITHUB:
+        return []
+    failing = event.conclusion is not None and event.conclusion.value in FAILING_CONCLUSIONS
+    if event.kind in ("check_run", "check_suite") and failing:
+        return [RunState.ITERATING]
+    if event.kind == "check_suite" and event.conclusion == "success" and state == RunState.CI_WAIT:
+        return [RunState.REVIEW_WAIT]
+    if event.kind == "review" and event.review_state == ReviewState.CHANGES_REQUESTED:
+        return [RunState.ITERATING]
+    return []
+
+
+def fact_starts_iteration(record: RunRecord, targets: list[RunState]) -> bool:
+    """An auto-mode run iterates by itself on a failing check or requested changes."""
+    return (bool(targets) and targets[-1] == RunState.ITERATING and record.mode == RunMode.AUTO
+            and can_iterate(record))
