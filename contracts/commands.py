@@ -11,7 +11,7 @@ from contracts.github import PullRequestAsk, PullRequestInfo
 from contracts.names import BranchName, CommitTitle
 from contracts.policy import CodexSandbox
 from contracts.states import RunState
-from contracts.steps import AgentStepResult, FinishResult, PrepareResult, PreflightResult
+from contracts.steps import AgentStepResult, FinishResult, PreflightResult, PrepareResult
 from contracts.vocabulary import MAX_PROMPT_BYTES, Actor, CheckConclusion, Engine, ReviewState
 
 

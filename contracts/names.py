@@ -8,7 +8,6 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
-
 # GitHub: user/org names are alphanumerics and single inner hyphens, at most 39 characters;
 # repository names are letters, digits, '.', '-', '_', at most 100, and not '.' or '..'.
 _OWNER_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")

@@ -20,7 +20,7 @@ from contracts.steps import (
     PreflightResult,
     WorkspaceInfo,
 )
-from contracts.vocabulary import Actor, CheckConclusion, RunMode, ReviewState
+from contracts.vocabulary import Actor, CheckConclusion, ReviewState, RunMode
 
 
 class RunSpec(BaseModel):

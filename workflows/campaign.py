@@ -24,7 +24,6 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from activities.github import GitHubActivities
     from common.settings import github_queue_for
-    from contracts import search_attributes as sa
     from contracts import (
         Actor,
         CampaignCommand,
@@ -42,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
         RunSpec,
         RunStart,
     )
+    from contracts import search_attributes as sa
     from contracts.states import RunState
     from workflows.run import IntegrationRunWorkflow
     from workflows.states import WORKING_BY_ITSELF

@@ -144,7 +144,7 @@ class RunCore:
             return
         self._notifications.append(workflow.start_activity_method(
             Notifier.send_notification,
-            Notification(run_id=self._record.run_id, kind=kind, text=text),  # type: ignore[arg-type]
+            Notification(run_id=self._record.run_id, kind=kind, text=text),
             task_queue=notify_queue_for(workflow.info().task_queue),
             schedule_to_close_timeout=timedelta(days=3),
             retry_policy=NOTIFY_RETRY,

@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
         RunRecord,
         Verdict,
     )
-    from contracts.policy import RunPolicy
+    from contracts.policy import CodexSandbox, RunPolicy
     from contracts.states import RunState, can_transition
     from workflows.rules.grades import target_for_grade
     from workflows.rules.iteration import can_iterate, iteration_prompt, retry_cap_reason
@@ -135,7 +135,7 @@ class RunSteps(RunCore):
         self._validate_can_act()
         raise_if(refuse_unprepared("run-preflight", self._record))
 
-    async def _preflight(self, step: str, sandbox: str, skip_network_check: bool
+    async def _preflight(self, step: str, sandbox: CodexSandbox, skip_network_check: bool
                          ) -> PreflightResult:
         record = self._record
         assert record.workspace is not None
@@ -144,7 +144,7 @@ class RunSteps(RunCore):
             PreflightActivities.preflight,
             PreflightInput(
                 run_id=record.run_id, workspace=record.workspace.path,
-                codex_sandbox=sandbox,  # type: ignore[arg-type]
+                codex_sandbox=sandbox,
                 skip_network_check=skip_network_check,
                 implementing=step_changes_code(record.state),
                 project_types=record.governance.project_types if record.governance else [],
@@ -356,7 +356,8 @@ class RunSteps(RunCore):
             outcome = await self._run_agent(step_input)
             self._record_agent_outcome("iterate", by.model_copy(update={"reason": reason}),
                                        outcome, RunState.LOCAL_VALIDATING)
-            if record.state != RunState.LOCAL_VALIDATING:
+            # (mypy keeps `record.state` narrowed to ITERATING; the grade has moved it since.)
+            if record.state != RunState.LOCAL_VALIDATING:  # type: ignore[comparison-overlap]
                 return  # graded for a human or a retry: the grade says why
             finished = await self._finish(
                 "iterate", "fix: address CI and review feedback",

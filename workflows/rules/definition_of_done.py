@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from contracts.policy import RunPolicy
 from contracts import DodResult, ReasonCode, RunRecord, Verdict
+from contracts.policy import RunPolicy
 
 _TEST_EVIDENCE = {ReasonCode.TESTS_PASSED}
 

@@ -1,0 +1,74 @@
+"""Where a check, a review or a merge moves a run."""
+
+from __future__ import annotations
+
+import pytest
+
+from contracts import AgentStepRequest, CheckConclusion, GitHubEvent, ReviewState, RunMode
+from contracts.states import RunState
+from tests.workflows.rules.records import record, workspace
+from workflows.rules.github_facts import fact_starts_iteration, fact_summary, fact_targets
+
+S = RunState
+
+
+def check(conclusion: CheckConclusion, kind: str = "check_run") -> GitHubEvent:
+    return GitHubEvent(delivery_id="d1", kind=kind, repo="demo/calc", pr_number=7,  # type: ignore[arg-type]
+                       head_sha="a" * 40, name="ci", conclusion=conclusion)
+
+
+def review(state: ReviewState) -> GitHubEvent:
+    return GitHubEvent(delivery_id="d2", kind="review", repo="demo/calc", pr_number=7,
+                       review_state=state, review_id=3)
+
+
+def closed(merged: bool) -> GitHubEvent:
+    return GitHubEvent(delivery_id="d3", kind="pr_closed", repo="demo/calc", pr_number=7,
+                       merged=merged)
+
+
+@pytest.mark.parametrize(
+    ("state", "event", "targets"),
+    [
+        (S.CI_WAIT, check(CheckConclusion.FAILURE), [S.ITERATING]),
+        (S.REVIEW_WAIT, check(CheckConclusion.TIMED_OUT), [S.ITERATING]),
+        (S.CI_WAIT, check(CheckConclusion.SUCCESS), []),  # one green check is not the suite
+        (S.CI_WAIT, check(CheckConclusion.SUCCESS, "check_suite"), [S.REVIEW_WAIT]),
+        (S.REVIEW_WAIT, check(CheckConclusion.SUCCESS, "check_suite"), []),
+        (S.CI_WAIT, check(CheckConclusion.FAILURE, "check_suite"), [S.ITERATING]),
+        (S.IMPLEMENTING, check(CheckConclusion.FAILURE), []),  # not waiting on GitHub
+        (S.REVIEW_WAIT, review(ReviewState.CHANGES_REQUESTED), [S.ITERATING]),
+        (S.REVIEW_WAIT, review(ReviewState.APPROVED), []),
+        (S.REVIEW_WAIT, closed(merged=True), [S.DONE]),
+        (S.CI_WAIT, closed(merged=True), [S.REVIEW_WAIT, S.DONE]),
+        (S.CI_WAIT, closed(merged=False), [S.NEEDS_HUMAN_REVIEW]),
+        (S.PAUSED, closed(merged=True), []),  # the operator holds it
+    ],
+)
+def test_fact_targets(state: RunState, event: GitHubEvent, targets: list[RunState]) -> None:
+    assert fact_targets(record(state), event) == targets
+
+
+def test_summaries() -> None:
+    assert fact_summary(check(CheckConclusion.FAILURE)) == "check ci failure"
+    assert fact_summary(check(CheckConclusion.SUCCESS, "check_suite")) == "checks success"
+    assert fact_summary(review(ReviewState.APPROVED)) == "review approved"
+    assert fact_summary(closed(True)) == "PR merged"
+    assert fact_summary(closed(False)) == "PR closed unmerged"
+
+
+@pytest.mark.parametrize(
+    ("mode", "ready", "targets", "starts"),
+    [
+        (RunMode.AUTO, True, [S.ITERATING], True),
+        (RunMode.MANUAL, True, [S.ITERATING], False),  # an operator asks for iterations
+        (RunMode.AUTO, False, [S.ITERATING], False),  # nothing to run again
+        (RunMode.AUTO, True, [S.REVIEW_WAIT], False),
+        (RunMode.AUTO, True, [], False),
+    ],
+)
+def test_fact_starts_iteration(mode: RunMode, ready: bool, targets: list[RunState],
+                               starts: bool) -> None:
+    fields = {"workspace": workspace(), "pr_number": 7,
+              "agent_request": AgentStepRequest(prompt="p")} if ready else {}
+    assert fact_starts_iteration(record(S.CI_WAIT, mode=mode, **fields), targets) is starts
