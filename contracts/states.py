@@ -1,6 +1,9 @@
-"""The run's 15 states and exactly the transitions of the previous tool (seed/run-states.md).
+"""The run's 17 states and exactly the transitions of the previous tool (its seed README says
+"15 states"; its own table names 17: 14 working states and 3 terminal ones).
 
-Pure: no Temporal, no I/O. The workflow, the doors and the tests all ask this module.
+Pure: no Temporal, no I/O. The workflows, grading (for next-action texts) and the doors (for
+refusals and menus) all ask this module; which states a rule treats alike is
+`workflows/states.py`.
 """
 
 from __future__ import annotations
