@@ -22,16 +22,17 @@ with workflow.unsafe.imports_passed_through():
         RunRecord,
     )
     from contracts.states import RunState, can_transition
-    from workflows.pr_gate import GITHUB_TIMEOUT, PrGate
-    from workflows.rules.auto_driver import (
-        AutoStep,
-        DriverState,
-        next_auto_step,
-        validation_command,
-    )
-    from workflows.rules.grades import parking_state
-    from workflows.rules.pr_gate import default_head
-    from workflows.steps import AGENT_STEP, RunSteps
+
+from workflows.pr_gate import GITHUB_TIMEOUT, PrGate
+from workflows.rules.auto_driver import (
+    AutoStep,
+    DriverState,
+    next_auto_step,
+    validation_command,
+)
+from workflows.rules.grades import parking_state
+from workflows.rules.pr_gate import default_head
+from workflows.steps import AGENT_STEP, RunSteps
 
 
 def _auto_by(reason: str) -> CommandRequest:

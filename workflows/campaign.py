@@ -43,8 +43,9 @@ with workflow.unsafe.imports_passed_through():
     )
     from contracts import search_attributes as sa
     from contracts.states import RunState
-    from workflows.run import IntegrationRunWorkflow
-    from workflows.states import WORKING_BY_ITSELF
+
+from workflows.run import IntegrationRunWorkflow
+from workflows.states import WORKING_BY_ITSELF
 
 NOT_STARTED = "NOT_STARTED"
 START_FAILED = "START_FAILED"

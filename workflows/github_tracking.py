@@ -28,15 +28,16 @@ with workflow.unsafe.imports_passed_through():
         RunRecord,
     )
     from contracts.states import RunState
-    from workflows.pr_gate import GITHUB_RETRY, GITHUB_TIMEOUT
-    from workflows.rules.github_facts import fact_starts_iteration, fact_summary, fact_targets
-    from workflows.rules.transitions import (
-        check_target,
-        refuse_other_pr,
-        refuse_reconcile,
-        review_target,
-    )
-    from workflows.run_core import REMEMBERED_FACTS, SHOWN_FACTS, Effect, RunCore, raise_if
+
+from workflows.pr_gate import GITHUB_RETRY, GITHUB_TIMEOUT
+from workflows.rules.github_facts import fact_starts_iteration, fact_summary, fact_targets
+from workflows.rules.transitions import (
+    check_target,
+    refuse_other_pr,
+    refuse_reconcile,
+    review_target,
+)
+from workflows.run_core import REMEMBERED_FACTS, SHOWN_FACTS, Effect, RunCore, raise_if
 
 
 def _set_pr_number(pr_number: int) -> Effect:

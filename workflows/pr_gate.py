@@ -25,16 +25,17 @@ with workflow.unsafe.imports_passed_through():
         RunRecord,
     )
     from contracts.states import RunState
-    from workflows.rules.definition_of_done import check_definition_of_done
-    from workflows.rules.notifications import pr_request_notification
-    from workflows.rules.pr_gate import (
+
+from workflows.rules.definition_of_done import check_definition_of_done
+from workflows.rules.notifications import pr_request_notification
+from workflows.rules.pr_gate import (
         already_approved,
         default_head,
         refuse_approval,
         refuse_pr_request,
     )
-    from workflows.rules.transitions import refuse_unprepared
-    from workflows.run_core import RunCore, raise_if
+from workflows.rules.transitions import refuse_unprepared
+from workflows.run_core import RunCore, raise_if
 
 GITHUB_TIMEOUT = timedelta(minutes=2)
 # GitHub's rate-limit answers set their own delay (next_retry_delay); give them room.

@@ -40,15 +40,14 @@ with workflow.unsafe.imports_passed_through():
         Transition,
     )
     from contracts.states import RunState, can_transition
-    from workflows.auto_driver import AutoDriver
-    from workflows.github_tracking import GitHubTracking
-    from workflows.rules.campaign_control import control_plan
-    from workflows.rules.iteration import can_iterate
-    from workflows.rules.transitions import refuse_resume
-    from workflows.run_core import NOTIFY_GRACE, REMEMBERED_FACTS, raise_if, refuse
-    from workflows.states import WAITING_ON_GITHUB
 
-
+from workflows.auto_driver import AutoDriver
+from workflows.github_tracking import GitHubTracking
+from workflows.rules.campaign_control import control_plan
+from workflows.rules.iteration import can_iterate
+from workflows.rules.transitions import refuse_resume
+from workflows.run_core import NOTIFY_GRACE, REMEMBERED_FACTS, raise_if, refuse
+from workflows.states import WAITING_ON_GITHUB
 
 
 @workflow.defn

@@ -35,9 +35,10 @@ with workflow.unsafe.imports_passed_through():
     )
     from contracts import search_attributes as sa
     from contracts.states import RunState
-    from workflows.rules.notifications import change_notification
-    from workflows.rules.refusal import Refused
-    from workflows.rules.transitions import (
+
+from workflows.rules.notifications import change_notification
+from workflows.rules.refusal import Refused
+from workflows.rules.transitions import (
         busy_message,
         record_transition,
         refuse_acting,

@@ -42,16 +42,17 @@ with workflow.unsafe.imports_passed_through():
     )
     from contracts.policy import CodexSandbox, RunPolicy
     from contracts.states import RunState, can_transition
-    from workflows.rules.grades import target_for_grade
-    from workflows.rules.iteration import can_iterate, iteration_prompt, retry_cap_reason
-    from workflows.rules.transitions import (
+
+from workflows.rules.grades import target_for_grade
+from workflows.rules.iteration import can_iterate, iteration_prompt, retry_cap_reason
+from workflows.rules.transitions import (
         busy_message,
         refuse_agent_step,
         refuse_prepare,
         refuse_unprepared,
     )
-    from workflows.run_core import RunCore, raise_if, refuse
-    from workflows.states import step_changes_code
+from workflows.run_core import RunCore, raise_if, refuse
+from workflows.states import step_changes_code
 
 AGENT_STEP = "run-agent-step"
 # A push that fails three times in a row needs a person (or a later run-finish, which pushes
