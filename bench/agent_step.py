@@ -24,11 +24,11 @@ from pathlib import Path
 from activities.agent import node_bin_dir
 from activities.grading import GradeInput, grade, parse_codex_events
 from bench.harness import embedded_temporal
-from tests.fakes.git_repos import make_remotes
-from tests.fakes.model_server import ScriptedModelServer, run_command, say
 from contracts import AgentStepRequest, CommandRequest, PrepareRequest, RunSpec, TargetStateRequest
-from workflows.run import IntegrationRunWorkflow
 from contracts.states import RunState
+from standins.git_repos import make_remotes
+from standins.model_server import ScriptedModelServer, run_command, say
+from workflows.run import IntegrationRunWorkflow
 
 TRANSCRIPTS = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "codex-transcripts"
 CODEX = Path(sys.prefix) / "agent-clis" / "node_modules" / ".bin" / "codex"

@@ -58,10 +58,6 @@ with workflow.unsafe.imports_passed_through():
     from bench.bare import BareWorkflow
     from bench.harness import Harness, embedded_temporal, process_bytes
     from common.settings import Settings, agent_queue_for
-    from starter.client import CampaignClient
-    from tests.fakes.git_repos import Remotes, make_remotes
-    from contracts import search_attributes as sa
-    from workflows.campaign import CampaignWorkflow, campaign_workflow_id
     from contracts import (
         Actor,
         AgentStepInput,
@@ -85,8 +81,12 @@ with workflow.unsafe.imports_passed_through():
         RunSpec,
         RunStart,
     )
-    from workflows.run import IntegrationRunWorkflow
+    from contracts import search_attributes as sa
     from contracts.states import RunState
+    from standins.git_repos import Remotes, make_remotes
+    from starter.client import CampaignClient
+    from workflows.campaign import CampaignWorkflow, campaign_workflow_id
+    from workflows.run import IntegrationRunWorkflow
 
 MIB = 1024 * 1024
 CODEMOD = "printf 'PROVIDER = \"forge\"\\n' > forge.py"

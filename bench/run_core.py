@@ -21,10 +21,10 @@ from temporalio.worker import Worker
 
 from bench.bare import BareWorkflow
 from bench.harness import embedded_temporal
-from starter.client import RunClient
 from contracts import CommandRequest, RunSpec, TargetStateRequest
-from workflows.run import IntegrationRunWorkflow
 from contracts.states import RunState
+from starter.client import RunClient
+from workflows.run import IntegrationRunWorkflow
 
 
 def percentile(samples: list[float], q: float) -> float:

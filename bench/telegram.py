@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 
 from bench.harness import embedded_temporal, process_bytes
+from contracts import RunSpec
+from standins.telegram_api import FakeTelegram
 from starter.telegram.audit import AuditLog
 from starter.telegram.bot import build_dispatcher, make_bot
-from tests.fakes.telegram_api import FakeTelegram
-from contracts import RunSpec
 
 TOKEN = "123456:BenchBotToken"
 CHAT = 111

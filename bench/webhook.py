@@ -20,12 +20,12 @@ from aiohttp import web
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from bench.harness import embedded_temporal
+from contracts import GitHubEvent, RunSpec, RunStart
+from contracts import search_attributes as sa
+from standins import github_webhooks as hooks
 from starter.devserver import free_port
 from starter.webhook.bridge import WebhookBridge
 from starter.webhook.deliveries import DeliveryStore
-from tests.fakes import github_webhooks as hooks
-from contracts import search_attributes as sa
-from contracts import GitHubEvent, RunSpec, RunStart
 from workflows.run import IntegrationRunWorkflow
 
 SECRET = "bench-secret"

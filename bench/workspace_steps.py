@@ -20,8 +20,8 @@ from pathlib import Path
 
 from bench.harness import Harness, embedded_temporal
 from contracts import CommandRequest, FinishRequest, PrepareRequest, RunSpec, TargetStateRequest
-from workflows.run import IntegrationRunWorkflow
 from contracts.states import RunState
+from workflows.run import IntegrationRunWorkflow
 
 IDENTITY = {"git_author_name": "Bench", "git_author_email": "bench@example.com"}
 

@@ -1,7 +1,7 @@
 """`make demo`: the whole path on this machine, with no network, in about a minute.
 
 An embedded Temporal dev server, an `agentpr worker`, three small Python projects in local bare
-git repositories, and the loopback stand-in for GitHub's REST API (tests/fakes/github_api.py)
+git repositories, and the loopback stand-in for GitHub's REST API (standins/github_api.py)
 in front of them. Then the real `agentpr` CLI, as an operator types it: a campaign over the
 three repositories with a codemod as the "agent", the live table until every run waits for a
 human, the double-confirmed approval of one PR, and the final table.
@@ -36,9 +36,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from common.settings import Settings  # noqa: E402
+from standins.git_repos import CALC_FILES, git  # noqa: E402
+from standins.github_api import FakeGitHub  # noqa: E402
 from starter.devserver import DevServer, _die_with_parent, free_port  # noqa: E402
-from tests.fakes.git_repos import CALC_FILES, git  # noqa: E402
-from tests.fakes.github_api import FakeGitHub  # noqa: E402
 
 CAMPAIGN = "demo"
 OWNER = "demo"
@@ -119,7 +119,7 @@ class Demo:
         for name in REPOS:
             self.github.add_repo(OWNER, name, self.root / "git" / "upstream" / f"{name}.git")
         print(f"GitHub REST API stand-in at {self.github.base_url}: a LOOPBACK STAND-IN for "
-              "GitHub (tests/fakes/github_api.py),")
+              "GitHub (standins/github_api.py),")
         print("NOT github.com. Nothing leaves this machine; its repositories are local bare git "
               "repositories.")
         print(f"  upstreams: {', '.join(f'{OWNER}/{n}' for n in REPOS)} (a Python project each: "

@@ -14,12 +14,12 @@ from temporalio.client import Client
 
 from common.errors import UsageError
 from common.settings import Settings
-from starter.client import RunClient
-from tests.conftest import Env, new_run_id
-from worker import share_workflow_code
 from contracts import CommandRequest, RunSpec, TargetStateRequest
-from workflows.run import IntegrationRunWorkflow
 from contracts.states import RunState
+from starter.client import RunClient
+from tests.run_env import Env, new_run_id
+from worker import share_workflow_code
+from workflows.run import IntegrationRunWorkflow
 
 
 def test_sandbox_style_imports_share_code_but_not_module_state() -> None:

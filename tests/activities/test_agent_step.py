@@ -12,36 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Env, agentpr_command, new_run_id
-from tests.fakes.git_repos import Remotes, make_remotes
-from tests.fakes.model_server import ScriptedModelServer, fail_http, hang, run_command, say
+from standins.git_repos import Remotes, make_remotes
+from standins.model_server import ScriptedModelServer, fail_http, hang, run_command, say
+from tests.agent_steps import ADD_MULTIPLY, BREAK_ADD, CODEX, implementing_run, stray_processes
+from tests.operator_steps import show
+from tests.run_env import Env, agentpr_command
 
-CODEX = Path(sys.prefix) / "agent-clis" / "node_modules" / ".bin" / "codex"
 pytestmark = pytest.mark.skipif(
     not CODEX.exists(), reason=f"codex is not installed at {CODEX} (run `make agents`)"
 )
-
-ADD_MULTIPLY = (
-    "python3 -c \"open('calc.py','a').write('\\n\\ndef multiply(a, b):\\n    return a * b\\n')\""
-)
-BREAK_ADD = "python3 -c \"open('calc.py','a').write('\\n\\ndef add(a, b):\\n    return 0\\n')\""
-
-
-def stray_processes(run_id: str) -> list[int]:
-    """Processes still carrying this step's AGENTPR_RUN_ID in their environment."""
-    marker = f"AGENTPR_RUN_ID={run_id}".encode()
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            if marker in (proc / "environ").read_bytes().split(b"\0"):
-                stat = (proc / "stat").read_text().split()
-                if stat[2] != "Z":
-                    found.append(int(proc.name))
-        except OSError:
-            continue
-    return found
 
 
 @pytest.fixture
@@ -62,21 +41,6 @@ def agent_env(env: Env, tmp_path: Path) -> Env:
     return env
 
 
-def implementing_run(env: Env, remotes: Remotes) -> str:
-    run_id = new_run_id()
-    for args in (
-        ("create-run", "--owner", "demo", "--repo", "calc", "--prompt-version", "v1",
-         "--run-id", run_id, "--upstream-url", remotes.upstream_url,
-         "--fork-url", remotes.fork_url),
-        ("run-prepare", "--run-id", run_id),
-        ("pause", "--run-id", run_id),
-        ("resume", "--run-id", run_id, "--target-state", "IMPLEMENTING"),
-    ):
-        result = env.cli(*args)
-        assert result.returncode == 0, result.stderr
-    return run_id
-
-
 @pytest.fixture
 def prompt(tmp_path: Path) -> Path:
     path = tmp_path / "prompt.md"
@@ -92,10 +56,6 @@ def agent_step(env: Env, run_id: str, prompt: Path, server: ScriptedModelServer,
     for override in overrides:
         args += ["--codex-config", override]
     return env.cli(*args, timeout=timeout)
-
-
-def show(env: Env, run_id: str) -> dict:
-    return json.loads(env.cli("show-run", "--run-id", run_id, "--json").stdout)
 
 
 def test_agent_edits_and_tests_pass(agent_env: Env, remotes: Remotes, prompt: Path) -> None:

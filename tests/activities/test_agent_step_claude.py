@@ -11,15 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.activities.test_agent_step import (
-    ADD_MULTIPLY,
-    implementing_run,
-    show,
-    stray_processes,
-)
-from tests.conftest import Env
-from tests.fakes.git_repos import Remotes, make_remotes
-from tests.fakes.messages_server import ScriptedMessagesServer, fail_http, run_bash, say
+from standins.git_repos import Remotes, make_remotes
+from standins.messages_server import ScriptedMessagesServer, fail_http, run_bash, say
+from tests.agent_steps import ADD_MULTIPLY, implementing_run, stray_processes
+from tests.operator_steps import show
+from tests.run_env import Env
 
 CLAUDE = Path(sys.prefix) / "agent-clis" / "node_modules" / ".bin" / "claude"
 pytestmark = pytest.mark.skipif(

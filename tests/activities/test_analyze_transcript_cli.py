@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.activities.test_real_transcripts import CASES, FIXTURES, Case
-from tests.conftest import agentpr_command
+from tests.run_env import agentpr_command
+from tests.transcript_cases import CASES, FIXTURES, Case
 
 
 def analyze(*args: str) -> subprocess.CompletedProcess[str]:

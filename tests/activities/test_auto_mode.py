@@ -11,17 +11,9 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from tests.activities.test_iteration import wait_for_state
-from tests.activities.test_pr_gate import (  # noqa: F401 - github is a fixture
-    BODY,
-    TITLE,
-    TOKEN,
-    github,
-    ok,
-    show,
-)
-from tests.conftest import Env, new_run_id
-from tests.fakes.github_api import FakeGitHub
+from standins.github_api import FakeGitHub
+from tests.operator_steps import BODY, TITLE, TOKEN, ok, show, wait_for_state
+from tests.run_env import Env, new_run_id
 
 FORGE = "printf 'PROVIDER = \"forge\"\\n' > forge.py"
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from tests.conftest import Env, free_port, new_run_id
-from tests.fakes.github_api import FakeGitHub
+from standins.github_api import FakeGitHub
+from tests.run_env import Env, free_port, new_run_id
 
 TOKEN = "ghp_DoctorToken000111222333"
 TELEGRAM_TOKEN = "123456:DoctorTelegramToken"

@@ -25,8 +25,8 @@ from activities.grading import (
     parse_codex_events,
     parse_transcript,
 )
-from contracts.policy import DiffBudget, RunPolicy
 from contracts import Engine, Verdict
+from contracts.policy import DiffBudget, RunPolicy
 from contracts.states import RunState
 
 WS = "/work/ws/repo"

@@ -5,34 +5,12 @@ up to the policy's retry cap, then a human decides."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
-from tests.activities.test_pr_gate import (  # noqa: F401 - github is a fixture
-    approve,
-    github,
-    ok,
-    pushed_run,
-    request,
-    show,
-)
-from tests.conftest import Env
-from tests.fakes.git_repos import git
-from tests.fakes.github_api import FakeGitHub
-
-# Each run of the codemod changes the tree, as an agent's fix would.
-CODEMOD = ("python3 -c \"import time; open('iteration.txt','a').write(str(time.time_ns())+'\\\\n')\""
-           " && python3 -m pytest -q")
-
-
-def wait_for_state(env: Env, run_id: str, states: set[str], timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        record = show(env, run_id)
-        if record["state"] in states:
-            return record
-        time.sleep(0.3)
-    raise AssertionError(f"run never reached {states}: {show(env, run_id)['state']}")
+from standins.git_repos import git
+from standins.github_api import FakeGitHub
+from tests.operator_steps import CODEMOD, approve, ok, pushed_run, request, wait_for_state
+from tests.run_env import Env
 
 
 def test_iterations_push_to_the_same_pr_until_the_retry_cap(

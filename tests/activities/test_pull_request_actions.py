@@ -16,9 +16,9 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.github import GITHUB_RATE_LIMITED, GITHUB_REFUSED, GitHubActivities, comment_marker
 from common.settings import Settings
-from tests.fakes.git_repos import git, make_remotes
-from tests.fakes.github_api import FakeGitHub, secondary_rate_limit
 from contracts import OpenPullRequestInput, PullRequestActionInput, PullRequestActionResult
+from standins.git_repos import git, make_remotes
+from standins.github_api import FakeGitHub, secondary_rate_limit
 
 TOKEN = "ghp_PrActionsSecretToken0123456789ab"
 RUN_ID = "run_pr_actions_1"

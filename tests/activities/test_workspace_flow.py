@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
-from tests.conftest import Env, new_run_id
-from tests.fakes.git_repos import Remotes, git, make_remotes
-from tests.fakes.github_api import FakeGitHub
+from standins.git_repos import Remotes, git, make_remotes
+from standins.github_api import FakeGitHub
+from tests.run_env import Env, new_run_id
 
 TOKEN = "ghp_WorkspaceFlowSecretToken0123456789"
 AUTHOR = {"git_author_name": "Ops Person", "git_author_email": "ops@example.com"}
@@ -111,8 +111,8 @@ def test_preflight_verdicts_and_report(env: Env, local_run: str) -> None:
 
 def test_preflight_probes_registries(env: Env, local_run: str) -> None:
     ok(env.cli("run-prepare", "--run-id", local_run))
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
     import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class Registry(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802

@@ -10,44 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-from tests.activities.test_pr_gate import ok, refused
-from tests.conftest import Env
-from tests.fakes.git_repos import make_remotes
-
-FORGE = "printf 'PROVIDER = \"forge\"\\n' > forge.py"
-
-
-def local_repos(root: Path, count: int) -> Path:
-    """`count` repositories, each a bare upstream + fork; returns the repos file."""
-    lines = ["# a campaign over local bare repositories", ""]
-    for index in range(count):
-        remotes = make_remotes(root / f"r{index}", name=f"calc{index}")
-        lines.append(f"demo/calc{index} {remotes.upstream.as_uri()} {remotes.fork.as_uri()}")
-    path = root / "repos.txt"
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def prepare_env(env: Env, **settings: object) -> None:
-    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    settings = {"agent_grace_s": 2.0, **settings}  # a stopped step ends quickly
-    env.reconfigure(git_author_name="Ops", git_author_email="ops@example.com",
-                    agent_env={"PATH": path}, **settings)
-
-
-def status(env: Env, name: str) -> dict:
-    return json.loads(ok(env.cli("campaign", "show", "--name", name, "--json")))
-
-
-def wait_for(env: Env, name: str, done, timeout: float = 240) -> dict:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while True:
-        current = status(env, name)
-        if done(current):
-            return current
-        if time.monotonic() > deadline:
-            raise AssertionError(f"campaign never got there: {current['counts']}")
-        time.sleep(0.5)
+from tests.agent_steps import ADD_MULTIPLY
+from tests.campaign_steps import FORGE, local_repos, prepare_env, status, wait_for
+from tests.operator_steps import ok, refused
+from tests.run_env import Env
 
 
 def logged(command: str, log: Path, tag: str) -> str:
@@ -209,11 +175,10 @@ async def test_a_long_campaign_continues_as_new_and_keeps_its_counts(
     from temporalio.client import Client
     from temporalio.contrib.pydantic import pydantic_data_converter
 
-    from starter.client import CampaignClient
-    from workflows.campaign import campaign_workflow_id
     from contracts import AgentStepRequest, AutoPlan, CampaignSpec, CampaignStart, Engine
-
+    from starter.client import CampaignClient
     from starter.repos_file import read_repos_file
+    from workflows.campaign import campaign_workflow_id
 
     prepare_env(env)
     repos_file = local_repos(tmp_path / "git", 6)
@@ -243,8 +208,7 @@ async def test_a_long_campaign_continues_as_new_and_keeps_its_counts(
 
 def test_a_campaign_run_with_the_real_codex_cli(env: Env, tmp_path: Path) -> None:
     """The codex engine (the real CLI) against a scripted model server on loopback."""
-    from tests.activities.test_agent_step import ADD_MULTIPLY
-    from tests.fakes.model_server import ScriptedModelServer, run_command, say
+    from standins.model_server import ScriptedModelServer, run_command, say
 
     codex_home = tmp_path / "codex-home"
     codex_home.mkdir()

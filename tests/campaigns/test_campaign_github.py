@@ -10,11 +10,11 @@ from pathlib import Path
 from github import Auth, Github
 from pydantic import SecretStr
 
-from tests.activities.test_pr_gate import BODY, TOKEN, ok, refused
-from tests.campaigns.test_campaign import FORGE, prepare_env, wait_for
-from tests.conftest import Env
-from tests.fakes.git_repos import make_remotes
-from tests.fakes.github_api import FakeGitHub
+from standins.git_repos import make_remotes
+from standins.github_api import FakeGitHub
+from tests.campaign_steps import FORGE, prepare_env, wait_for
+from tests.operator_steps import BODY, TOKEN, ok, refused
+from tests.run_env import Env
 
 
 def fake_org(root: Path, fake: FakeGitHub) -> None:

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
-from tests.activities.test_pr_gate import ok
-from tests.campaigns.test_campaign import FORGE, local_repos
-from tests.conftest import agentpr_command
 from starter.devserver import free_port, temporal_binary
+from tests.campaign_steps import FORGE, local_repos
+from tests.operator_steps import ok
+from tests.run_env import agentpr_command
 
 
 def wait_for_port(address: str, timeout: float = 60) -> None:

@@ -7,9 +7,9 @@ proxy in front of the session's dev server, with certificates made here by `cryp
 from __future__ import annotations
 
 import asyncio
-import os
 import datetime
 import ipaddress
+import os
 import ssl
 import subprocess
 import threading
@@ -24,7 +24,7 @@ from temporalio.service import TLSConfig
 from common.connection import TemporalUnreachable, connect, tls_option
 from common.errors import UsageError
 from common.settings import Settings
-from tests.conftest import ServerInfo, agentpr_command
+from tests.run_env import ServerInfo, agentpr_command
 
 API_KEY = "tmprl-api-key-0123456789abcdef"
 

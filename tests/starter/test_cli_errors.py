@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.conftest import Env, free_port, new_run_id
+from tests.run_env import Env, free_port, new_run_id
 
 
 def one_line_error(result, code: int) -> str:  # type: ignore[no-untyped-def]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from tests.conftest import Env, new_run_id
+from tests.run_env import Env, new_run_id
 
 
 def ok(result) -> str:  # type: ignore[no-untyped-def]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import Env, free_port
+from tests.run_env import Env, free_port
 
 
 def test_init_db_creates_the_data_dir_and_says_attributes_are_registered(env: Env) -> None:

@@ -13,19 +13,11 @@ from collections.abc import Iterator
 import pytest
 from temporalio.client import Client
 
+from standins import github_webhooks as hooks
+from standins.github_api import FakeGitHub
 from starter.devserver import free_port
-from tests.activities.test_pr_gate import (
-    TOKEN,
-    approve,
-    github,  # noqa: F401 - fixture
-    ok,
-    pushed_run,
-    request,
-    show,
-)
-from tests.conftest import Env, agentpr_command
-from tests.fakes import github_webhooks as hooks
-from tests.fakes.github_api import FakeGitHub
+from tests.operator_steps import TOKEN, approve, ok, pushed_run, request, show
+from tests.run_env import Env, agentpr_command
 
 SECRET = "webhook-secret-It's a Secret to Everybody"
 
@@ -209,7 +201,7 @@ def test_a_crash_mid_approval_still_opens_exactly_one_pr(
 def test_a_failed_delivery_is_processed_when_github_redelivers(
     env: Env, waiting_run: tuple[str, dict]
 ) -> None:
-    from tests.fakes.tcp_proxy import TcpProxy
+    from standins.tcp_proxy import TcpProxy
 
     run_id, pull = waiting_run
     host, port = env.settings.temporal_address.rsplit(":", 1)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import pytest
 
 from common.errors import UsageError
-from starter.cli.runs import build
-from starter.repos_file import parse_repos
 from contracts import (
     MAX_CAMPAIGN_REPOS,
     AgentStepRequest,
@@ -14,6 +12,8 @@ from contracts import (
     CampaignRepo,
     CampaignSpec,
 )
+from starter.cli.runs import build
+from starter.repos_file import parse_repos
 
 
 def test_urls_comments_and_blank_lines() -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from common.settings import Settings
-from tests.conftest import Env, agentpr_command, free_port, new_run_id
+from tests.run_env import Env, agentpr_command, free_port, new_run_id
 
 pytestmark = pytest.mark.slow
 

@@ -12,9 +12,9 @@ from pydantic import SecretStr
 
 from common.errors import Refused, UsageError
 from common.settings import Settings
+from standins.github_api import FakeGitHub, primary_rate_limit
 from starter.targets import TargetList, _collect, find_repositories
-from tests.conftest import free_port
-from tests.fakes.github_api import FakeGitHub, primary_rate_limit
+from tests.run_env import free_port
 
 TOKEN = "ghp_TargetsSecretToken0123456789abcd"
 

@@ -11,8 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import Env, agentpr_command, new_run_id
-from tests.fakes.telegram_api import FakeTelegram
+from standins.telegram_api import FakeTelegram
+from tests.operator_steps import TOKEN, pushed_run, request
+from tests.run_env import Env, agentpr_command, new_run_id
 
 BOT_TOKEN = "123456:TestBotTokenSecretValue"
 OPERATOR, STRANGER = 111, 999
@@ -112,9 +113,8 @@ def test_commands_sentences_allowlist_and_audit(
 def test_pending_pr_and_approve_from_the_phone(
     env: Env, telegram: FakeTelegram, bot: subprocess.Popen[str], tmp_path: object
 ) -> None:
-    from tests.activities.test_pr_gate import TOKEN, pushed_run, request
-    from tests.fakes.git_repos import make_remotes
-    from tests.fakes.github_api import FakeGitHub
+    from standins.git_repos import make_remotes
+    from standins.github_api import FakeGitHub
 
     remotes = make_remotes(env.settings.home / "git")
     with FakeGitHub(env.settings.home / "github", token=TOKEN) as github:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from starter.telegram.intents import USAGE, Intent, help_text, parse_message
 from contracts.states import RunState
+from starter.telegram.intents import USAGE, Intent, help_text, parse_message
 
 RUN = "run_90ab3ea76842"
 SMOKE = "smoke_mem0_20260225_013047"

@@ -27,10 +27,10 @@ from contracts import (
     RunStart,
 )
 from contracts.states import RunState
+from standins.github_api import FakeGitHub
 from starter.client import RunClient
-from tests.activities.test_pr_gate import BODY, TITLE, TOKEN, approve, github, ok, show  # noqa: F401
-from tests.conftest import Env, new_run_id
-from tests.fakes.github_api import FakeGitHub
+from tests.operator_steps import BODY, TITLE, TOKEN, approve, ok, show
+from tests.run_env import Env, new_run_id
 from workflows.run import IntegrationRunWorkflow
 
 # Each run of the codemod changes the tree (as an agent's fix would) and runs the tests.

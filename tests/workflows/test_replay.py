@@ -20,10 +20,6 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from starter.client import RunClient
-from tests.conftest import Env, new_run_id
-from tests.fakes.git_repos import make_remotes
-from workflows.campaign import CampaignWorkflow
 from contracts import (
     AgentStepRequest,
     CheckConclusion,
@@ -42,8 +38,14 @@ from contracts import (
     RunSpec,
     TargetStateRequest,
 )
-from workflows.run import IntegrationRunWorkflow
 from contracts.states import RunState
+from standins.git_repos import make_remotes
+from starter.client import RunClient
+from tests import operator_steps
+from tests.operator_steps import CODEMOD, TOKEN, approve, pushed_run, wait_for_state
+from tests.run_env import Env, new_run_id
+from workflows.campaign import CampaignWorkflow
+from workflows.run import IntegrationRunWorkflow
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 RECORD = os.environ.get("AGENTPR_RECORD_HISTORIES") == "1"
@@ -129,15 +131,13 @@ async def drive_gate_scenario(env: Env, client: Client, root: Path) -> str:
     """PR gate, a webhook fact, an iteration, a reconciled merge: the GitHub half of a run."""
     import asyncio
 
-    from tests.activities.test_iteration import CODEMOD, wait_for_state
-    from tests.activities.test_pr_gate import TOKEN, approve, pushed_run, request
-    from tests.fakes.github_api import FakeGitHub
+    from standins.github_api import FakeGitHub
 
     remotes = make_remotes(root / "git")
     with FakeGitHub(root / "github", token=TOKEN) as github:
         github.add_repo("demo", "calc", remotes.upstream)
         run_id = pushed_run(env, github, codemod=CODEMOD)
-        assert approve(env, run_id, request(env, run_id), "--confirm").returncode == 0
+        assert approve(env, run_id, operator_steps.request(env, run_id), "--confirm").returncode == 0
         pull = github.pulls("demo", "calc")[0]
         runs = RunClient(client, env.settings)
         await runs.signal_github_event(run_id, GitHubEvent(
@@ -185,9 +185,9 @@ async def test_record_histories(client: Client, env: Env, tmp_path: Path) -> Non
 
 async def drive_campaign_scenario(env: Env, client: Client, root: Path) -> tuple[str, str]:
     """A one-repository campaign: the auto-mode run drives itself to PUSHED."""
-    from starter.client import CampaignClient
-    from workflows.campaign import campaign_workflow_id, campaign_run_id
     from contracts import AutoPlan, CampaignRepo, CampaignSpec, CampaignStart
+    from starter.client import CampaignClient
+    from workflows.campaign import campaign_run_id, campaign_workflow_id
 
     remotes = make_remotes(root / "git")
     repo = CampaignRepo(owner="demo", repo="calc", upstream_url=remotes.upstream_url,

@@ -8,9 +8,6 @@ import pytest
 from temporalio.client import Client
 
 from common.errors import Refused
-from starter.client import RunClient
-from tests.conftest import Env, new_run_id
-from contracts import search_attributes as sa
 from contracts import (
     Actor,
     CheckConclusion,
@@ -24,8 +21,11 @@ from contracts import (
     RunStart,
     TargetStateRequest,
 )
-from workflows.run import IntegrationRunWorkflow
+from contracts import search_attributes as sa
 from contracts.states import RunState
+from starter.client import RunClient
+from tests.run_env import Env, new_run_id
+from workflows.run import IntegrationRunWorkflow
 
 
 async def new_run(runs: RunClient, **fields: object) -> str:

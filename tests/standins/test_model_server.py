@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.model_server import (
+from standins.model_server import (
     COMPACTION_SUMMARY,
     EXHAUSTED_MESSAGE,
     ScriptedModelServer,

@@ -7,7 +7,6 @@ import re
 
 import pytest
 
-from tests.conftest import shared_path
 from contracts.states import (
     ALLOWED_TRANSITIONS,
     TERMINAL_STATES,
@@ -16,6 +15,7 @@ from contracts.states import (
     can_transition,
     describe_allowed,
 )
+from tests.run_env import shared_path
 
 ALL_PAIRS = list(itertools.product(RunState, RunState))
 

@@ -1,4 +1,4 @@
-"""Real git repositories for tests: a bare "upstream" seeded with a small Python project and a
+"""Real git repositories for demos and tests: a bare "upstream" seeded with a small Python project and a
 bare "fork" cloned from it, both reachable by file:// URL."""
 
 from __future__ import annotations

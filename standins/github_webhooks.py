@@ -1,4 +1,4 @@
-"""GitHub webhook deliveries, for tests: payload builders and a sender that posts like GitHub.
+"""GitHub webhook deliveries, for demos and tests: payload builders and a sender that posts like GitHub.
 
 Each builder returns `(event_name, payload)` shaped like GitHub's documented examples for one
 event and action, trimmed to what a receiver reads. They are repository webhooks: `repository`

@@ -1,4 +1,4 @@
-"""A loopback stand-in for the GitHub REST API, for tests.
+"""A loopback stand-in for the GitHub REST API, for demos and tests.
 
 GitHub is unreachable from test machines, so this serves the endpoints agentpr uses, in GitHub's
 documented JSON shapes, from a `ThreadingHTTPServer` in a daemon thread: synchronous tests and
@@ -56,7 +56,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from tests.fakes.loopback import LoopbackHTTPServer
+from standins.loopback import LoopbackHTTPServer
 
 # GitHub Enterprise serves the same API under this prefix; PyGithub keeps whatever path the
 # base_url has and prepends it to every request.

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 
-from tests.fakes.loopback import LoopbackHTTPServer
+from standins.loopback import LoopbackHTTPServer
 
 MODEL = "fake-model"
 PROVIDER = "local"

@@ -33,7 +33,7 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.messages_server import (
+from standins.messages_server import (
     EXHAUSTED_TEXT,
     SIDE_TEXT,
     ScriptedMessagesServer,

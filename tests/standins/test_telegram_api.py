@@ -46,7 +46,7 @@ from aiogram.types import (
     Update,
 )
 
-from tests.fakes.telegram_api import (
+from standins.telegram_api import (
     CONFLICT_OTHER_GET_UPDATES,
     CONFLICT_WEBHOOK_ACTIVE,
     EntityParseError,

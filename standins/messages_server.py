@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 
-from tests.fakes.loopback import LoopbackHTTPServer
+from standins.loopback import LoopbackHTTPServer
 
 MODEL = "claude-opus-5-5"  # only when a request names none; claude 2.1.331 defaults to it
 EXHAUSTED_TEXT = "script exhausted"

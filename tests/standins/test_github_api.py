@@ -16,8 +16,8 @@ import pytest
 import requests
 from github import Auth, Github
 
-from tests.fakes.git_repos import make_remotes
-from tests.fakes.github_api import FakeGitHub, primary_rate_limit, secondary_rate_limit
+from standins.git_repos import make_remotes
+from standins.github_api import FakeGitHub, primary_rate_limit, secondary_rate_limit
 
 TOKEN = "ghp_fake_token_for_tests"
 

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.fakes.github_webhooks import (
+from standins.github_webhooks import (
     check_run_completed,
     check_suite_completed,
     deliver,

@@ -1,4 +1,4 @@
-"""A loopback stand-in for the Telegram Bot API, for tests.
+"""A loopback stand-in for the Telegram Bot API, for demos and tests.
 
 Telegram is unreachable from test machines, so this serves the Bot API methods a long-polling
 bot uses, in the shapes https://core.telegram.org/bots/api documents, from a
@@ -95,7 +95,7 @@ from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.fakes.loopback import LoopbackHTTPServer
+from standins.loopback import LoopbackHTTPServer
 
 MAX_MESSAGE_LENGTH = 4096  # UTF-16 code units, after entity parsing
 LONG_POLL_MAX_TIMEOUT = 50  # telegram-bot-api clamps `timeout` to this
