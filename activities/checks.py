@@ -23,6 +23,8 @@ from temporalio import activity
 from common.policy import PolicyError, load_policy
 from common.settings import Settings
 from contracts import CheckResult, CheckStatus, PreflightInput, PreflightResult
+from engines import AgentMissing
+from engines.codex import CodexEngine
 
 OK, WARN, FAIL = CheckStatus.OK, CheckStatus.WARN, CheckStatus.FAIL
 MIN_FREE_MB = 1024
@@ -82,10 +84,12 @@ def policy_check(settings: Settings) -> CheckResult:
     return _check("policy", OK, f"{path}" if path.exists() else f"defaults ({path} absent)")
 
 def codex_check(settings: Settings, required: bool) -> CheckResult:
-    binary = settings.codex_bin or shutil.which("codex")
+    """The binary an agent step would run (the codex engine's own lookup)."""
     missing = FAIL if required else WARN
-    if binary is None:
-        return _check("codex", missing, "codex not found (set AGENTPR_CODEX_BIN or put it on PATH)")
+    try:
+        binary = CodexEngine().binary(settings)
+    except AgentMissing as err:
+        return _check("codex", missing, str(err))
     version = _command_version([binary, "--version"])
     if version is None:
         return _check("codex", missing, f"{binary} --version failed")

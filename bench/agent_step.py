@@ -21,11 +21,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from activities.agent import node_bin_dir
-from activities.grading import GradeInput, grade, parse_codex_events
 from bench.harness import embedded_temporal
 from contracts import AgentStepRequest, CommandRequest, PrepareRequest, RunSpec, TargetStateRequest
 from contracts.states import RunState
+from engines import node_bin_dir
+from engines.codex import parse_codex_events
+from grading import GradeInput, grade
 from standins.git_repos import make_remotes
 from standins.model_server import ScriptedModelServer, run_command, say
 from workflows.run import IntegrationRunWorkflow

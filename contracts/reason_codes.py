@@ -1,4 +1,6 @@
-"""Why a step was graded as it was (placeholder until grading's full enum lands)."""
+"""Why a step was graded as it was: the reason codes grading emits, the workflow's own code for
+an agent step whose worker was lost, and the codes the definition of done reads. One enum for
+all three; the values are the strings operators see (show-run, reports, Telegram)."""
 
 from __future__ import annotations
 
@@ -6,5 +8,41 @@ from enum import StrEnum
 
 
 class ReasonCode(StrEnum):
+    # PASS
     TESTS_PASSED = "tests_passed"
+    NO_TESTS_REQUIRED = "no_tests_required"
+    # HUMAN_REVIEW: what a person must look at
+    SAFETY_VIOLATION = "safety_violation"
+    CANCELLED = "cancelled"
+    AGENT_TURN_FAILED = "agent_turn_failed"
+    NONZERO_EXIT = "nonzero_exit"
+    TURN_INCOMPLETE = "turn_incomplete"
+    NETWORK_BLOCKED = "network_blocked"
+    TESTS_FAILING = "tests_failing"
+    AGENT_REPORTED_FAILURE = "agent_reported_failure"
+    AGENT_NEEDS_REVIEW = "agent_needs_review"
+    AGENT_REPORTED_SKIP = "agent_reported_skip"
+    CHECKS_FAILING = "checks_failing"
+    DIFF_BUDGET_EXCEEDED = "diff_budget_exceeded"
+    NO_CHANGES = "no_changes"
+    MISSING_TEST_EVIDENCE = "missing_test_evidence"
+    RETRY_CAP_REACHED = "retry_cap_reached"
+    # HUMAN_REVIEW: hard failures a retry cannot fix
+    AUTH_FAILURE = "auth_failure"
+    QUOTA_EXHAUSTED = "quota_exhausted"
+    PERMISSION_DENIED = "permission_denied"
+    TOOLING_MISSING = "tooling_missing"
+    AGENT_CONFIG_ERROR = "agent_config_error"
+    CONTEXT_EXHAUSTED = "context_exhausted"
+    MAX_TURNS_REACHED = "max_turns_reached"
+    BUDGET_EXHAUSTED = "budget_exhausted"
+    HARD_FAILURE = "hard_failure"
+    # RETRYABLE: transient
+    TIMED_OUT = "timed_out"
+    RATE_LIMITED = "rate_limited"
+    MODEL_UNAVAILABLE = "model_unavailable"
+    NETWORK_ERROR = "network_error"
+    INTERRUPTED = "interrupted"
+    DEPENDENCY_NETWORK_ERROR = "dependency_network_error"
+    # The workflow's own: the worker running the agent was lost; auto mode takes the step again.
     AGENT_STEP_INTERRUPTED = "agent_step_interrupted"

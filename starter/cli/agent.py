@@ -11,12 +11,20 @@ import typer
 
 from common.errors import UsageError
 from common.policy import PolicyError, load_policy
-from contracts.policy import CodexSandbox, RunPolicy
 from common.settings import Settings
-from starter.cli import render
-from starter.cli.runs import JsonOption, KeyOption, ReasonOption, RunIdOption, build, parse_state, send_command
-from starter.cli.plans import read_prompt
 from contracts import AgentStepRequest, Engine
+from contracts.policy import CodexSandbox, RunPolicy
+from starter.cli import render
+from starter.cli.plans import read_prompt
+from starter.cli.runs import (
+    JsonOption,
+    KeyOption,
+    ReasonOption,
+    RunIdOption,
+    build,
+    parse_state,
+    send_command,
+)
 from workflows.run import IntegrationRunWorkflow
 
 
@@ -105,7 +113,10 @@ def analyze_transcript(
     as_json: JsonOption = False,
 ) -> None:
     """Grade a saved transcript with the same grader agent steps use (no Temporal needed)."""
-    from activities.grading import GradeInput, command_evidence, grade, parse_transcript
+    from engines import parse_transcript
+    from engines.command import command_evidence
+    from grading import GradeInput, grade
+    from workflows.states import step_changes_code
 
     if not transcript.is_file():
         raise UsageError(f"transcript not found: {transcript}")
@@ -123,8 +134,8 @@ def analyze_transcript(
             evidence = parse_transcript(engine, lines, workspace)
     outcome = grade(GradeInput(
         evidence=evidence, exit_code=exit_code, timed_out=timed_out, changed_files=changed_files,
-        added_lines=added_lines, removed_lines=removed_lines, state=run_state, policy=policy,
-        attempt=attempt,
+        added_lines=added_lines, removed_lines=removed_lines, state=run_state,
+        expects_changes=step_changes_code(run_state), policy=policy, attempt=attempt,
     ))
     if as_json:
         render.print_json({

@@ -111,11 +111,16 @@ def test_git_missing_fails_and_gates_mutable_commands(env: Env) -> None:
     assert recovered.returncode == 0, recovered.stderr
 
 
-def test_codex_missing_is_a_warning_unless_required(env: Env) -> None:
-    env.extra["PATH"] = "/usr/bin:/bin"  # git, no codex
+def test_a_broken_codex_is_a_warning_unless_required(env: Env, tmp_path: Path) -> None:
+    # The doctor checks the binary an agent step would run (AGENTPR_CODEX_BIN here); a missing
+    # one is the engine's AgentMissing (tests/engines/test_codex.py).
+    broken = tmp_path / "codex"
+    broken.write_text("#!/bin/sh\nexit 3\n")
+    broken.chmod(0o755)
+    env.reconfigure(codex_bin=str(broken))
     code, checks = doctor(env)
     assert code == 0 and checks["codex"]["status"] == "warn"
-    assert "codex not found" in checks["codex"]["detail"]
+    assert checks["codex"]["detail"] == f"{broken} --version failed"
     code, checks = doctor(env, "--require-codex")
     assert code == 1 and checks["codex"]["status"] == "fail"
 

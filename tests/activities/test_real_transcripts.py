@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from activities.grading import Evidence, GradeInput, grade, parse_codex_events
 from contracts.policy import RunPolicy
 from contracts.states import RunState
+from engines.codex import parse_codex_events
+from grading import Evidence, GradeInput, grade
 from tests.transcript_cases import CASES, FIXTURES, READ_ONLY_SMOKES, Case, P
+from workflows.states import step_changes_code
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +48,8 @@ def test_real_transcript_verdict(fixtures: Path, case: Case) -> None:
     assert ev.usage.input_tokens > 0
     outcome = grade(GradeInput(
         evidence=ev, exit_code=0, changed_files=case.changed_files,
-        added_lines=case.added_lines, state=case.state, policy=RunPolicy(),
+        added_lines=case.added_lines, state=case.state,
+        expects_changes=step_changes_code(case.state), policy=RunPolicy(),
     ))
     assert (outcome.verdict, outcome.reason_code) == (case.verdict, case.reason_code), \
         outcome.reasons
@@ -89,5 +92,5 @@ def test_read_only_smokes_pass_as_discovery(fixtures: Path, name: str) -> None:
     # The same read-only checks are exactly what DISCOVERY expects.
     case = next(c for c in CASES if c.name == name)
     outcome = grade(GradeInput(evidence=evidence_of(fixtures, case), exit_code=0,
-                               state=RunState.DISCOVERY))
+                               state=RunState.DISCOVERY, expects_changes=False))
     assert (outcome.verdict, outcome.reason_code) == (P, "no_tests_required")

@@ -1,0 +1,133 @@
+"""What the model side says: error messages classified into kinds (auth, quota, rate limit,
+outage, network, config...), Claude Code's own error names, and the agent's own final status
+line (PASS / FAIL / NEEDS REVIEW)."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from contracts import ReasonCode
+from grading.bounds import line_at
+
+AgentStatus = Literal["PASS", "FAIL", "NEEDS_REVIEW"]
+
+
+HARD_KINDS: tuple[str, ...] = (
+    ReasonCode.AUTH_FAILURE,
+    ReasonCode.QUOTA_EXHAUSTED,
+    ReasonCode.PERMISSION_DENIED,
+    ReasonCode.TOOLING_MISSING,
+    ReasonCode.AGENT_CONFIG_ERROR,
+    ReasonCode.CONTEXT_EXHAUSTED,
+    ReasonCode.MAX_TURNS_REACHED,
+    ReasonCode.BUDGET_EXHAUSTED,
+)
+
+
+# Ordered: the first pattern that matches names the kind. Auth comes before the retry notices
+# because codex wraps a 401 in "Reconnecting... 1/5 (unexpected status 401 Unauthorized …)".
+_AGENT_ERROR_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (kind, re.compile(pattern, re.I))
+    for kind, pattern in (
+        ("auth_failure", r"\b40[13]\b|unauthori[sz]ed|forbidden|invalid[ _-]?(api[ _-]?)?key|"
+         r"incorrect api key|authenticat|not logged in|login required|permission_error"),
+        ("quota_exhausted", r"usage limit|insufficient[_ ]quota|quota|credit balance|billing|"
+         r"out of credits"),
+        ("context_exhausted", r"context[ _]?(window|length)|prompt is too long|"
+         r"maximum context|ran out of room"),
+        ("rate_limited", r"\b429\b|rate[ _-]?limit|too many requests"),
+        ("model_unavailable", r"\b5\d\d\b|overloaded|high demand|service unavailable|"
+         r"bad gateway|internal server error|server[ _]error|temporarily unavailable"),
+        ("timed_out", r"timed? ?out|timeout|deadline exceeded"),
+        ("network_error", r"reconnecting|disconnected|connection|error sending request|network|"
+         r"\bdns\b|econn|enotfound|eai_again|broken pipe|unexpected eof|stream error|"
+         r"stream closed"),
+        ("agent_config_error", r"\b400\b|invalid[_ ]request|model[_ ]not[_ ]found|"
+         r"unknown model|unsupported model|does not exist"),
+    )
+)
+
+
+def classify_agent_error(message: str | None) -> str | None:
+    if not message:
+        return None
+    for kind, pattern in _AGENT_ERROR_PATTERNS:
+        if pattern.search(message):
+            return kind
+    return None
+
+
+# Claude Code's own names for API errors (`api_retry.error`, `assistant.error`).
+CLAUDE_ERROR_KINDS: dict[str, str] = {
+    "authentication_failed": "auth_failure",
+    "oauth_org_not_allowed": "auth_failure",
+    "account_on_hold": "auth_failure",
+    "verification_required": "auth_failure",
+    "cloud_credential_error": "auth_failure",
+    "billing_error": "quota_exhausted",
+    "rate_limit": "rate_limited",
+    "overloaded": "model_unavailable",
+    "server_error": "model_unavailable",
+    "invalid_request": "agent_config_error",
+    "model_not_found": "agent_config_error",
+    "max_output_tokens": "context_exhausted",
+}
+
+
+def kind_for_status(status: int) -> str | None:
+    if status in (401, 403):
+        return "auth_failure"
+    if status == 429:
+        return "rate_limited"
+    if status >= 500:
+        return "model_unavailable"
+    if status in (408, 504):
+        return "timed_out"
+    if status in (400, 404):
+        return "agent_config_error"
+    return None
+
+
+_STATUS_TOKEN = (
+    r"(?P<token>pass(?:ed)?|fail(?:ed|ure)?|needs[\s_-]*(?:human[\s_-]*)?review|skip(?:ped)?)"
+)
+
+
+# "Status: PASS", "status: `NEEDS REVIEW`", "**Result:** FAIL", `"status": "NEEDS REVIEW"`…
+# but not the template "Status: PASS / NEEDS REVIEW / FAIL / SKIP".
+_STATUS_LABELLED_RE = re.compile(
+    r"^[ \t>*_#`|•\-{\[,]*[\"'`*_]*(?:final[ \t]+|overall[ \t]+|agent[ \t]+)?"
+    r"(?:status|result|verdict|outcome)[\"'`*_]*[ \t]*[:=][ \t]*[\"'`*_\[ \t]*"
+    + _STATUS_TOKEN
+    + r"(?![\w/])(?![ \t]*/)",
+    re.I | re.M,
+)
+
+
+# A line holding nothing but the token: "NEEDS_HUMAN_REVIEW", "**FAIL**".
+_STATUS_BARE_RE = re.compile(
+    r"^[ \t>*_#`\-]*" + _STATUS_TOKEN + r"[ \t*_`.!]*$", re.I | re.M
+)
+
+
+_STATUS_RANK = {"PASS": 0, "NEEDS_REVIEW": 1, "FAIL": 2}
+
+
+def parse_agent_status(message: str) -> tuple[AgentStatus | None, str | None]:
+    """The agent's own verdict from its final message, and the line it came from. Labelled lines
+    win over bare ones; among several, the gravest (FAIL > NEEDS REVIEW > PASS) counts. SKIP is
+    reported as NEEDS_REVIEW: someone has to confirm the repository really needs nothing."""
+    matches = list(_STATUS_LABELLED_RE.finditer(message)) or list(
+        _STATUS_BARE_RE.finditer(message)
+    )
+    best: tuple[AgentStatus, str] | None = None
+    for match in matches:
+        token = match.group("token").lower()
+        status: AgentStatus = (
+            "PASS" if token.startswith("pass") else "FAIL" if token.startswith("fail")
+            else "NEEDS_REVIEW"
+        )
+        if best is None or _STATUS_RANK[status] > _STATUS_RANK[best[0]]:
+            best = (status, line_at(message, match))
+    return (best[0], best[1]) if best else (None, None)

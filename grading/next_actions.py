@@ -1,0 +1,96 @@
+"""One sentence for the operator after a grade, with the agentpr commands that follow (`<run>`
+stands for the run id)."""
+
+from __future__ import annotations
+
+from contracts import Verdict
+from contracts.states import RunState, can_transition
+
+_HUMAN_ACTIONS: dict[str, str] = {
+    "safety_violation": "inspect the flagged commands in the agent report and undo anything they "
+    "did outside the workspace, then rerun with a tighter prompt or sandbox: {rerun}",
+    "cancelled": "when ready, start the step again: {rerun}",
+    "auth_failure": "fix the agent's credentials (codex login / API key env), check them with "
+    "agentpr doctor, then {rerun}",
+    "quota_exhausted": "wait for the model quota to reset or raise it, then {rerun}",
+    "permission_denied": "make the workspace (and .git) writable for the agent or use "
+    "--codex-sandbox danger-full-access, run agentpr run-preflight --run-id <run>, then {rerun}",
+    "tooling_missing": "install the repository's toolchain on the worker (see agentpr doctor and "
+    "run-preflight), then {rerun}",
+    "agent_config_error": "fix the model/provider settings (--codex-model, --codex-config), then "
+    "{rerun}",
+    "context_exhausted": "split the task or shorten the prompt, then {rerun}",
+    "max_turns_reached": "raise the agent's turn limit or narrow the task, then {rerun}",
+    "budget_exhausted": "raise the agent's spending limit or narrow the task, then {rerun}",
+    "hard_failure": "read the hard failure in the agent report, fix the environment, then {rerun}",
+    "agent_turn_failed": "read the turn failure in the agent report, fix its cause, then {rerun}",
+    "nonzero_exit": "read the output in the agent report and fix the cause, then {rerun}",
+    "turn_incomplete": "inspect the transcript (it ends before the turn completed), then {rerun}",
+    "network_blocked": "give the agent network access (--codex-sandbox danger-full-access) or "
+    "pre-install the dependencies in the workspace, then {rerun}",
+    "tests_failing": "read the failing test output in the agent report; fix the code or the "
+    "environment (or the prompt), then {rerun}",
+    "agent_reported_failure": "read the agent's final message in the agent report, fix what it "
+    "reports, then {rerun}",
+    "agent_needs_review": "read the agent's final message and resolve the blocker it names, then "
+    "{rerun}",
+    "agent_reported_skip": "if the repository indeed needs no integration, agentpr retry "
+    "--run-id <run> --target-state SKIPPED; otherwise give the agent more context and {rerun}",
+    "checks_failing": "read the failing lint/type-check output in the agent report; fix it (or "
+    "confirm it fails on the base branch too), then {rerun}",
+    "diff_budget_exceeded": "review the diff in the workspace; if the size is justified, "
+    "{accept}, otherwise narrow the prompt and {rerun}",
+    "no_changes": "check the agent's final message for why it changed nothing, then {rerun}",
+    "missing_test_evidence": "run the repository's tests in the workspace yourself and, if they "
+    "pass, {accept}; or ask the agent to run them: {rerun}",
+    "retry_cap_reached": "the step failed transiently too often: check the agent report, fix "
+    "the environment, then {rerun}",
+}
+
+
+_PASS_ACTIONS: dict[RunState, str] = {
+    RunState.DISCOVERY: "review the agent's findings, then agentpr mark-plan-ready --run-id <run> "
+    "--contract-path <contract.md>",
+    RunState.PLAN_READY: "review the diff in the workspace, then agentpr start-implementation "
+    "--run-id <run> and agentpr mark-local-validated --run-id <run>",
+    RunState.IMPLEMENTING: "review the diff in the workspace, then agentpr mark-local-validated "
+    "--run-id <run>",
+    RunState.ITERATING: "review the diff in the workspace, then agentpr mark-local-validated "
+    "--run-id <run>",
+    RunState.LOCAL_VALIDATING: "review the diff, then agentpr run-finish --run-id <run> "
+    '--changes "…" --project <name> --commit-title "feat(scope): …"',
+    RunState.EXECUTING: "review the diff, then agentpr run-finish --run-id <run> "
+    '--changes "…" --project <name> --commit-title "feat(scope): …"',
+    RunState.NEEDS_HUMAN_REVIEW: "review the diff, then agentpr retry --run-id <run> "
+    "--target-state IMPLEMENTING and agentpr mark-local-validated --run-id <run>",
+}
+
+
+def _back_to(state: RunState) -> str:
+    """The `agentpr retry` that brings a RETRYABLE run back to where a step can run again. The
+    workflow parks it in FAILED_RETRYABLE, or FAILED where the table has no such edge (as in
+    PLAN_READY); from FAILED the way back is through NEEDS_HUMAN_REVIEW."""
+    if can_transition(state, RunState.FAILED_RETRYABLE):
+        parked = RunState.FAILED_RETRYABLE
+    elif can_transition(state, RunState.FAILED):
+        parked = RunState.FAILED
+    else:
+        return ""
+    target = state if can_transition(parked, state) else RunState.NEEDS_HUMAN_REVIEW
+    return f"agentpr retry --run-id <run> --target-state {target}, then "
+
+
+def next_action(verdict: Verdict, code: str, state: RunState) -> str:
+    """One sentence for the operator, with agentpr commands (`<run>` stands for the run id)."""
+    rerun = "agentpr run-agent-step --run-id <run> --prompt-file <prompt.md>"
+    if verdict == Verdict.PASS:
+        return _PASS_ACTIONS.get(state, "agentpr show-run --run-id <run>")
+    if verdict == Verdict.RETRYABLE:
+        return f"retry the agent step ({code}): {_back_to(state)}{rerun}"
+    # The run now waits in NEEDS_HUMAN_REVIEW: accepting the work goes back through IMPLEMENTING.
+    accept = (
+        "agentpr retry --run-id <run> --target-state IMPLEMENTING and agentpr "
+        "mark-local-validated --run-id <run>"
+    )
+    template = _HUMAN_ACTIONS.get(code, "read the agent report, then {rerun}")
+    return template.format(rerun=rerun, accept=accept)
