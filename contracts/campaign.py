@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, PositiveInt
+from pydantic import Field, PositiveInt
 
+from contracts.base import Contract
 from contracts.commands import AutoPlan
 from contracts.github import PullRequestActionResult
 from contracts.names import CampaignName, GitHubOwner, GitHubRepo
@@ -14,7 +15,7 @@ from contracts.states import RunState
 from contracts.vocabulary import MAX_CAMPAIGN_REPOS, Actor
 
 
-class CampaignControl(BaseModel):
+class CampaignControl(Contract):
     """What a campaign asks of each of its runs (a signal: the campaign does not wait)."""
 
     action: Literal["pause", "resume", "cancel", "retry"]
@@ -22,7 +23,7 @@ class CampaignControl(BaseModel):
     reason: str | None = None
 
 
-class RunProgress(BaseModel):
+class RunProgress(Contract):
     """A run's news for its campaign, sent on every state change (no polling of children)."""
 
     run_id: str
@@ -38,7 +39,7 @@ class RunProgress(BaseModel):
     note: str | None = None
 
 
-class CampaignRepo(BaseModel):
+class CampaignRepo(Contract):
     owner: GitHubOwner
     repo: GitHubRepo
     upstream_url: str | None = None
@@ -49,7 +50,7 @@ class CampaignRepo(BaseModel):
         return f"{self.owner}/{self.repo}"
 
 
-class CampaignSpec(BaseModel):
+class CampaignSpec(Contract):
     name: CampaignName
     # The campaign carries its list and every run's progress across continue-as-new in one
     # payload (Temporal's limit is 2 MB; ~450 bytes per repository with a PR): 2,000 fit with
@@ -62,7 +63,7 @@ class CampaignSpec(BaseModel):
     notify: bool = False
 
 
-class CampaignStart(BaseModel):
+class CampaignStart(Contract):
     """Input of CampaignWorkflow; the progress fields are carried across continue-as-new."""
 
     spec: CampaignSpec
@@ -74,7 +75,7 @@ class CampaignStart(BaseModel):
     continue_as_new_after: int = 10_000
 
 
-class CampaignCommand(BaseModel):
+class CampaignCommand(Contract):
     by: Actor = Actor.CLI
     reason: str | None = Field(default=None, max_length=500)
 
@@ -87,7 +88,7 @@ class CampaignPrAction(CampaignCommand):
     states: list[RunState] = Field(default_factory=list)  # empty: every run with a PR
 
 
-class CampaignCommandResult(BaseModel):
+class CampaignCommandResult(Contract):
     name: str
     action: str
     runs_signalled: list[str] = Field(default_factory=list)
@@ -96,7 +97,7 @@ class CampaignCommandResult(BaseModel):
     pull_requests: list[PullRequestActionResult] = Field(default_factory=list)
 
 
-class CampaignStatus(BaseModel):
+class CampaignStatus(Contract):
     name: str
     total: int
     started: int

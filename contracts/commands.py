@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from pydantic import ConfigDict, Field, PositiveInt, model_validator
 
+from contracts.base import Contract
 from contracts.github import PullRequestAsk, PullRequestInfo
 from contracts.names import BranchName, CommitTitle
 from contracts.policy import CodexSandbox
@@ -15,7 +16,7 @@ from contracts.steps import AgentStepResult, FinishResult, PreflightResult, Prep
 from contracts.vocabulary import MAX_PROMPT_BYTES, Actor, CheckConclusion, Engine, ReviewState
 
 
-class CommandRequest(BaseModel):
+class CommandRequest(Contract):
     """Common to every operator command."""
 
     by: Actor = Actor.CLI
@@ -84,7 +85,7 @@ class AgentStepRequest(CommandRequest):
         return self
 
 
-class AutoPlan(BaseModel):
+class AutoPlan(Contract):
     """The steps an auto-mode run takes by itself. PR approval is never among them."""
 
     step: AgentStepRequest
@@ -120,7 +121,7 @@ class ReconcileRequest(CommandRequest):
     dry_run: bool = False
 
 
-class CommandResult(BaseModel):
+class CommandResult(Contract):
     model_config = ConfigDict(validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
 
     run_id: str

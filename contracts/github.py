@@ -6,19 +6,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, PositiveInt
+from pydantic import Field, PositiveInt
 
+from contracts.base import Contract
 from contracts.vocabulary import Actor, CheckConclusion, ReviewState
 
 
-class DodResult(BaseModel):
+class DodResult(Contract):
     """The definition of done checked before a PR may be requested and approved."""
 
     passed: bool
     failures: list[str] = Field(default_factory=list)
 
 
-class PullRequestAsk(BaseModel):
+class PullRequestAsk(Contract):
     """A pending request to open a PR. The confirm token itself is never stored: only its
     sha256, compared when a human approves."""
 
@@ -36,21 +37,21 @@ class PullRequestAsk(BaseModel):
     dod: DodResult
 
 
-class DodBypass(BaseModel):
+class DodBypass(Contract):
     by: Actor
     reason: str | None = None
     at: datetime
     failures: list[str] = Field(default_factory=list)
 
 
-class PullRequestInfo(BaseModel):
+class PullRequestInfo(Contract):
     number: int
     url: str
     head_sha: str | None = None
     created: bool = True  # False: an open PR from the same head already existed
 
 
-class OpenPullRequestInput(BaseModel):
+class OpenPullRequestInput(Contract):
     run_id: str
     repo: str  # owner/repo of the upstream
     title: str
@@ -59,7 +60,7 @@ class OpenPullRequestInput(BaseModel):
     head: str
 
 
-class GitHubEvent(BaseModel):
+class GitHubEvent(Contract):
     """One fact GitHub told us, by webhook or by polling. `fact_key` names the fact itself
     (not the delivery), so the same fact seen both ways is applied once."""
 
@@ -87,7 +88,7 @@ class GitHubEvent(BaseModel):
         return f"closed:{self.pr_number}:{self.merged}"
 
 
-class GitHubFactRecord(BaseModel):
+class GitHubFactRecord(Contract):
     fact_key: str
     delivery_id: str
     source: str
@@ -97,13 +98,13 @@ class GitHubFactRecord(BaseModel):
     detail: str = ""  # failing check output / review text, for the iteration prompt
 
 
-class PullRequestStatusInput(BaseModel):
+class PullRequestStatusInput(Contract):
     run_id: str
     repo: str
     pr_number: int
 
 
-class PullRequestStatus(BaseModel):
+class PullRequestStatus(Contract):
     """What polling GitHub found, already expressed as the facts a webhook would carry."""
 
     state: str
@@ -112,7 +113,7 @@ class PullRequestStatus(BaseModel):
     facts: list[GitHubEvent] = Field(default_factory=list)
 
 
-class PrRequestFileInput(BaseModel):
+class PrRequestFileInput(Contract):
     """Input of write_pr_request: the request file a human approves (the token stays on disk)."""
 
     run_id: str
@@ -124,7 +125,7 @@ class PrRequestFileInput(BaseModel):
     ttl_minutes: float
 
 
-class PrRequestFile(BaseModel):
+class PrRequestFile(Contract):
     request_file: str
     request_file_sha256: str
     token_sha256: str
@@ -132,7 +133,7 @@ class PrRequestFile(BaseModel):
     expires_at: datetime
 
 
-class PullRequestActionInput(BaseModel):
+class PullRequestActionInput(Contract):
     """A bulk action on one run's open PR (`campaign comment|close`), a paced GitHub write."""
 
     run_id: str
@@ -142,7 +143,7 @@ class PullRequestActionInput(BaseModel):
     body: str = Field(default="", max_length=65_536)  # the comment (close: optional comment)
 
 
-class PullRequestActionResult(BaseModel):
+class PullRequestActionResult(Contract):
     run_id: str
     pr_number: int
     action: str

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt
+from pydantic import ConfigDict, Field, NonNegativeInt, PositiveInt
+
+from contracts.base import Contract
 
 CodexSandbox = Literal["read-only", "workspace-write", "danger-full-access"]
 
 
-class DiffBudget(BaseModel):
+class DiffBudget(Contract):
     """Beyond this size a change goes to human review instead of passing automatically."""
 
     model_config = ConfigDict(extra="forbid")
@@ -19,7 +21,7 @@ class DiffBudget(BaseModel):
     max_added_lines: PositiveInt = 800
 
 
-class RunPolicy(BaseModel):
+class RunPolicy(Contract):
     """What one run of one repository may do; `ManagerPolicy.for_repo` builds it."""
 
     model_config = ConfigDict(extra="forbid")

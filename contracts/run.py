@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import ConfigDict, Field, PositiveInt
 
+from contracts.base import Contract
 from contracts.commands import AgentStepRequest, AutoPlan, CommandResult
 from contracts.github import DodBypass, GitHubFactRecord, PullRequestAsk
 from contracts.names import GitHubOwner, GitHubRepo, RunId
@@ -23,7 +24,7 @@ from contracts.steps import (
 from contracts.vocabulary import Actor, CheckConclusion, ReviewState, RunMode
 
 
-class RunSpec(BaseModel):
+class RunSpec(Contract):
     """What the operator asked for when creating the run."""
 
     run_id: RunId
@@ -51,7 +52,7 @@ class RunSpec(BaseModel):
         return f"{self.owner}/{self.repo}"
 
 
-class Transition(BaseModel):
+class Transition(Contract):
     """One applied command in a run's history. Same-state entries are recorded no-ops."""
 
     model_config = ConfigDict(validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
@@ -64,12 +65,12 @@ class Transition(BaseModel):
     reason: str | None = None
 
 
-class ContractRef(BaseModel):
+class ContractRef(Contract):
     path: str
     sha256: str
 
 
-class CheckRecord(BaseModel):
+class CheckRecord(Contract):
     conclusion: CheckConclusion
     pr_number: int | None = None
     check_name: str | None = None
@@ -77,7 +78,7 @@ class CheckRecord(BaseModel):
     at: datetime
 
 
-class ReviewRecord(BaseModel):
+class ReviewRecord(Contract):
     review_state: ReviewState
     pr_number: int | None = None
     by: Actor
@@ -119,7 +120,7 @@ class RunRecord(RunSpec):
     paused_by_campaign: bool = False
 
 
-class CarriedState(BaseModel):
+class CarriedState(Contract):
     """Everything private to a run that must survive continue-as-new, in one model: the new
     run starts from exactly what the old one knew besides its record."""
 
@@ -136,7 +137,7 @@ class CarriedState(BaseModel):
     auto_interrupted_retries: int = 0
 
 
-class RunStart(BaseModel):
+class RunStart(Contract):
     """Input of IntegrationRunWorkflow. `record` and `carried` come from the previous run of
     a continue-as-new chain; a fresh run leaves them empty."""
 
@@ -157,11 +158,11 @@ class RunStart(BaseModel):
         return CarriedState(applied_commands=self.applied_commands, facts_seen=self.facts_seen)
 
 
-class RunResult(BaseModel):
+class RunResult(Contract):
     record: RunRecord
 
 
-class RunSummary(BaseModel):
+class RunSummary(Contract):
     """One row of `list-runs`, built from Temporal visibility without touching the workflow."""
 
     run_id: str

@@ -7,14 +7,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, NonNegativeInt
+from pydantic import Field, NonNegativeInt
 
+from contracts.base import Contract
 from contracts.policy import CodexSandbox, RunPolicy
 from contracts.states import RunState
 from contracts.vocabulary import CheckStatus, Engine, Verdict
 
 
-class AgentGrade(BaseModel):
+class AgentGrade(Contract):
     """The latest agent step's verdict (filled by the agent runtime)."""
 
     verdict: Verdict
@@ -25,14 +26,14 @@ class AgentGrade(BaseModel):
     reasons: list[str] = Field(default_factory=list)
 
 
-class TokenUsage(BaseModel):
+class TokenUsage(Contract):
     input_tokens: int = 0
     cached_input_tokens: int = 0
     output_tokens: int = 0
     reasoning_output_tokens: int = 0
 
 
-class GovernanceSummary(BaseModel):
+class GovernanceSummary(Contract):
     """What the governance scan found in the cloned repository (full report on disk)."""
 
     project_types: list[str] = Field(default_factory=list)  # python, node, go, rust, …
@@ -46,7 +47,7 @@ class GovernanceSummary(BaseModel):
     codeowners: str | None = None
 
 
-class CheckResult(BaseModel):
+class CheckResult(Contract):
     """One line of a doctor or preflight report."""
 
     name: str
@@ -54,7 +55,7 @@ class CheckResult(BaseModel):
     detail: str
 
 
-class WorkspaceInfo(BaseModel):
+class WorkspaceInfo(Contract):
     path: str
     branch: str
     base_branch: str
@@ -64,7 +65,7 @@ class WorkspaceInfo(BaseModel):
     fork_full_name: str | None = None
 
 
-class PrepareInput(BaseModel):
+class PrepareInput(Contract):
     run_id: str
     owner: str
     repo: str
@@ -73,7 +74,7 @@ class PrepareInput(BaseModel):
     branch: str
 
 
-class PrepareResult(BaseModel):
+class PrepareResult(Contract):
     workspace: WorkspaceInfo
     # What this call did ("fork", "clone", "branch"…); empty when the workspace was ready.
     actions: list[str] = Field(default_factory=list)
@@ -82,7 +83,7 @@ class PrepareResult(BaseModel):
     policy: RunPolicy
 
 
-class PreflightInput(BaseModel):
+class PreflightInput(Contract):
     run_id: str
     workspace: str
     codex_sandbox: CodexSandbox
@@ -92,7 +93,7 @@ class PreflightInput(BaseModel):
     project_types: list[str] = Field(default_factory=list)
 
 
-class PreflightResult(BaseModel):
+class PreflightResult(Contract):
     verdict: Literal["PASS", "FAIL"]
     codex_sandbox: CodexSandbox
     checks: list[CheckResult]
@@ -100,7 +101,7 @@ class PreflightResult(BaseModel):
     at: datetime
 
 
-class FinishInput(BaseModel):
+class FinishInput(Contract):
     run_id: str
     workspace: str
     branch: str
@@ -111,7 +112,7 @@ class FinishInput(BaseModel):
     signoff: bool = False
 
 
-class FinishResult(BaseModel):
+class FinishResult(Contract):
     commit_sha: str
     committed: bool  # False when a commit from an earlier attempt was pushed instead
     pushed: bool  # False when the branch already held the commit
@@ -122,7 +123,7 @@ class FinishResult(BaseModel):
     signed_off: bool = False
 
 
-class AgentStepInput(BaseModel):
+class AgentStepInput(Contract):
     """What the agent activity needs; the prompt travels as text (bounded), everything the
     agent produces comes back as files on disk plus a summary."""
 
@@ -144,7 +145,7 @@ class AgentStepInput(BaseModel):
     expects_changes: bool = True
 
 
-class AgentStepResult(BaseModel):
+class AgentStepResult(Contract):
     engine: Engine
     exit_code: int | None  # None: killed (timeout or cancellation)
     timed_out: bool = False
@@ -161,11 +162,11 @@ class AgentStepResult(BaseModel):
     usage: TokenUsage = Field(default_factory=TokenUsage)
 
 
-class Notification(BaseModel):
+class Notification(Contract):
     run_id: str
     kind: Literal["needs_human_review", "pr_request", "pr_merged"]
     text: str
 
 
-class NotificationResult(BaseModel):
+class NotificationResult(Contract):
     sent: int

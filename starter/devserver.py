@@ -117,10 +117,18 @@ class DevServer:
         ui_port: int = 8233,
         headless: bool = False,
         ip: str = "127.0.0.1",
+        http_port: int | None = None,
     ) -> None:
         self.settings = settings
         self.port = port
         self.ui_port = ui_port
+        # Temporal's HTTP API, where the CLI's fast lane reads runs and sends `pause` without
+        # loading the SDK: by default the gRPC port + 10 (7243 next to 7233, Temporal's own
+        # default), or any free port when that one is taken (the CLI then takes the SDK path).
+        if http_port is None:
+            http_port = port + 10 if port + 10 < 65536 and port_is_free(ip, port + 10) \
+                else free_port()
+        self.http_port = http_port
         self.headless = headless
         self.ip = ip
         self.lock = ServerLock(settings.server_lock)
@@ -144,6 +152,7 @@ class DevServer:
             "--ip", self.ip,
             "--port", str(self.port),
             "--ui-port", str(self.ui_port),
+            "--http-port", str(self.http_port),
             "--db-filename", str(self.settings.temporal_db),
             "--sqlite-pragma", "journal_mode=wal",
             "--sqlite-pragma", "synchronous=normal",

@@ -1,3 +1,3 @@
-from starter.cli.app import main
+from starter.cli.entry import main
 
 main()

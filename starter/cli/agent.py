@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -25,7 +25,9 @@ from starter.cli.runs import (
     parse_state,
     send_command,
 )
-from workflows.run import IntegrationRunWorkflow
+
+if TYPE_CHECKING:
+    pass
 
 
 def run_agent_step(
@@ -79,6 +81,7 @@ def run_agent_step(
     its event stream and converge the state: PASS → --success-state (if given);
     HUMAN_REVIEW → NEEDS_HUMAN_REVIEW; RETRYABLE → FAILED_RETRYABLE. Exits 1 unless PASS.
     `agentpr pause` stops a running step (its whole process group)."""
+    from workflows.run import IntegrationRunWorkflow
     del no_codex_full_auto  # documented no-op, see --help
     prompt = read_prompt(prompt_file)
     request = build(

@@ -7,7 +7,7 @@ import asyncio
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Group
@@ -17,8 +17,18 @@ from rich.table import Table
 
 from common.errors import Refused, UsageError
 from common.settings import Settings
+from contracts import (
+    Actor,
+    CampaignCommand,
+    CampaignPrAction,
+    CampaignRepo,
+    CampaignSpec,
+    CampaignStart,
+    CampaignStatus,
+    Engine,
+    RunProgress,
+)
 from starter.cli import render
-from starter.cli.gate import require_healthy
 from starter.cli.plans import (
     CodexConfigOption,
     CodexModelOption,
@@ -34,22 +44,9 @@ from starter.cli.plans import (
     build_plan,
 )
 from starter.cli.runs import JsonOption, ReasonOption, build, parse_state
-from starter.client import CampaignClient, CampaignUpdate, with_campaign_client
-from starter.repos_file import read_repos_file
-from starter.targets import find_repositories
-from workflows.campaign import CampaignWorkflow, campaign_run_id
-from workflows.states import WORKING_BY_ITSELF
-from contracts import (
-    Actor,
-    CampaignCommand,
-    CampaignPrAction,
-    CampaignRepo,
-    CampaignSpec,
-    CampaignStart,
-    CampaignStatus,
-    Engine,
-    RunProgress,
-)
+
+if TYPE_CHECKING:
+    from starter.client import CampaignClient, CampaignUpdate
 
 app = typer.Typer(name="campaign", no_args_is_help=True, add_completion=False,
                   rich_markup_mode=None,
@@ -60,6 +57,7 @@ NameOption = Annotated[str, typer.Option("--name", help="The campaign's name.")]
 
 
 def _with_campaigns(action: Any) -> Any:
+    from starter.client import with_campaign_client
     return asyncio.run(with_campaign_client(Settings.from_env(), action))
 
 
@@ -98,6 +96,9 @@ def start(
     as_json: JsonOption = False,
 ) -> None:
     """Start a campaign and return at once; the worker does the work (`campaign watch`)."""
+    from starter.cli.gate import require_healthy
+    from starter.repos_file import read_repos_file
+    from starter.targets import find_repositories
     settings = Settings.from_env()
     skipped: list[tuple[str, str]] = []
     if repos_file is not None:
@@ -135,6 +136,7 @@ def start(
 
 def _dry_run(settings: Settings, spec: CampaignSpec, skipped: list[tuple[str, str]],
              as_json: bool) -> None:
+    from workflows.campaign import campaign_run_id
     rows = [(repo, campaign_run_id(spec.name, repo), _check_remotes(settings, repo))
             for repo in spec.repos]
     problems = [row for row in rows if row[2].startswith("FAIL")]
@@ -247,6 +249,7 @@ def watch(
                                                 "a human) instead of at Ctrl-C.")] = False,
 ) -> None:
     """A live table (repo, state, verdict, PR, age) and a progress bar of finished runs."""
+    from starter.client import with_campaign_client
     settings = Settings.from_env()
 
     async def loop(campaigns: CampaignClient) -> CampaignStatus:
@@ -294,6 +297,7 @@ def _age(progress: RunProgress) -> str:
 
 
 def _view(status: CampaignStatus) -> Group:
+    from workflows.states import WORKING_BY_ITSELF
     table = Table("repo", "run", "state", "verdict", "PR", "age",
                   title=f"campaign {status.name} ({_campaign_state(status)}, "
                   f"{status.active}/{status.max_parallel} working)")
@@ -313,6 +317,7 @@ def _view(status: CampaignStatus) -> Group:
 
 
 def _command(name: str, update: CampaignUpdate, reason: str | None, as_json: bool) -> None:
+    from starter.cli.gate import require_healthy
     require_healthy(Settings.from_env())
 
     async def action(campaigns: CampaignClient) -> Any:
@@ -329,12 +334,14 @@ def _command(name: str, update: CampaignUpdate, reason: str | None, as_json: boo
 @app.command("pause")
 def pause(name: NameOption, reason: ReasonOption = None, as_json: JsonOption = False) -> None:
     """Start no more runs and pause the runs working (a running agent is stopped)."""
+    from workflows.campaign import CampaignWorkflow
     _command(name, CampaignWorkflow.pause_campaign, reason, as_json)
 
 
 @app.command("resume")
 def resume(name: NameOption, reason: ReasonOption = None, as_json: JsonOption = False) -> None:
     """Resume the runs the campaign paused, and start runs again."""
+    from workflows.campaign import CampaignWorkflow
     _command(name, CampaignWorkflow.resume_campaign, reason, as_json)
 
 
@@ -342,6 +349,7 @@ def resume(name: NameOption, reason: ReasonOption = None, as_json: JsonOption = 
 def cancel(name: NameOption, reason: ReasonOption = None, as_json: JsonOption = False) -> None:
     """Start no more runs and end the open ones (SKIPPED where the state table allows it).
     PRs already opened stay open on GitHub: `campaign close` them first if they should go."""
+    from workflows.campaign import CampaignWorkflow
     _command(name, CampaignWorkflow.cancel_campaign, reason, as_json)
 
 
@@ -354,6 +362,7 @@ def retry(
     reason: ReasonOption = None, as_json: JsonOption = False,
 ) -> None:
     """Re-run failed runs from the step that failed."""
+    from workflows.campaign import CampaignWorkflow
     if not failed:
         raise UsageError("say which runs: --failed")
     _command(name, CampaignWorkflow.retry_failed, reason, as_json)
@@ -361,6 +370,8 @@ def retry(
 
 def _act_on_pull_requests(name: str, action: str, body: str, states: list[str] | None,
                           reason: str | None, as_json: bool) -> None:
+    from starter.cli.gate import require_healthy
+    from workflows.campaign import CampaignWorkflow
     require_healthy(Settings.from_env())
     command = build(CampaignPrAction, action=action, body=body, reason=reason,
                     states=[parse_state(s, "--state") for s in states or []])

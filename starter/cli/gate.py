@@ -3,10 +3,14 @@ did) and refuse with one line; the global `--skip-doctor` skips it for recovery.
 
 from __future__ import annotations
 
-from activities.checks import quick_checks
+from typing import TYPE_CHECKING
+
 from common.errors import Refused
 from common.settings import Settings
 from contracts import CheckStatus
+
+if TYPE_CHECKING:
+    pass
 
 
 class Gate:
@@ -14,6 +18,7 @@ class Gate:
 
 
 def require_healthy(settings: Settings) -> None:
+    from activities.checks import quick_checks
     if Gate.skip:
         return
     for check in quick_checks(settings):

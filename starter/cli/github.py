@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from common.errors import OperatorError, Refused, UsageError
 from common.logs import register_secret, set_level
 from common.settings import Settings
-from starter.cli import render
-from starter.cli.gate import require_healthy
-from starter.cli.runs import JsonOption
-from starter.client import RunClient, with_run_client
 from contracts import CommandResult, ReconcileRequest
-from workflows.run import IntegrationRunWorkflow
 from contracts.states import RunState
+from starter.cli import render
+from starter.cli.runs import JsonOption
+
+if TYPE_CHECKING:
+    from starter.client import RunClient
 
 
 def run_github_webhook(
@@ -33,6 +33,8 @@ def run_github_webhook(
     from aiohttp import web
 
     from common.connection import connect
+    from starter.cli.gate import require_healthy
+    from starter.client import RunClient
     from starter.webhook.bridge import WebhookBridge
     from starter.webhook.deliveries import DeliveryStore
 
@@ -95,6 +97,9 @@ def sync_github(
     """Reconcile runs waiting on GitHub (CI_WAIT, REVIEW_WAIT) by polling their PR, checks and
     reviews — GitHub does not redeliver failed webhooks. Facts already applied by a webhook are
     not applied again."""
+    from starter.cli.gate import require_healthy
+    from starter.client import with_run_client
+    from workflows.run import IntegrationRunWorkflow
     settings = Settings.from_env()
     if not dry_run:
         require_healthy(settings)

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from activities.pr_request import sha256_hex, token_file_for, write_request_file
 from common.errors import Refused, UsageError
 from common.settings import Settings
+from contracts import ApprovePrRequest, OpenPrRequest, PrRequestFileInput
 from starter.cli import render
 from starter.cli.runs import JsonOption, KeyOption, ReasonOption, RunIdOption, build, send_command
-from starter.client import RunClient, with_run_client
-from contracts import ApprovePrRequest, OpenPrRequest, PrRequestFileInput
-from workflows.run import IntegrationRunWorkflow
+
+if TYPE_CHECKING:
+    from starter.client import RunClient
 
 
 def request_open_pr(
@@ -39,6 +39,9 @@ def request_open_pr(
 ) -> None:
     """Check the definition of done and write a PR request file; print a one-time confirm
     token. Only its hash is kept by the run: the token itself never reaches history or logs."""
+    from activities.pr_request import write_request_file
+    from starter.client import with_run_client
+    from workflows.run import IntegrationRunWorkflow
     if body is not None and body_file is not None:
         raise UsageError("give --body or --body-file, not both")
     if body_file is not None:
@@ -111,6 +114,8 @@ def approve_open_pr(
 ) -> None:
     """Open the PR (exactly once) after the double confirmation; the run moves to CI_WAIT.
     A second approval prints the PR already opened."""
+    from activities.pr_request import sha256_hex
+    from workflows.run import IntegrationRunWorkflow
     if not request_file.is_file():
         raise UsageError(f"request file not found: {request_file}")
     request = build(
@@ -136,6 +141,8 @@ def approve_open_pr(
 def show_pr_request(run_id: RunIdOption, as_json: JsonOption = False) -> None:
     """Show the PR request an auto-mode run wrote and waits on, with its confirm token (read
     from the 0600 file next to the request on this machine) and the approve command."""
+    from activities.pr_request import token_file_for
+    from starter.client import with_run_client
     settings = Settings.from_env()
 
     async def current(runs: RunClient) -> Any:

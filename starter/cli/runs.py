@@ -6,17 +6,35 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
-from pathlib import Path
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from pydantic import BaseModel, ValidationError
 
 from common.errors import UsageError
 from common.settings import Settings
+from contracts import (
+    CheckConclusion,
+    CheckRequest,
+    CodexSandbox,
+    CommandRequest,
+    CommandResult,
+    ContractRequest,
+    Engine,
+    FinishRequest,
+    LinkPrRequest,
+    PreflightRequest,
+    PrepareRequest,
+    ReviewRequest,
+    ReviewState,
+    RunMode,
+    RunSpec,
+    TargetStateRequest,
+)
+from contracts.states import RunState
 from starter.cli import render
-from starter.cli.gate import require_healthy
 from starter.cli.plans import (
     CommandOption,
     CommitTitleOption,
@@ -29,27 +47,9 @@ from starter.cli.plans import (
     ValidationOption,
     build_plan,
 )
-from starter.client import RunClient, UpdateMethod, with_run_client
-from contracts import (
-    CheckConclusion,
-    CheckRequest,
-    CodexSandbox,
-    CommandRequest,
-    CommandResult,
-    Engine,
-    ContractRequest,
-    FinishRequest,
-    PreflightRequest,
-    PrepareRequest,
-    LinkPrRequest,
-    ReviewRequest,
-    ReviewState,
-    RunMode,
-    RunSpec,
-    TargetStateRequest,
-)
-from workflows.run import IntegrationRunWorkflow
-from contracts.states import RunState
+
+if TYPE_CHECKING:
+    from starter.client import RunClient, UpdateMethod
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -94,6 +94,7 @@ def build(model: type[Model], **fields: Any) -> Model:
 
 
 def _run(action: Any) -> Any:
+    from starter.client import with_run_client
     return asyncio.run(with_run_client(Settings.from_env(), action))
 
 
@@ -105,6 +106,7 @@ def send_command(
     quiet: bool = False,
 ) -> CommandResult:
     """Send one command to the run; print its answer unless the caller prints its own."""
+    from starter.cli.gate import require_healthy
     require_healthy(Settings.from_env())
 
     async def action(runs: RunClient) -> Any:
@@ -155,6 +157,7 @@ def create_run(
     as_json: JsonOption = False,
 ) -> None:
     """Create a run (state QUEUED): one durable workflow whose id is the run id."""
+    from starter.cli.gate import require_healthy
     plan = None
     if mode == RunMode.AUTO:
         plan = build_plan(engine, prompt_file, command, commit_title, pr_title, pr_body_file,
@@ -199,6 +202,7 @@ def mark_plan_ready(
     reason: ReasonOption = None, idempotency_key: KeyOption = None, as_json: JsonOption = False,
 ) -> None:
     """Record the contract (path and sha256) and move the run to PLAN_READY."""
+    from workflows.run import IntegrationRunWorkflow
     path = contract_path.expanduser().resolve()
     if not path.is_file():
         raise UsageError(f"contract file not found: {contract_path}")
@@ -219,6 +223,7 @@ def link_pr(
     reason: ReasonOption = None, idempotency_key: KeyOption = None, as_json: JsonOption = False,
 ) -> None:
     """Link an existing pull request to the run and move it to CI_WAIT."""
+    from workflows.run import IntegrationRunWorkflow
     request = build(
         LinkPrRequest, pr_number=pr_number, reason=reason, idempotency_key=idempotency_key
     )
@@ -237,6 +242,7 @@ def record_check(
     reason: ReasonOption = None, idempotency_key: KeyOption = None, as_json: JsonOption = False,
 ) -> None:
     """Record a CI check result and move the run accordingly."""
+    from workflows.run import IntegrationRunWorkflow
     request = build(
         CheckRequest, conclusion=conclusion, pr_number=pr_number,
         reason=reason, idempotency_key=idempotency_key,
@@ -256,6 +262,7 @@ def record_review(
     reason: ReasonOption = None, idempotency_key: KeyOption = None, as_json: JsonOption = False,
 ) -> None:
     """Record a pull-request review."""
+    from workflows.run import IntegrationRunWorkflow
     request = build(
         ReviewRequest, review_state=state, pr_number=pr_number,
         reason=reason, idempotency_key=idempotency_key,
@@ -273,6 +280,7 @@ def run_prepare(
     """Prepare the workspace: find or create the fork (GitHub API) or use --fork-url, clone,
     add upstream, create the branch from upstream's default branch, scan governance. From QUEUED
     or DISCOVERY (the run ends in DISCOVERY). Running it again changes nothing."""
+    from workflows.run import IntegrationRunWorkflow
     request = build(PrepareRequest, branch=branch, reason=reason, idempotency_key=idempotency_key)
     send_command(run_id, IntegrationRunWorkflow.run_prepare, request, as_json)
 
@@ -292,6 +300,7 @@ def run_preflight(
     """Check the run's workspace before an agent step: inside the workspace root, .git
     writable, toolchain present, registries reachable, sandbox fit for the step. Writes
     $AGENTPR_HOME/reports/<run_id>_preflight.json; exits 1 when the verdict is FAIL."""
+    from workflows.run import IntegrationRunWorkflow
     request = build(
         PreflightRequest, codex_sandbox=codex_sandbox, skip_network_check=skip_network_check,
         idempotency_key=idempotency_key,
@@ -314,6 +323,7 @@ def run_finish(
     """Commit the workspace's changes with the operator's identity (signed off when the
     repository requires DCO) and push the branch to the fork; the run moves to PUSHED. After a
     crash between commit and push, running it again pushes the existing commit."""
+    from workflows.run import IntegrationRunWorkflow
     request = build(
         FinishRequest, changes=changes, project=project, commit_title=commit_title,
         reason=reason, idempotency_key=idempotency_key,
@@ -321,34 +331,36 @@ def run_finish(
     send_command(run_id, IntegrationRunWorkflow.run_finish, request, as_json)
 
 
-def simple_command(update: UpdateMethod[CommandRequest], doc: str) -> Callable[..., None]:
+def simple_command(update: str, doc: str) -> Callable[..., None]:
     """A command that only moves the run (start-discovery, pause, mark-done, …)."""
 
     def command(
         run_id: RunIdOption, reason: ReasonOption = None, idempotency_key: KeyOption = None,
         as_json: JsonOption = False,
     ) -> None:
+        from workflows.run import IntegrationRunWorkflow
+
         request = build(CommandRequest, reason=reason, idempotency_key=idempotency_key)
-        send_command(run_id, update, request, as_json)
+        send_command(run_id, getattr(IntegrationRunWorkflow, update), request, as_json)
 
     command.__doc__ = doc
     return command
 
 
-def target_state_command(
-    update: UpdateMethod[TargetStateRequest], doc: str
-) -> Callable[..., None]:
+def target_state_command(update: str, doc: str) -> Callable[..., None]:
     """resume and retry: move the run to the state the operator names."""
 
     def command(
         run_id: RunIdOption, target_state: TargetStateOption, reason: ReasonOption = None,
         idempotency_key: KeyOption = None, as_json: JsonOption = False,
     ) -> None:
+        from workflows.run import IntegrationRunWorkflow
+
         request = build(
             TargetStateRequest, target_state=parse_state(target_state, "--target-state"),
             reason=reason, idempotency_key=idempotency_key,
         )
-        send_command(run_id, update, request, as_json)
+        send_command(run_id, getattr(IntegrationRunWorkflow, update), request, as_json)
 
     command.__doc__ = doc
     return command
@@ -396,16 +408,15 @@ def list_runs(
         render.print_run_list(rows)
 
 
-W = IntegrationRunWorkflow
 COMMANDS: dict[str, Callable[..., None]] = {
     "create-run": create_run,
-    "start-discovery": simple_command(W.start_discovery, "Move the run to DISCOVERY."),
+    "start-discovery": simple_command("start_discovery", "Move the run to DISCOVERY."),
     "mark-plan-ready": mark_plan_ready,
     "start-implementation": simple_command(
-        W.start_implementation, "Move the run to IMPLEMENTING."
+        "start_implementation", "Move the run to IMPLEMENTING."
     ),
     "mark-local-validated": simple_command(
-        W.mark_local_validated, "Move the run to LOCAL_VALIDATING."
+        "mark_local_validated", "Move the run to LOCAL_VALIDATING."
     ),
     "run-prepare": run_prepare,
     "run-preflight": run_preflight,
@@ -413,13 +424,13 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "link-pr": link_pr,
     "record-check": record_check,
     "record-review": record_review,
-    "mark-done": simple_command(W.mark_done, "Finish the run (DONE, terminal)."),
+    "mark-done": simple_command("mark_done", "Finish the run (DONE, terminal)."),
     "pause": simple_command(
-        W.pause, "Pause the run (PAUSED); every pause applies, also after an earlier resume."
+        "pause", "Pause the run (PAUSED); every pause applies, also after an earlier resume."
     ),
-    "resume": target_state_command(W.resume, "Resume a PAUSED run into --target-state."),
+    "resume": target_state_command("resume", "Resume a PAUSED run into --target-state."),
     "retry": target_state_command(
-        W.retry,
+        "retry",
         "Move the run (typically FAILED, FAILED_RETRYABLE or NEEDS_HUMAN_REVIEW) to "
         "--target-state.",
     ),

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from activities.checks import CheckStatus, run_doctor
-from common.connection import TemporalUnreachable, connect, register_search_attributes
 from common.errors import Refused
 from common.logs import set_level
 from common.settings import Settings
 from starter.cli import render
-from starter.devserver import serve
+
+if TYPE_CHECKING:
+    pass
 
 PortOption = Annotated[int, typer.Option("--port", help="Temporal frontend (gRPC) port.")]
 UiPortOption = Annotated[int, typer.Option("--ui-port", help="Web UI port.")]
@@ -23,6 +23,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON documen
 
 def server(port: PortOption = 7233, ui_port: UiPortOption = 8233, headless: HeadlessOption = False) -> None:
     """Run the embedded Temporal dev server (SQLite under $AGENTPR_HOME) until Ctrl-C."""
+    from starter.devserver import serve
     set_level("INFO")
     code = serve(Settings.from_env(), port=port, ui_port=ui_port, headless=headless, with_worker=False)
     raise typer.Exit(code)
@@ -30,6 +31,7 @@ def server(port: PortOption = 7233, ui_port: UiPortOption = 8233, headless: Head
 
 def up(port: PortOption = 7233, ui_port: UiPortOption = 8233, headless: HeadlessOption = False) -> None:
     """Dev server plus worker in one process tree (what `make up` runs); Ctrl-C stops both."""
+    from starter.devserver import serve
     set_level("INFO")
     code = serve(Settings.from_env(), port=port, ui_port=ui_port, headless=headless, with_worker=True)
     raise typer.Exit(code)
@@ -45,6 +47,7 @@ def worker() -> None:
 
 def init_db() -> None:
     """Create the data directory and register our search attributes on the running server."""
+    from common.connection import TemporalUnreachable, connect, register_search_attributes
     settings = Settings.from_env()
     settings.home.mkdir(parents=True, exist_ok=True)
     render.console.print(f"data directory {settings.home} ready")
@@ -74,6 +77,7 @@ def doctor(
 ) -> None:
     """Check this machine: git, python, codex, GitHub token and API, Telegram (if configured),
     Temporal and its worker, data and workspace directories, disk space, the policy file."""
+    from activities.checks import CheckStatus, run_doctor
     report = asyncio.run(run_doctor(Settings.from_env(), require_codex=require_codex))
     if as_json:
         render.print_json(report)

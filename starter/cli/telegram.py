@@ -4,16 +4,18 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from common.errors import UsageError
 from common.logs import register_secret, set_level
 from common.settings import Settings
-from starter.cli import render
-from starter.cli.gate import require_healthy
 from contracts import Notification
+from starter.cli import render
+
+if TYPE_CHECKING:
+    pass
 
 
 def run_telegram_bot(
@@ -27,6 +29,7 @@ def run_telegram_bot(
 ) -> None:
     """Run the Telegram control bot (long polling). Needs AGENTPR_TELEGRAM_BOT_TOKEN; the Bot
     API base URL comes from AGENTPR_TELEGRAM_API_URL (a self-hosted Bot API server works)."""
+    from starter.cli.gate import require_healthy
     settings = Settings.from_env()
     if settings.telegram_bot_token is None:
         raise UsageError("AGENTPR_TELEGRAM_BOT_TOKEN is not set")

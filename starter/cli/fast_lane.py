@@ -1,0 +1,215 @@
+"""The CLI's fast lane: `show-run --json` and `--skip-doctor pause` answered through Temporal's
+HTTP API with the standard library only — no Typer, pydantic or Temporal SDK to import, which
+is most of what a command costs (bench/cli_latency.py).
+
+It takes a command only when it is sure to answer exactly as the full CLI would: the exact
+argument shapes below, a plain (no TLS, no API key) connection, a run that is running, and an
+HTTP API that answers in Temporal's wire format. Anything else returns None before a request
+that changes anything is sent, and the full CLI takes over (the same answer, more slowly).
+`AGENTPR_FAST_LANE=0` turns it off.
+
+The HTTP API's address: TEMPORAL_HTTP_ADDRESS, else the gRPC address's port + 10 (where
+`agentpr server` puts it, as Temporal's own defaults do: 7243 next to 7233).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_JSON_PLAIN = base64.b64encode(b"json/plain").decode()
+_RUNNING = "WORKFLOW_EXECUTION_STATUS_RUNNING"
+_COMPLETED = "UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED"
+_TIMEOUT_S = 30.0
+
+
+class _NotMine(Exception):
+    """The fast lane cannot answer this one exactly: the full CLI takes it."""
+
+
+def try_fast_lane(argv: Sequence[str]) -> int | None:
+    """The exit code when the fast lane answered, None when the full CLI must."""
+    if os.environ.get("AGENTPR_FAST_LANE", "1") == "0":
+        return None
+    try:
+        api = _http_api()
+        args = list(argv)
+        if args[:1] == ["show-run"]:
+            return _show_run(api, _options(args[1:], {"--run-id"}, {"--json"}))
+        if args[:2] == ["--skip-doctor", "pause"]:
+            return _pause(api, _options(args[2:], {"--run-id", "--reason", "--idempotency-key"},
+                                        {"--json"}))
+    except _NotMine:
+        return None
+    return None
+
+
+def _options(args: list[str], valued: set[str], flags: set[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    i = 0
+    while i < len(args):
+        name = args[i]
+        if name in flags and name not in found:
+            found[name] = ""
+            i += 1
+        elif name in valued and name not in found and i + 1 < len(args):
+            found[name] = args[i + 1]
+            i += 2
+        else:
+            raise _NotMine
+    if "--run-id" not in found or not _RUN_ID.match(found["--run-id"]):
+        raise _NotMine
+    return found
+
+
+class _HttpApi:
+    def __init__(self, base: str, namespace: str) -> None:
+        self.base = f"{base}/api/v1/namespaces/{urllib.parse.quote(namespace, safe='')}"
+
+    def call(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        request = urllib.request.Request(
+            self.base + path, data=None if body is None else json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"}, method="GET" if body is None else "POST",
+        )
+        with urllib.request.urlopen(request, timeout=_TIMEOUT_S) as response:
+            answer = json.loads(response.read())
+        if not isinstance(answer, dict):
+            raise _NotMine
+        return answer
+
+    def workflow(self, run_id: str) -> str:
+        return f"/workflows/{urllib.parse.quote(run_id, safe='')}"
+
+
+def _http_api() -> _HttpApi:
+    env = os.environ
+    if env.get("TEMPORAL_TLS") or env.get("TEMPORAL_API_KEY") or env.get("TEMPORAL_TLS_CERT"):
+        raise _NotMine
+    address = env.get("TEMPORAL_HTTP_ADDRESS")
+    if not address:
+        host, _, port = (env.get("TEMPORAL_ADDRESS") or "127.0.0.1:7233").rpartition(":")
+        if not port.isdigit():
+            raise _NotMine
+        address = f"{host}:{int(port) + 10}"
+    if "://" not in address:
+        address = f"http://{address}"
+    return _HttpApi(address.rstrip("/"), env.get("TEMPORAL_NAMESPACE") or "default")
+
+
+def _running(api: _HttpApi, run_id: str) -> None:
+    """The run exists and runs (a finished run is read from its result, by the full CLI)."""
+    try:
+        described = api.call(api.workflow(run_id))
+    except (OSError, ValueError) as err:  # unreachable, 404, not JSON: the full CLI explains
+        raise _NotMine from err
+    info = described.get("workflowExecutionInfo")
+    if not isinstance(info, dict) or info.get("status") != _RUNNING:
+        raise _NotMine
+    if (info.get("type") or {}).get("name") != "IntegrationRunWorkflow":
+        raise _NotMine
+
+
+def _payload(outcome: Any) -> Any:
+    payloads = outcome.get("payloads") if isinstance(outcome, dict) else None
+    if not isinstance(payloads, list) or len(payloads) != 1:
+        raise _NotMine
+    first = payloads[0]
+    if (first.get("metadata") or {}).get("encoding") != _JSON_PLAIN:
+        raise _NotMine
+    return json.loads(base64.b64decode(first.get("data") or ""))
+
+
+def _show_run(api: _HttpApi, options: dict[str, str]) -> int:
+    if "--json" not in options:
+        raise _NotMine  # the table needs the full renderer
+    run_id = options["--run-id"]
+    _running(api, run_id)
+    try:
+        answer = api.call(api.workflow(run_id) + "/query/get_run?noPayloadShorthand=true",
+                          {"query": {"queryType": "get_run"}})
+    except (OSError, ValueError) as err:
+        raise _NotMine from err
+    record = _payload(answer.get("queryResult"))
+    sys.stdout.write(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    return 0
+
+
+def _pause(api: _HttpApi, options: dict[str, str]) -> int:
+    run_id = options["--run-id"]
+    reason = options.get("--reason")
+    key = options.get("--idempotency-key")
+    if (reason is not None and len(reason) > 500) or (key is not None and not 0 < len(key) <= 200):
+        raise _NotMine  # the full CLI words the refusal
+    _running(api, run_id)
+    request = {"by": "cli", "reason": reason, "idempotency_key": key}
+    body = {
+        "request": {
+            "meta": {"updateId": str(uuid.uuid4()), "identity": f"agentpr-cli@{os.getpid()}"},
+            "input": {"args": {"payloads": [{
+                "metadata": {"encoding": _JSON_PLAIN},
+                "data": base64.b64encode(json.dumps(request).encode()).decode(),
+            }]}},
+        },
+        "waitPolicy": {"lifecycleStage": _COMPLETED},
+    }
+    path = api.workflow(run_id) + "/update/pause?noPayloadShorthand=true"
+    try:
+        answer = api.call(path, body)
+        # The server answers when the update completed, or earlier when its long poll ends;
+        # asking again with the same update id waits on the same update (it applies once).
+        for _ in range(10):
+            if isinstance(answer.get("outcome"), dict):
+                break
+            answer = api.call(path, body)
+    except urllib.error.HTTPError as err:
+        if err.code in (400, 404):
+            raise _NotMine from err  # nothing was applied: the full CLI explains
+        return _say(f"pause for run {run_id} got HTTP {err.code} from Temporal's HTTP API; "
+                    "see `agentpr show-run` before trying again")
+    except (OSError, ValueError):
+        return _say(f"pause for run {run_id}: Temporal's HTTP API stopped answering; see "
+                    "`agentpr show-run` before trying again")
+    outcome = answer.get("outcome")
+    if not isinstance(outcome, dict):
+        return _say(f"pause for run {run_id} was not answered in time; see `agentpr show-run`")
+    failure = outcome.get("failure")
+    if isinstance(failure, dict):
+        return _say(str(failure.get("message") or "refused"))
+    result = _payload(outcome.get("success"))
+    if "--json" in options:
+        sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    else:
+        _print_result(result)
+    return 0
+
+
+def _print_result(result: dict[str, Any]) -> None:
+    """What `render.print_command_result` prints for a pause, without loading rich."""
+    run_id, command = result.get("run_id"), result.get("command")
+    source, target = result.get("from"), result.get("to")
+    if result.get("duplicate"):
+        at = datetime.fromisoformat(str(result.get("at")).replace("Z", "+00:00"))
+        line = (f"{run_id}: {command} was already applied with this idempotency key at "
+                f"{at.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S')} ({source} -> {target}); "
+                "nothing changed")
+    elif source == target:
+        line = f"{run_id}: {command} recorded; state stays {target}"
+    else:
+        line = f"{run_id}: {source} -> {target} ({command})"
+    sys.stdout.write(line + "\n")
+
+
+def _say(message: str) -> int:
+    sys.stderr.write("agentpr: " + " ".join(message.replace("Value error, ", "").split()) + "\n")
+    return 1
