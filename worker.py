@@ -60,8 +60,9 @@ class _SharedCodeFinder(importlib.abc.MetaPathFinder):
     def __init__(self, package: str) -> None:
         self.package = package
 
-    def find_spec(self, fullname: str, path: Sequence[str] | None,
-                  target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
         if fullname != self.package and not fullname.startswith(f"{self.package}."):
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
@@ -108,8 +109,10 @@ def build_workers(client: Client, settings: Settings) -> list[Worker]:
     github_writes = Worker(
         client,
         task_queue=settings.github_task_queue,
-        activities=[GitHubActivities(settings).create_pull_request,
-                    GitHubActivities(settings).act_on_pull_request],
+        activities=[
+            GitHubActivities(settings).create_pull_request,
+            GitHubActivities(settings).act_on_pull_request,
+        ],
         activity_executor=ThreadPoolExecutor(max_workers=4),
         # Enforced by the server for the whole queue, whatever the number of workers.
         max_task_queue_activities_per_second=settings.github_writes_per_minute / 60,

@@ -15,7 +15,7 @@ import signal
 import subprocess
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
@@ -126,7 +126,9 @@ def _marked_processes(marker: str) -> dict[int, str]:
                 continue
             if not _alive(int(entry.name)):
                 continue
-            found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:120]
+            found[int(entry.name)] = (
+                (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:120]
+            )
         except (OSError, ValueError):
             continue
     return found
@@ -172,7 +174,8 @@ class AgentActivities:
         if not inside(workspace, settings.workspace_root) or not (workspace / ".git").is_dir():
             raise ApplicationError(
                 f"workspace {workspace} is missing or outside the workspace root",
-                type=WORKSPACE_MISSING, non_retryable=True,
+                type=WORKSPACE_MISSING,
+                non_retryable=True,
             )
         engine = engine_for(request.engine)
         try:
@@ -194,7 +197,7 @@ class AgentActivities:
         env["AGENTPR_RUN_ID"] = request.run_id
         env.update(engine.env(request))
 
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         settings.reports_dir.mkdir(parents=True, exist_ok=True)
         transcript = settings.reports_dir / f"{request.run_id}_agent_events_{stamp}.jsonl"
         stderr_path = settings.reports_dir / f"{request.run_id}_agent_stderr_{stamp}.log"
@@ -207,9 +210,13 @@ class AgentActivities:
         timed_out = cancelled = False
         with open(transcript, "wb") as sink, open(stderr_path, "wb") as errors:
             process = subprocess.Popen(
-                argv, cwd=workspace, env=env,
+                argv,
+                cwd=workspace,
+                env=env,
                 stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=errors, start_new_session=True,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                start_new_session=True,
             )
             pump = _StreamPump(process.stdout, sink)  # type: ignore[arg-type]
             pump.start()
@@ -224,8 +231,13 @@ class AgentActivities:
                 while process.poll() is None:
                     now = time.monotonic()
                     if now >= next_beat:
-                        activity.heartbeat({"events": pump.lines, "last_command": pump.last_command,
-                                            "elapsed_s": round(now - started, 1)})
+                        activity.heartbeat(
+                            {
+                                "events": pump.lines,
+                                "last_command": pump.last_command,
+                                "elapsed_s": round(now - started, 1),
+                            }
+                        )
                         next_beat = now + HEARTBEAT_EVERY_S
                     if activity.is_cancelled():
                         cancelled = True
@@ -252,27 +264,44 @@ class AgentActivities:
         evidence = engine.evidence(request, transcript, stderr_path, exit_code)
         outcome = grade(
             GradeInput(
-                evidence=evidence, exit_code=exit_code, timed_out=timed_out,
-                changed_files=changed, added_lines=added, removed_lines=removed,
-                state=request.state, expects_changes=request.expects_changes,
-                policy=request.policy, attempt=request.attempt,
+                evidence=evidence,
+                exit_code=exit_code,
+                timed_out=timed_out,
+                changed_files=changed,
+                added_lines=added,
+                removed_lines=removed,
+                state=request.state,
+                expects_changes=request.expects_changes,
+                policy=request.policy,
+                attempt=request.attempt,
                 codex_sandbox=request.codex_sandbox if request.engine == Engine.CODEX else None,
             )
         )
-        now_dt = datetime.now(timezone.utc)
-        agent_grade = AgentGrade(verdict=outcome.verdict, reason_code=outcome.reason_code,
-                                 next_action=outcome.next_action, at=now_dt,
-                                 reasons=outcome.reasons)
+        now_dt = datetime.now(UTC)
+        agent_grade = AgentGrade(
+            verdict=outcome.verdict,
+            reason_code=outcome.reason_code,
+            next_action=outcome.next_action,
+            at=now_dt,
+            reasons=outcome.reasons,
+        )
         report = write_report(
-            settings, f"{request.run_id}_agent_runtime_{stamp}.json",
+            settings,
+            f"{request.run_id}_agent_runtime_{stamp}.json",
             {
-                "run_id": request.run_id, "engine": request.engine.value,
-                "command_line": redact_argv(argv), "workspace": str(workspace),
-                "state": request.state.value, "attempt": request.attempt,
-                "started_at": (now_dt.timestamp() - duration), "duration_s": round(duration, 3),
-                "exit_code": exit_code, "timed_out": timed_out,
+                "run_id": request.run_id,
+                "engine": request.engine.value,
+                "command_line": redact_argv(argv),
+                "workspace": str(workspace),
+                "state": request.state.value,
+                "attempt": request.attempt,
+                "started_at": (now_dt.timestamp() - duration),
+                "duration_s": round(duration, 3),
+                "exit_code": exit_code,
+                "timed_out": timed_out,
                 "max_minutes": request.max_minutes,
-                "transcript": str(transcript), "transcript_sha256": pump.digest.hexdigest(),
+                "transcript": str(transcript),
+                "transcript_sha256": pump.digest.hexdigest(),
                 "prompt_file": str(prompt_file) if prompt_file else None,
                 "stderr": str(stderr_path),
                 "diff": {"files": changed, "added": added, "removed": removed},
@@ -284,16 +313,26 @@ class AgentActivities:
                 "transient_errors": evidence.transient_errors,
                 "hard_failures": evidence.hard_failures,
                 "agent_status": evidence.agent_status,
-                "grade": outcome.verdict.value, "reason_code": outcome.reason_code,
-                "next_action": outcome.next_action, "reasons": outcome.reasons,
+                "grade": outcome.verdict.value,
+                "reason_code": outcome.reason_code,
+                "next_action": outcome.next_action,
+                "reasons": outcome.reasons,
             },
         )
         return AgentStepResult(
-            engine=request.engine, exit_code=exit_code, timed_out=timed_out,
-            duration_s=round(duration, 3), transcript=str(transcript),
-            transcript_sha256=pump.digest.hexdigest(), transcript_bytes=pump.size,
-            event_count=evidence.event_count or pump.lines, report=str(report),
-            grade=agent_grade, changed_files=changed, added_lines=added, removed_lines=removed,
+            engine=request.engine,
+            exit_code=exit_code,
+            timed_out=timed_out,
+            duration_s=round(duration, 3),
+            transcript=str(transcript),
+            transcript_sha256=pump.digest.hexdigest(),
+            transcript_bytes=pump.size,
+            event_count=evidence.event_count or pump.lines,
+            report=str(report),
+            grade=agent_grade,
+            changed_files=changed,
+            added_lines=added,
+            removed_lines=removed,
             usage=evidence.usage,
         )
 
@@ -333,4 +372,3 @@ def diff_stats(settings: Settings, workspace: Path, base_branch: str) -> tuple[i
         except OSError:
             pass
     return files, added, removed
-

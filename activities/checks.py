@@ -31,17 +31,21 @@ MIN_FREE_MB = 1024
 LOW_RATE_LIMIT = 100
 HTTP_TIMEOUT_S = 5.0
 
+
 class DoctorReport(BaseModel):
     ok: bool
     checks: list[CheckResult]
 
+
 def _check(name: str, status: CheckStatus, detail: str) -> CheckResult:
     return CheckResult(name=name, status=status, detail=detail)
 
+
 def _command_version(argv: list[str]) -> str | None:
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=20,
-                              stdin=subprocess.DEVNULL)
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     text = (done.stdout or done.stderr).strip()
@@ -49,11 +53,13 @@ def _command_version(argv: list[str]) -> str | None:
         return None
     return text.splitlines()[0] if text else "ok"
 
+
 def git_check() -> CheckResult:
     if shutil.which("git") is None:
         return _check("git", FAIL, "git is not on PATH")
     version = _command_version(["git", "--version"])
     return _check("git", OK, version) if version else _check("git", FAIL, "`git --version` failed")
+
 
 def python_check() -> CheckResult:
     interpreter = shutil.which("python3") or shutil.which("python")
@@ -61,6 +67,7 @@ def python_check() -> CheckResult:
     if interpreter is None:
         return _check("python", WARN, f"{here}; no python3 on PATH for repositories' tooling")
     return _check("python", OK, f"{here}; {interpreter}")
+
 
 def writable_dir_check(name: str, directory: Path) -> CheckResult:
     try:
@@ -75,6 +82,7 @@ def writable_dir_check(name: str, directory: Path) -> CheckResult:
         return _check(name, FAIL, f"{directory}: only {free_mb} MiB free (need {MIN_FREE_MB})")
     return _check(name, OK, f"{directory} writable, {free_mb} MiB free")
 
+
 def policy_check(settings: Settings) -> CheckResult:
     path = settings.policy_file
     try:
@@ -82,6 +90,7 @@ def policy_check(settings: Settings) -> CheckResult:
     except PolicyError as err:
         return _check("policy", FAIL, err.message)
     return _check("policy", OK, f"{path}" if path.exists() else f"defaults ({path} absent)")
+
 
 def codex_check(settings: Settings, required: bool) -> CheckResult:
     """The binary an agent step would run (the codex engine's own lookup)."""
@@ -94,6 +103,7 @@ def codex_check(settings: Settings, required: bool) -> CheckResult:
     if version is None:
         return _check("codex", missing, f"{binary} --version failed")
     return _check("codex", OK, f"{version} ({binary})")
+
 
 def _http_json(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], object]:
     request = urllib.request.Request(url, headers=headers)
@@ -108,12 +118,16 @@ def _http_json(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], 
             payload = None
         return err.code, dict(err.headers), payload
 
+
 def github_check(settings: Settings) -> CheckResult:
     if settings.github_token is None:
         return _check("github", WARN, "AGENTPR_GITHUB_TOKEN is not set (needed for forks and PRs)")
     url = settings.github_api_url.rstrip("/") + "/user"
-    headers = {"Authorization": f"Bearer {settings.github_token.get_secret_value()}",
-               "Accept": "application/vnd.github+json", "User-Agent": "agentpr-doctor"}
+    headers = {
+        "Authorization": f"Bearer {settings.github_token.get_secret_value()}",
+        "Accept": "application/vnd.github+json",
+        "User-Agent": "agentpr-doctor",
+    }
     try:
         status, response_headers, body = _http_json(url, headers)
     except (urllib.error.URLError, OSError, ValueError) as err:
@@ -127,6 +141,7 @@ def github_check(settings: Settings) -> CheckResult:
     limit = lowered.get("x-ratelimit-limit", "?")
     detail = f"authenticated as {body.get('login')}; rate limit {remaining}/{limit} left"
     return _check("github", WARN if remaining < LOW_RATE_LIMIT else OK, detail)
+
 
 def telegram_check(settings: Settings) -> CheckResult | None:
     if settings.telegram_bot_token is None:
@@ -143,6 +158,7 @@ def telegram_check(settings: Settings) -> CheckResult | None:
     description = body.get("description", "") if isinstance(body, dict) else ""
     return _check("telegram", FAIL, f"getMe answered {status} {description}".strip())
 
+
 def quick_checks(settings: Settings) -> list[CheckResult]:
     """The startup gate: local, no network, well under a second."""
     return [
@@ -151,6 +167,7 @@ def quick_checks(settings: Settings) -> list[CheckResult]:
         writable_dir_check("workspace root", settings.workspace_root),
         policy_check(settings),
     ]
+
 
 async def _temporal_checks(settings: Settings) -> list[CheckResult]:
     from temporalio.api.enums.v1 import TaskQueueType
@@ -166,16 +183,21 @@ async def _temporal_checks(settings: Settings) -> list[CheckResult]:
     except TemporalUnreachable as err:
         return [_check("temporal", FAIL, err.message)]
     checks = [
-        _check("temporal", OK, f"reachable at {settings.temporal_address}, namespace "
-               f"{settings.temporal_namespace!r}")
+        _check(
+            "temporal",
+            OK,
+            f"reachable at {settings.temporal_address}, namespace {settings.temporal_namespace!r}",
+        )
     ]
     listed = await client.operator_service.list_search_attributes(
         ListSearchAttributesRequest(namespace=settings.temporal_namespace)
     )
     missing = [key.name for key in sa.ALL_KEYS if key.name not in listed.custom_attributes]
     checks.append(
-        _check("search attributes", FAIL, "missing " + ", ".join(missing)
-               + " — run `agentpr init-db`") if missing
+        _check(
+            "search attributes", FAIL, "missing " + ", ".join(missing) + " — run `agentpr init-db`"
+        )
+        if missing
         else _check("search attributes", OK, "all registered")
     )
     described = await client.workflow_service.describe_task_queue(
@@ -188,11 +210,15 @@ async def _temporal_checks(settings: Settings) -> list[CheckResult]:
     pollers = len(described.pollers)
     checks.append(
         _check("worker", OK, f"{pollers} poller(s) on task queue {settings.task_queue!r}")
-        if pollers else
-        _check("worker", WARN, f"no worker polls task queue {settings.task_queue!r} — "
-               "start `agentpr worker`")
+        if pollers
+        else _check(
+            "worker",
+            WARN,
+            f"no worker polls task queue {settings.task_queue!r} — start `agentpr worker`",
+        )
     )
     return checks
+
 
 async def run_doctor(settings: Settings, *, require_codex: bool = False) -> DoctorReport:
     local = await asyncio.to_thread(
@@ -207,6 +233,7 @@ async def run_doctor(settings: Settings, *, require_codex: bool = False) -> Doct
     checks = [*local, *await _temporal_checks(settings)]
     return DoctorReport(ok=all(c.status != FAIL for c in checks), checks=checks)
 
+
 # ---- preflight (activity) --------------------------------------------------------------------
 
 TOOLCHAINS: dict[str, list[str]] = {
@@ -215,6 +242,7 @@ TOOLCHAINS: dict[str, list[str]] = {
     "go": ["go"],
     "rust": ["cargo"],
 }
+
 
 def _registry_check(name: str, url: str) -> CheckResult:
     request = urllib.request.Request(url, method="GET", headers={"User-Agent": "agentpr-preflight"})
@@ -228,6 +256,7 @@ def _registry_check(name: str, url: str) -> CheckResult:
         reason = getattr(err, "reason", err)
         return _check(f"registry {name}", FAIL, f"{url} unreachable: {reason}")
 
+
 class PreflightActivities:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -240,11 +269,22 @@ class PreflightActivities:
         checks: list[CheckResult] = []
         workspace = Path(request.workspace)
         if not inside(workspace, settings.workspace_root):
-            checks.append(_check("workspace", FAIL, f"{workspace} is outside the workspace root "
-                                 f"{settings.workspace_root}; refusing to run an agent there"))
+            checks.append(
+                _check(
+                    "workspace",
+                    FAIL,
+                    f"{workspace} is outside the workspace root "
+                    f"{settings.workspace_root}; refusing to run an agent there",
+                )
+            )
         elif not (workspace / ".git").is_dir():
-            checks.append(_check("workspace", FAIL, f"{workspace} is not a prepared git "
-                                 "workspace; run `agentpr run-prepare`"))
+            checks.append(
+                _check(
+                    "workspace",
+                    FAIL,
+                    f"{workspace} is not a prepared git workspace; run `agentpr run-prepare`",
+                )
+            )
         else:
             checks.append(_check("workspace", OK, f"{workspace} inside {settings.workspace_root}"))
             checks.append(self._git_writable(workspace / ".git"))
@@ -252,10 +292,16 @@ class PreflightActivities:
             for tool in TOOLCHAINS.get(project, []):
                 found = shutil.which(tool)
                 checks.append(
-                    _check(f"toolchain {tool}", OK, found) if found
-                    else _check(f"toolchain {tool}", FAIL, f"{tool} not on PATH ({project} project)")
+                    _check(f"toolchain {tool}", OK, found)
+                    if found
+                    else _check(
+                        f"toolchain {tool}", FAIL, f"{tool} not on PATH ({project} project)"
+                    )
                 )
-        registries = {"python": ("pypi", settings.pypi_url), "node": ("npm", settings.npm_registry_url)}
+        registries = {
+            "python": ("pypi", settings.pypi_url),
+            "node": ("npm", settings.npm_registry_url),
+        }
         for project in request.project_types:
             if project not in registries:
                 continue
@@ -268,13 +314,24 @@ class PreflightActivities:
         verdict = "FAIL" if any(c.status == FAIL for c in checks) else "PASS"
         now = activity.info().current_attempt_scheduled_time
         report = write_report(
-            settings, f"{request.run_id}_preflight.json",
-            {"run_id": request.run_id, "verdict": verdict, "codex_sandbox": request.codex_sandbox,
-             "workspace": request.workspace, "at": now.isoformat(),
-             "checks": [c.model_dump(mode="json") for c in checks]},
+            settings,
+            f"{request.run_id}_preflight.json",
+            {
+                "run_id": request.run_id,
+                "verdict": verdict,
+                "codex_sandbox": request.codex_sandbox,
+                "workspace": request.workspace,
+                "at": now.isoformat(),
+                "checks": [c.model_dump(mode="json") for c in checks],
+            },
         )
-        return PreflightResult(verdict=verdict, codex_sandbox=request.codex_sandbox,
-                               checks=checks, report=str(report), at=now)
+        return PreflightResult(
+            verdict=verdict,
+            codex_sandbox=request.codex_sandbox,
+            checks=checks,
+            report=str(report),
+            at=now,
+        )
 
     def _git_writable(self, git_dir: Path) -> CheckResult:
         try:
@@ -287,11 +344,19 @@ class PreflightActivities:
     def _sandbox_check(self, request: PreflightInput) -> CheckResult:
         sandbox = request.codex_sandbox
         if sandbox == "read-only" and request.implementing:
-            return _check("sandbox", FAIL, "read-only cannot implement: the agent could not write "
-                          "files; use workspace-write or danger-full-access")
+            return _check(
+                "sandbox",
+                FAIL,
+                "read-only cannot implement: the agent could not write "
+                "files; use workspace-write or danger-full-access",
+            )
         if sandbox == "workspace-write":
-            return _check("sandbox", OK, "workspace-write: files writable, .git read-only and no "
-                          "network inside the sandbox (agentpr commits in run-finish)")
+            return _check(
+                "sandbox",
+                OK,
+                "workspace-write: files writable, .git read-only and no "
+                "network inside the sandbox (agentpr commits in run-finish)",
+            )
         if sandbox == "danger-full-access":
             return _check("sandbox", OK, "danger-full-access with agentpr's runtime guardrails")
         return _check("sandbox", OK, sandbox)

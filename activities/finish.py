@@ -37,7 +37,9 @@ class FinishActivities:
         self.settings = settings
 
     def _identity(self, git: Git, path: Path) -> tuple[str, str]:
-        name = self.settings.git_author_name or git.run("config", "user.name", cwd=path, check=False)
+        name = self.settings.git_author_name or git.run(
+            "config", "user.name", cwd=path, check=False
+        )
         email = self.settings.git_author_email or git.run(
             "config", "user.email", cwd=path, check=False
         )
@@ -46,7 +48,8 @@ class FinishActivities:
                 "no git identity for the commit: set AGENTPR_GIT_AUTHOR_NAME and "
                 "AGENTPR_GIT_AUTHOR_EMAIL (or git config --global user.name/user.email) "
                 "for the worker",
-                type=GIT_IDENTITY_MISSING, non_retryable=True,
+                type=GIT_IDENTITY_MISSING,
+                non_retryable=True,
             )
         return name, email
 
@@ -56,7 +59,8 @@ class FinishActivities:
         if not inside(path, self.settings.workspace_root) or not (path / ".git").is_dir():
             raise ApplicationError(
                 f"workspace {path} is missing or outside the workspace root; run run-prepare",
-                type=WORKSPACE_MISSING, non_retryable=True,
+                type=WORKSPACE_MISSING,
+                non_retryable=True,
             )
         git = Git.for_activity(self.settings)
         try:
@@ -93,7 +97,8 @@ class FinishActivities:
             if not (pushed_before and own):
                 raise ApplicationError(
                     f"nothing to commit in {path}: no changes and no commit of this run to push",
-                    type=NOTHING_TO_COMMIT, non_retryable=True,
+                    type=NOTHING_TO_COMMIT,
+                    non_retryable=True,
                 )
             pushed = False  # the fork already has it: an earlier attempt pushed, then crashed
         else:
@@ -102,24 +107,46 @@ class FinishActivities:
 
         files, added, removed = self._diff_stats(git, path, f"upstream/{request.base_branch}")
         result = FinishResult(
-            commit_sha=head, committed=committed, pushed=pushed, files_changed=files,
-            added_lines=added, removed_lines=removed, report="",
+            commit_sha=head,
+            committed=committed,
+            pushed=pushed,
+            files_changed=files,
+            added_lines=added,
+            removed_lines=removed,
+            report="",
             signed_off=self._signed_off(git, path),
         )
         report = write_report(
-            self.settings, f"{request.run_id}_finish.json",
-            {**result.model_dump(mode="json"), "branch": branch, "title": request.commit_title,
-             "changes": request.changes, "project": request.project, "signoff": request.signoff},
+            self.settings,
+            f"{request.run_id}_finish.json",
+            {
+                **result.model_dump(mode="json"),
+                "branch": branch,
+                "title": request.commit_title,
+                "changes": request.changes,
+                "project": request.project,
+                "signoff": request.signoff,
+            },
         )
         return result.model_copy(update={"report": str(report)})
 
     def _commit(
         self, git: Git, path: Path, args: list[str], message: str, name: str, email: str
     ) -> None:
-        env = {**git.env, "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
-               "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
+        env = {
+            **git.env,
+            "GIT_AUTHOR_NAME": name,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": name,
+            "GIT_COMMITTER_EMAIL": email,
+        }
         result = subprocess.run(
-            ["git", *args], cwd=path, env=env, input=message, text=True, capture_output=True,
+            ["git", *args],
+            cwd=path,
+            env=env,
+            input=message,
+            text=True,
+            capture_output=True,
         )
         if result.returncode != 0:
             raise GitError(args, result.returncode, git.scrub(result.stderr or result.stdout))
@@ -132,7 +159,8 @@ class FinishActivities:
                 raise ApplicationError(
                     f"push to {branch} was rejected: the fork's branch has commits this "
                     "workspace lacks; resolve by hand",
-                    type=PUSH_REJECTED, non_retryable=True,
+                    type=PUSH_REJECTED,
+                    non_retryable=True,
                 ) from None
             raise
 

@@ -122,7 +122,11 @@ class Git:
     def ok(self, *args: str, cwd: Path | None = None) -> bool:
         """Whether `git ARGS` succeeds (for questions such as: does this ref exist?)."""
         result = subprocess.run(
-            ["git", *args], cwd=cwd, env=self.env, stdin=subprocess.DEVNULL,
-            capture_output=True, timeout=120,
+            ["git", *args],
+            cwd=cwd,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=120,
         )
         return result.returncode == 0

@@ -36,7 +36,8 @@ def github_client(settings: Settings) -> Any:
     if settings.github_token is None:
         raise ApplicationError(
             "no GitHub token: set AGENTPR_GITHUB_TOKEN for the worker",
-            type=GITHUB_TOKEN_MISSING, non_retryable=True,
+            type=GITHUB_TOKEN_MISSING,
+            non_retryable=True,
         )
     from github import Auth, Github  # heavy (~0.3 s); only where the API is used
 
@@ -75,12 +76,14 @@ def github_error(err: Any, what: str) -> ApplicationError:
     delay = retry_delay(getattr(err, "headers", None))
     if status in (403, 429) and (delay is not None or "rate limit" in message.lower()):
         return ApplicationError(
-            f"GitHub rate limit on {what}: {message}", type=GITHUB_RATE_LIMITED,
+            f"GitHub rate limit on {what}: {message}",
+            type=GITHUB_RATE_LIMITED,
             next_retry_delay=delay or timedelta(seconds=60),
         )
     if status in (401, 403, 404, 422):
         return ApplicationError(
-            f"GitHub refused {what} ({status} {message})".strip(), type=GITHUB_REFUSED,
+            f"GitHub refused {what} ({status} {message})".strip(),
+            type=GITHUB_REFUSED,
             non_retryable=True,
         )
     return ApplicationError(f"GitHub error on {what}: {status} {message}", type="GitHubError")
@@ -94,8 +97,7 @@ def comment_marker(run_id: str, body: str) -> str:
 
 
 def _info(pr: Any, created: bool) -> PullRequestInfo:
-    return PullRequestInfo(number=pr.number, url=pr.html_url, head_sha=pr.head.sha,
-                           created=created)
+    return PullRequestInfo(number=pr.number, url=pr.html_url, head_sha=pr.head.sha, created=created)
 
 
 class GitHubActivities:
@@ -114,8 +116,13 @@ class GitHubActivities:
             for existing in repo.get_pulls(state="open", head=request.head, base=request.base):
                 return _info(existing, created=False)
             try:
-                pr = repo.create_pull(title=request.title, body=request.body, base=request.base,
-                                      head=request.head, maintainer_can_modify=True)
+                pr = repo.create_pull(
+                    title=request.title,
+                    body=request.body,
+                    base=request.base,
+                    head=request.head,
+                    maintainer_can_modify=True,
+                )
             except GithubException as err:
                 if err.status == 422 and "already exists" in str(err.data):
                     for existing in repo.get_pulls(state="open", head=request.head):
@@ -134,29 +141,36 @@ class GitHubActivities:
         from github import GithubException
 
         gh = github_client(self.settings)
-        outcome = PullRequestActionResult(run_id=request.run_id, pr_number=request.pr_number,
-                                          action=request.action, done=True)
+        outcome = PullRequestActionResult(
+            run_id=request.run_id, pr_number=request.pr_number, action=request.action, done=True
+        )
         try:
             pull = gh.get_repo(request.repo).get_pull(request.pr_number)
             if request.action == "comment":
                 if not request.body.strip():
-                    raise ApplicationError("a comment needs a body", type=GITHUB_REFUSED,
-                                           non_retryable=True)
+                    raise ApplicationError(
+                        "a comment needs a body", type=GITHUB_REFUSED, non_retryable=True
+                    )
                 comment_id, posted = _comment_once(pull, request)
-                return outcome.model_copy(update={
-                    "comment_id": comment_id,
-                    "detail": "commented" if posted else "already commented"})
+                return outcome.model_copy(
+                    update={
+                        "comment_id": comment_id,
+                        "detail": "commented" if posted else "already commented",
+                    }
+                )
             if pull.state == "closed":
                 detail = "already merged" if pull.merged else "already closed"
                 return outcome.model_copy(update={"done": False, "detail": detail})
             comment_id = _comment_once(pull, request)[0] if request.body.strip() else None
             pull.edit(state="closed")
-            activity.logger.info("closed PR #%s of %s for %s", request.pr_number, request.repo,
-                                 request.run_id)
+            activity.logger.info(
+                "closed PR #%s of %s for %s", request.pr_number, request.repo, request.run_id
+            )
             return outcome.model_copy(update={"comment_id": comment_id, "detail": "closed"})
         except GithubException as err:
             raise github_error(
-                err, f"{request.action} on PR #{request.pr_number} of {request.repo}") from None
+                err, f"{request.action} on PR #{request.pr_number} of {request.repo}"
+            ) from None
 
 
 def _comment_once(pull: Any, request: PullRequestActionInput) -> tuple[int, bool]:
@@ -192,17 +206,30 @@ class GitHubReadActivities:
             facts: list[GitHubEvent] = []
 
             def fact(**fields: Any) -> None:
-                event = GitHubEvent(delivery_id="", source="poll", repo=request.repo,
-                                    pr_number=request.pr_number, head_sha=head, **fields)
+                event = GitHubEvent(
+                    delivery_id="",
+                    source="poll",
+                    repo=request.repo,
+                    pr_number=request.pr_number,
+                    head_sha=head,
+                    **fields,
+                )
                 facts.append(event.model_copy(update={"delivery_id": f"poll:{event.fact_key}"}))
 
             check_runs = list(repo.get_commit(head).get_check_runs())
             completed = [run for run in check_runs if run.status == "completed"]
             for run in completed:
                 output = run.output
-                detail = " ".join(filter(None, [getattr(output, "title", None),
-                                                getattr(output, "summary", None),
-                                                getattr(output, "text", None)]))[:2000]
+                detail = " ".join(
+                    filter(
+                        None,
+                        [
+                            getattr(output, "title", None),
+                            getattr(output, "summary", None),
+                            getattr(output, "text", None),
+                        ],
+                    )
+                )[:2000]
                 fact(kind="check_run", name=run.name, conclusion=run.conclusion, detail=detail)
             if check_runs and len(completed) == len(check_runs):
                 green = all(run.conclusion in CHECK_PASSING for run in completed)
@@ -210,11 +237,16 @@ class GitHubReadActivities:
             for review in pr.get_reviews():
                 state = (review.state or "").lower()
                 if state in ("approved", "changes_requested", "commented"):
-                    fact(kind="review", review_state=state, review_id=review.id,
-                         detail=(review.body or "")[:2000])
+                    fact(
+                        kind="review",
+                        review_state=state,
+                        review_id=review.id,
+                        detail=(review.body or "")[:2000],
+                    )
             if pr.state == "closed":
                 fact(kind="pr_closed", merged=bool(pr.merged))
-            return PullRequestStatus(state=pr.state, merged=bool(pr.merged), head_sha=head,
-                                     facts=facts)
+            return PullRequestStatus(
+                state=pr.state, merged=bool(pr.merged), head_sha=head, facts=facts
+            )
         except GithubException as err:
             raise github_error(err, f"reading PR #{request.pr_number} on {request.repo}") from None

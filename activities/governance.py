@@ -60,7 +60,10 @@ _SHELL_SEPARATOR = re.compile(r"&&|\|\||;|\|")
 
 _NPM_DEFAULT_TEST = "no test specified"  # `npm init` writes a test script that only fails
 _NODE_LOCK_FILES = (
-    ("bun.lockb", "bun"), ("bun.lock", "bun"), ("pnpm-lock.yaml", "pnpm"), ("yarn.lock", "yarn")
+    ("bun.lockb", "bun"),
+    ("bun.lock", "bun"),
+    ("pnpm-lock.yaml", "pnpm"),
+    ("yarn.lock", "yarn"),
 )
 _NODE_PACKAGE_MANAGERS = {"npm", "yarn", "pnpm", "bun"}
 _OTHER_PROJECT_MARKERS = (("node", "package.json"), ("go", "go.mod"), ("rust", "Cargo.toml"))

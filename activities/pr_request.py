@@ -12,7 +12,7 @@ import json
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from temporalio import activity
@@ -35,19 +35,32 @@ class WrittenRequest:
     token: str
 
 
-def write_request_file(directory: Path, ask: PrRequestFileInput, keep_token: bool) -> WrittenRequest:
+def write_request_file(
+    directory: Path, ask: PrRequestFileInput, keep_token: bool
+) -> WrittenRequest:
     """Write `<run>_<time>.json` (mode 0600, never overwritten); with `keep_token`, also the
     token beside it (mode 0600) for an operator on this machine to read."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     expires = now + timedelta(minutes=ask.ttl_minutes)
     token = secrets.token_urlsafe(24)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{ask.run_id}_{now.strftime('%Y%m%dT%H%M%S%fZ')}.json"
-    content = json.dumps({
-        "run_id": ask.run_id, "repo": ask.repo, "title": ask.title,
-        "body_sha256": sha256_hex(ask.body.encode()), "base": ask.base, "head": ask.head,
-        "created_at": now.isoformat(), "expires_at": expires.isoformat(),
-    }, indent=2).encode() + b"\n"
+    content = (
+        json.dumps(
+            {
+                "run_id": ask.run_id,
+                "repo": ask.repo,
+                "title": ask.title,
+                "body_sha256": sha256_hex(ask.body.encode()),
+                "base": ask.base,
+                "head": ask.head,
+                "created_at": now.isoformat(),
+                "expires_at": expires.isoformat(),
+            },
+            indent=2,
+        ).encode()
+        + b"\n"
+    )
     _write_private(path, content)
     token_file = None
     if keep_token:
@@ -55,9 +68,11 @@ def write_request_file(directory: Path, ask: PrRequestFileInput, keep_token: boo
         _write_private(token_file, token.encode() + b"\n")
     return WrittenRequest(
         file=PrRequestFile(
-            request_file=str(path), request_file_sha256=sha256_hex(content),
+            request_file=str(path),
+            request_file_sha256=sha256_hex(content),
             token_sha256=sha256_hex(token.encode()),
-            token_file=str(token_file) if token_file else None, expires_at=expires,
+            token_file=str(token_file) if token_file else None,
+            expires_at=expires,
         ),
         token=token,
     )

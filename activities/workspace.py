@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from temporalio import activity
@@ -72,7 +72,11 @@ class GitHubRemotes:
             login = self.github.get_user().login
             try:
                 existing = self.github.get_repo(f"{login}/{repo}")
-                if existing.fork and existing.parent and existing.parent.full_name == upstream.full_name:
+                if (
+                    existing.fork
+                    and existing.parent
+                    and existing.parent.full_name == upstream.full_name
+                ):
                     return upstream, existing, []
             except UnknownObjectException:
                 pass
@@ -125,7 +129,9 @@ class WorkspaceActivities:
         if upstream_url is None or fork_url is None:
             remotes = GitHubRemotes(settings)
             upstream, fork, created = remotes.resolve(
-                request.owner, request.repo, want_fork=fork_url is None,
+                request.owner,
+                request.repo,
+                want_fork=fork_url is None,
                 on_fork_requested=lambda: self._note(actions, "fork"),
             )
             actions += [action for action in created if action not in actions]
@@ -140,7 +146,8 @@ class WorkspaceActivities:
         if not inside(path, root):
             raise ApplicationError(
                 f"workspace {path} would be outside the workspace root {root}",
-                type=WORKSPACE_OUTSIDE_ROOT, non_retryable=True,
+                type=WORKSPACE_OUTSIDE_ROOT,
+                non_retryable=True,
             )
         git = Git.for_activity(
             settings, lambda doing: activity.heartbeat({"actions": actions, "doing": doing})
@@ -163,8 +170,13 @@ class WorkspaceActivities:
         activity.logger.info("workspace ready: %s (%s)", path, ", ".join(actions) or "no change")
         return PrepareResult(
             workspace=WorkspaceInfo(
-                path=str(path), branch=request.branch, base_branch=base, base_sha=base_sha,
-                upstream_url=upstream_url, fork_url=fork_url, fork_full_name=fork_full_name,
+                path=str(path),
+                branch=request.branch,
+                base_branch=base,
+                base_sha=base_sha,
+                upstream_url=upstream_url,
+                fork_url=fork_url,
+                fork_full_name=fork_full_name,
             ),
             actions=actions,
             governance=report.summary(),

@@ -31,7 +31,9 @@ from standins.git_repos import make_remotes
 from standins.model_server import ScriptedModelServer, run_command, say
 from workflows.run import IntegrationRunWorkflow
 
-TRANSCRIPTS = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "codex-transcripts"
+TRANSCRIPTS = (
+    Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "codex-transcripts"
+)
 CODEX = Path(sys.prefix) / "agent-clis" / "node_modules" / ".bin" / "codex"
 SCRIPT = [run_command("python3 -c 'import time; time.sleep(1.5)'"), say("done. STATUS: PASS")]
 
@@ -52,21 +54,49 @@ def bench_grading(repeat: int = 20) -> dict[str, float]:
             json.loads(line)
 
     def parse_and_grade() -> None:
-        evidence = parse_codex_events(lines, "/Users/yi/Documents/Career/TensorBlcok/agentpr/workspaces/mem0")
-        grade(GradeInput(evidence=evidence, exit_code=0, changed_files=3, added_lines=30,
-                         state=RunState.IMPLEMENTING))
+        evidence = parse_codex_events(
+            lines, "/Users/yi/Documents/Career/TensorBlcok/agentpr/workspaces/mem0"
+        )
+        grade(
+            GradeInput(
+                evidence=evidence,
+                exit_code=0,
+                changed_files=3,
+                added_lines=30,
+                state=RunState.IMPLEMENTING,
+            )
+        )
 
     base, ours = timed(parse_only), timed(parse_and_grade)
     return {"mb": megabytes / repeat, "ours_mbps": megabytes / ours, "json_mbps": megabytes / base}
 
 
 def direct_codex(workspace: Path, codex_home: Path, server: ScriptedModelServer) -> float:
-    env = {**os.environ, "CODEX_HOME": str(codex_home),
-           "PATH": f"{node_bin_dir()}{os.pathsep}{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "CODEX_HOME": str(codex_home),
+        "PATH": f"{node_bin_dir()}{os.pathsep}{os.environ['PATH']}",
+    }
     start = time.perf_counter()
-    subprocess.run([str(CODEX), "exec", "--json", "--skip-git-repo-check", "-C", str(workspace),
-                    "--sandbox", "danger-full-access", *server.codex_args(), "-"],
-                   input=b"Wait, then finish.", env=env, capture_output=True, check=True, timeout=60)
+    subprocess.run(
+        [
+            str(CODEX),
+            "exec",
+            "--json",
+            "--skip-git-repo-check",
+            "-C",
+            str(workspace),
+            "--sandbox",
+            "danger-full-access",
+            *server.codex_args(),
+            "-",
+        ],
+        input=b"Wait, then finish.",
+        env=env,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )
     return time.perf_counter() - start
 
 
@@ -83,9 +113,16 @@ async def bench_agent_step(rounds: int) -> dict[str, float]:
     async with embedded_temporal(agent_env={"CODEX_HOME": str(codex_home)}) as harness:
         runs, w = harness.runs, IntegrationRunWorkflow
         run_id = "bench_agent"
-        await runs.create_run(RunSpec(run_id=run_id, owner="demo", repo="calc",
-                                      prompt_version="v1", upstream_url=remotes.upstream_url,
-                                      fork_url=remotes.fork_url))
+        await runs.create_run(
+            RunSpec(
+                run_id=run_id,
+                owner="demo",
+                repo="calc",
+                prompt_version="v1",
+                upstream_url=remotes.upstream_url,
+                fork_url=remotes.fork_url,
+            )
+        )
         await runs.send(run_id, w.run_prepare, PrepareRequest())
         await runs.send(run_id, w.pause, CommandRequest())
         await runs.send(run_id, w.resume, TargetStateRequest(target_state=RunState.IMPLEMENTING))
@@ -96,18 +133,29 @@ async def bench_agent_step(rounds: int) -> dict[str, float]:
                 with ScriptedModelServer(list(SCRIPT)) as server:
                     overrides = [a for a in server.codex_args() if a != "-c"]
                     start = time.perf_counter()
-                    await runs.send(run_id, w.run_agent_step, AgentStepRequest(
-                        prompt="Wait, then finish.", codex_config=overrides,
-                        skip_preflight=skip_preflight, skip_network_check=True,
-                        max_minutes=5))
+                    await runs.send(
+                        run_id,
+                        w.run_agent_step,
+                        AgentStepRequest(
+                            prompt="Wait, then finish.",
+                            codex_config=overrides,
+                            skip_preflight=skip_preflight,
+                            skip_network_check=True,
+                            max_minutes=5,
+                        ),
+                    )
                     samples.append(time.perf_counter() - start)
                 # Back to IMPLEMENTING for the next round, whatever the grade said.
                 record = await runs.get_run(run_id)
                 if record.state != RunState.IMPLEMENTING:
-                    await runs.send(run_id, w.retry,
-                                    TargetStateRequest(target_state=RunState.IMPLEMENTING))
-    return {"direct": statistics.median(base), "ours": statistics.median(ours),
-            "ours_preflight": statistics.median(ours_preflight)}
+                    await runs.send(
+                        run_id, w.retry, TargetStateRequest(target_state=RunState.IMPLEMENTING)
+                    )
+    return {
+        "direct": statistics.median(base),
+        "ours": statistics.median(ours),
+        "ours_preflight": statistics.median(ours_preflight),
+    }
 
 
 def main() -> None:
@@ -119,17 +167,23 @@ def main() -> None:
     print("|---|---|---|---|")
     if TRANSCRIPTS.is_dir():
         g = bench_grading()
-        print(f"| grading throughput, 3 largest real transcripts ({g['mb']:.1f} MB) (MB/s) | "
-              f"{g['ours_mbps']:.0f} | {g['json_mbps']:.0f} (json.loads only) | "
-              f"{g['ours_mbps'] / g['json_mbps']:.2f}x |")
+        print(
+            f"| grading throughput, 3 largest real transcripts ({g['mb']:.1f} MB) (MB/s) | "
+            f"{g['ours_mbps']:.0f} | {g['json_mbps']:.0f} (json.loads only) | "
+            f"{g['ours_mbps'] / g['json_mbps']:.2f}x |"
+        )
     else:
         print(f"(grading benchmark skipped: {TRANSCRIPTS} absent)")
     if CODEX.exists():
         a = asyncio.run(bench_agent_step(args.rounds))
-        print(f"| agent step, ~2 s scripted codex run (s) | {a['ours']:.2f} | "
-              f"{a['direct']:.2f} (codex exec directly) | {a['ours'] / a['direct']:.2f}x |")
-        print(f"| same, with the automatic preflight (s) | {a['ours_preflight']:.2f} | "
-              f"{a['direct']:.2f} | {a['ours_preflight'] / a['direct']:.2f}x |")
+        print(
+            f"| agent step, ~2 s scripted codex run (s) | {a['ours']:.2f} | "
+            f"{a['direct']:.2f} (codex exec directly) | {a['ours'] / a['direct']:.2f}x |"
+        )
+        print(
+            f"| same, with the automatic preflight (s) | {a['ours_preflight']:.2f} | "
+            f"{a['direct']:.2f} | {a['ours_preflight'] / a['direct']:.2f}x |"
+        )
     else:
         print(f"(agent-step benchmark skipped: {CODEX} absent; run make agents)")
 

@@ -41,9 +41,7 @@ async def timed(call: Callable[[], Awaitable[object]]) -> float:
 
 async def bench_updates(client: Client, runs: RunClient, queue: str, n: int) -> dict[str, float]:
     run_id = f"bench_{uuid.uuid4().hex[:10]}"
-    await runs.create_run(
-        RunSpec(run_id=run_id, owner="bench", repo="core", prompt_version="v1")
-    )
+    await runs.create_run(RunSpec(run_id=run_id, owner="bench", repo="core", prompt_version="v1"))
     await runs.send(run_id, IntegrationRunWorkflow.start_discovery, CommandRequest())
     bare = await client.start_workflow(
         BareWorkflow.run, id=f"bare_{uuid.uuid4().hex[:10]}", task_queue=queue
@@ -77,8 +75,12 @@ async def bench_starts(
     async def ours(i: int) -> None:
         async with gate:
             await runs.create_run(
-                RunSpec(run_id=f"bench_{tag}_{i}", owner="bench", repo=f"repo{i % 50}",
-                        prompt_version="v1")
+                RunSpec(
+                    run_id=f"bench_{tag}_{i}",
+                    owner="bench",
+                    repo=f"repo{i % 50}",
+                    prompt_version="v1",
+                )
             )
 
     async def bare(i: int) -> None:
@@ -105,7 +107,9 @@ async def main(runs_n: int, updates_n: int) -> None:
             updates = await bench_updates(client, runs, bare_queue, updates_n)
             starts = await bench_starts(client, runs, bare_queue, runs_n)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"## run core ({updates_n} updates, {runs_n} starts; server, worker and driver on one machine)")
+    print(
+        f"## run core ({updates_n} updates, {runs_n} starts; server, worker and driver on one machine)"
+    )
     print("| measure | agentpr | bare baseline | ratio |")
     print("|---|---|---|---|")
     for q in ("p50", "p95"):

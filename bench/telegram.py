@@ -35,13 +35,16 @@ async def main(rounds: int) -> None:
     with FakeTelegram(TOKEN) as telegram:
         async with embedded_temporal() as harness:
             run_id = "bench_tg"
-            await harness.runs.create_run(RunSpec(run_id=run_id, owner="bench", repo="tg",
-                                                  prompt_version="v1"))
-            dispatcher = build_dispatcher(harness.runs, {CHAT},
-                                          AuditLog(harness.settings.home / "audit.jsonl"))
+            await harness.runs.create_run(
+                RunSpec(run_id=run_id, owner="bench", repo="tg", prompt_version="v1")
+            )
+            dispatcher = build_dispatcher(
+                harness.runs, {CHAT}, AuditLog(harness.settings.home / "audit.jsonl")
+            )
             bot = make_bot(TOKEN, telegram.base_url)
             polling = asyncio.create_task(
-                dispatcher.start_polling(bot, polling_timeout=10, handle_signals=False))
+                dispatcher.start_polling(bot, polling_timeout=10, handle_signals=False)
+            )
             bot_times: list[float] = []
             for index in range(rounds + 5):
                 start = time.perf_counter()
@@ -59,15 +62,21 @@ async def main(rounds: int) -> None:
             await bot.session.close()
 
             # A bot process at rest: started, polling, nothing to do.
-            env = {**os.environ, "AGENTPR_HOME": str(harness.settings.home),
-                   "TEMPORAL_ADDRESS": harness.settings.temporal_address,
-                   "AGENTPR_TASK_QUEUE": harness.settings.task_queue,
-                   "AGENTPR_TELEGRAM_BOT_TOKEN": TOKEN,
-                   "AGENTPR_TELEGRAM_API_URL": telegram.base_url}
+            env = {
+                **os.environ,
+                "AGENTPR_HOME": str(harness.settings.home),
+                "TEMPORAL_ADDRESS": harness.settings.temporal_address,
+                "AGENTPR_TASK_QUEUE": harness.settings.task_queue,
+                "AGENTPR_TELEGRAM_BOT_TOKEN": TOKEN,
+                "AGENTPR_TELEGRAM_API_URL": telegram.base_url,
+            }
             agentpr = Path(sys.executable).parent / "agentpr"
-            process = subprocess.Popen([str(agentpr), "run-telegram-bot", "--allow-chat-id",
-                                        str(CHAT)], env=env, stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.DEVNULL)
+            process = subprocess.Popen(
+                [str(agentpr), "run-telegram-bot", "--allow-chat-id", str(CHAT)],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             await asyncio.sleep(15)
             at_rest = process_bytes(process.pid) / (1024 * 1024)
             process.terminate()

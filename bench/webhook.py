@@ -44,14 +44,18 @@ async def main(deliveries: int, runs: int, concurrency: int) -> None:
             run_id = f"bench_hook_{index}"
             await client.start_workflow(
                 IntegrationRunWorkflow.run,
-                RunStart(spec=RunSpec(run_id=run_id, owner="bench", repo="hooks",
-                                      prompt_version="v1")),
-                id=run_id, task_queue=harness.settings.task_queue,
-                search_attributes=TypedSearchAttributes([
-                    SearchAttributePair(sa.REPO, "bench/hooks"),
-                    SearchAttributePair(sa.STATE, "QUEUED"),
-                    SearchAttributePair(sa.HEAD_SHA, head),
-                ]),
+                RunStart(
+                    spec=RunSpec(run_id=run_id, owner="bench", repo="hooks", prompt_version="v1")
+                ),
+                id=run_id,
+                task_queue=harness.settings.task_queue,
+                search_attributes=TypedSearchAttributes(
+                    [
+                        SearchAttributePair(sa.REPO, "bench/hooks"),
+                        SearchAttributePair(sa.STATE, "QUEUED"),
+                        SearchAttributePair(sa.HEAD_SHA, head),
+                    ]
+                ),
             )
         await asyncio.sleep(1.0)  # visibility catches up with the starts
 
@@ -67,19 +71,27 @@ async def main(deliveries: int, runs: int, concurrency: int) -> None:
         for index in range(deliveries):
             head = heads[index % runs]
             event, payload = hooks.check_run_completed(
-                "bench/hooks", name=f"check-{index}", conclusion="success", head_sha=head,
-                head_branch="agentpr/x")
+                "bench/hooks",
+                name=f"check-{index}",
+                conclusion="success",
+                head_sha=head,
+                head_branch="agentpr/x",
+            )
             planned.append((str(uuid.uuid4()), event, json.dumps(payload).encode()))
         replays = planned[: deliveries // 10]  # GitHub redeliveries: must change nothing
         gate = asyncio.Semaphore(concurrency)
         latencies: list[float] = []
         statuses: dict[int, int] = {}
 
-        async def post(session: aiohttp.ClientSession, delivery: str, event: str,
-                       body: bytes) -> None:
-            headers = {"X-GitHub-Event": event, "X-GitHub-Delivery": delivery,
-                       "X-Hub-Signature-256": hooks.sign(SECRET, body),
-                       "Content-Type": "application/json"}
+        async def post(
+            session: aiohttp.ClientSession, delivery: str, event: str, body: bytes
+        ) -> None:
+            headers = {
+                "X-GitHub-Event": event,
+                "X-GitHub-Delivery": delivery,
+                "X-Hub-Signature-256": hooks.sign(SECRET, body),
+                "Content-Type": "application/json",
+            }
             async with gate:
                 start = time.perf_counter()
                 async with session.post(url, data=body, headers=headers) as response:
@@ -99,16 +111,24 @@ async def main(deliveries: int, runs: int, concurrency: int) -> None:
             record = await harness.runs.get_run(f"bench_hook_{index}")
             facts += len(record.github_facts)
         # The baseline: the same number of signals straight from the client.
-        handles = [client.get_workflow_handle_for(IntegrationRunWorkflow.run, f"bench_hook_{i}")
-                   for i in range(runs)]
+        handles = [
+            client.get_workflow_handle_for(IntegrationRunWorkflow.run, f"bench_hook_{i}")
+            for i in range(runs)
+        ]
 
         async def signal(index: int) -> None:
             async with gate:
                 await handles[index % runs].signal(
                     IntegrationRunWorkflow.github_event,
-                    GitHubEvent(delivery_id=f"direct-{index}", kind="check_run",
-                                repo="bench/hooks", head_sha=heads[index % runs],
-                                name=f"direct-{index}", conclusion="success"))
+                    GitHubEvent(
+                        delivery_id=f"direct-{index}",
+                        kind="check_run",
+                        repo="bench/hooks",
+                        head_sha=heads[index % runs],
+                        name=f"direct-{index}",
+                        conclusion="success",
+                    ),
+                )
 
         start = time.perf_counter()
         await asyncio.gather(*(signal(i) for i in range(deliveries)))
@@ -117,16 +137,24 @@ async def main(deliveries: int, runs: int, concurrency: int) -> None:
 
     total = len(planned) + len(replays)
     ours, base = total / elapsed, deliveries / direct_elapsed
-    print(f"## webhook ingestion ({deliveries} deliveries + {len(replays)} replays, "
-          f"{runs} runs, {concurrency} in flight)")
+    print(
+        f"## webhook ingestion ({deliveries} deliveries + {len(replays)} replays, "
+        f"{runs} runs, {concurrency} in flight)"
+    )
     print("| measure | bridge | baseline | ratio |")
     print("|---|---|---|---|")
-    print(f"| deliveries/s | {ours:.0f} | {base:.0f} (client signals, no HTTP/dedup/lookup) | "
-          f"{ours / base:.2f}x |")
-    print(f"| answer p50 / p95 (ms) | {statistics.median(latencies) * 1000:.1f} / "
-          f"{p95(latencies) * 1000:.1f} | | |")
-    print(f"\nstatuses: {statuses}; facts recorded {facts} of {deliveries} unique deliveries "
-          f"({'zero lost' if facts == deliveries else 'LOST OR DOUBLED'})")
+    print(
+        f"| deliveries/s | {ours:.0f} | {base:.0f} (client signals, no HTTP/dedup/lookup) | "
+        f"{ours / base:.2f}x |"
+    )
+    print(
+        f"| answer p50 / p95 (ms) | {statistics.median(latencies) * 1000:.1f} / "
+        f"{p95(latencies) * 1000:.1f} | | |"
+    )
+    print(
+        f"\nstatuses: {statuses}; facts recorded {facts} of {deliveries} unique deliveries "
+        f"({'zero lost' if facts == deliveries else 'LOST OR DOUBLED'})"
+    )
 
 
 if __name__ == "__main__":

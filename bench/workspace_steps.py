@@ -29,7 +29,9 @@ IDENTITY = {"git_author_name": "Bench", "git_author_email": "bench@example.com"}
 def git(*args: str, cwd: Path | None = None) -> None:
     subprocess.run(
         ["git", "-c", "user.name=Bench", "-c", "user.email=bench@example.com", *args],
-        cwd=cwd, check=True, capture_output=True,
+        cwd=cwd,
+        check=True,
+        capture_output=True,
     )
 
 
@@ -75,8 +77,16 @@ def direct(upstream: Path, fork: Path, workspace: Path) -> float:
 async def through_agentpr(harness: Harness, upstream: Path, fork: Path) -> float:
     runs, w = harness.runs, IntegrationRunWorkflow
     run_id = f"bench_{uuid.uuid4().hex[:8]}"
-    await runs.create_run(RunSpec(run_id=run_id, owner="bench", repo="big", prompt_version="v1",
-                                  upstream_url=upstream.as_uri(), fork_url=fork.as_uri()))
+    await runs.create_run(
+        RunSpec(
+            run_id=run_id,
+            owner="bench",
+            repo="big",
+            prompt_version="v1",
+            upstream_url=upstream.as_uri(),
+            fork_url=fork.as_uri(),
+        )
+    )
     start = time.perf_counter()
     prepared = await runs.send(run_id, w.run_prepare, PrepareRequest())
     elapsed = time.perf_counter() - start
@@ -85,8 +95,11 @@ async def through_agentpr(harness: Harness, upstream: Path, fork: Path) -> float
     await runs.send(run_id, w.pause, CommandRequest())
     await runs.send(run_id, w.resume, TargetStateRequest(target_state=RunState.LOCAL_VALIDATING))
     start = time.perf_counter()
-    finished = await runs.send(run_id, w.run_finish, FinishRequest(
-        changes="forge", project="big", commit_title="feat: forge"))
+    finished = await runs.send(
+        run_id,
+        w.run_finish,
+        FinishRequest(changes="forge", project="big", commit_title="feat: forge"),
+    )
     elapsed += time.perf_counter() - start
     assert finished.finish is not None and finished.finish.pushed
     return elapsed

@@ -55,15 +55,22 @@ def tls_option(settings: Settings) -> bool | TLSConfig:
         raise UsageError(f"TEMPORAL_TLS must be 1 or 0, got {settings.temporal_tls!r}")
     cert, key = settings.temporal_tls_cert, settings.temporal_tls_key
     if (cert is None) != (key is None):
-        given, missing = ("TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY") if key is None else (
-            "TEMPORAL_TLS_KEY", "TEMPORAL_TLS_CERT")
-        raise UsageError(f"{given} is set without {missing}: mTLS needs the client "
-                         "certificate and its private key")
+        given, missing = (
+            ("TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY")
+            if key is None
+            else ("TEMPORAL_TLS_KEY", "TEMPORAL_TLS_CERT")
+        )
+        raise UsageError(
+            f"{given} is set without {missing}: mTLS needs the client "
+            "certificate and its private key"
+        )
     tls_files = cert is not None or settings.temporal_tls_ca is not None
     if flag in _NO:
         if tls_files or settings.temporal_tls_server_name:
-            raise UsageError("TEMPORAL_TLS=0 contradicts TEMPORAL_TLS_CERT/KEY/CA/SERVER_NAME; "
-                             "unset one or the other")
+            raise UsageError(
+                "TEMPORAL_TLS=0 contradicts TEMPORAL_TLS_CERT/KEY/CA/SERVER_NAME; "
+                "unset one or the other"
+            )
         return False
     if not (tls_files or settings.temporal_tls_server_name):
         return bool(flag) or settings.temporal_api_key is not None  # system roots, no cert
@@ -71,7 +78,8 @@ def tls_option(settings: Settings) -> bool | TLSConfig:
         client_cert=_pem("TEMPORAL_TLS_CERT", cert) if cert else None,
         client_private_key=_pem("TEMPORAL_TLS_KEY", key) if key else None,
         server_root_ca_cert=_pem("TEMPORAL_TLS_CA", settings.temporal_tls_ca)
-        if settings.temporal_tls_ca else None,
+        if settings.temporal_tls_ca
+        else None,
         domain=settings.temporal_tls_server_name,
     )
 

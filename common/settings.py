@@ -56,12 +56,14 @@ def _chat_ids(value: str | None) -> list[int]:
     try:
         return [int(part) for part in (value or "").replace(" ", "").split(",") if part]
     except ValueError:
-        raise UsageError(f"AGENTPR_TELEGRAM_NOTIFY_CHAT_IDS: expected comma-separated chat ids, "
-                         f"got {value!r}") from None
+        raise UsageError(
+            f"AGENTPR_TELEGRAM_NOTIFY_CHAT_IDS: expected comma-separated chat ids, got {value!r}"
+        ) from None
 
 
-def _number(env: Mapping[str, str], name: str, default: float, kind: type = int,
-            minimum: float = 1) -> Any:
+def _number(
+    env: Mapping[str, str], name: str, default: float, kind: type = int, minimum: float = 1
+) -> Any:
     """A positive number from the environment, or one line naming the variable."""
     from common.errors import UsageError
 
@@ -162,8 +164,9 @@ class Settings(BaseModel):
             temporal_tls_server_name=env.get("TEMPORAL_TLS_SERVER_NAME") or None,
             temporal_api_key=_secret(env.get("TEMPORAL_API_KEY")),
             task_queue=env.get("AGENTPR_TASK_QUEUE") or DEFAULT_TASK_QUEUE,
-            answer_timeout_s=_number(env, "AGENTPR_ANSWER_TIMEOUT_S", 30.0, kind=float,
-                                     minimum=0.1),
+            answer_timeout_s=_number(
+                env, "AGENTPR_ANSWER_TIMEOUT_S", 30.0, kind=float, minimum=0.1
+            ),
             workspace_root_override=_path(env.get("AGENTPR_WORKSPACE_ROOT")),
             policy_file_override=_path(env.get("AGENTPR_POLICY_FILE")),
             github_token=_secret(env.get("AGENTPR_GITHUB_TOKEN")),
@@ -177,8 +180,9 @@ class Settings(BaseModel):
             agent_env=_agent_env(env.get("AGENTPR_AGENT_ENV_FILE")),
             agent_slots=_number(env, "AGENTPR_AGENT_SLOTS", 2),
             workflow_cache=_number(env, "AGENTPR_WORKFLOW_CACHE", 500),
-            github_writes_per_minute=_number(env, "AGENTPR_GITHUB_WRITES_PER_MINUTE", 30,
-                                             kind=float, minimum=0.1),
+            github_writes_per_minute=_number(
+                env, "AGENTPR_GITHUB_WRITES_PER_MINUTE", 30, kind=float, minimum=0.1
+            ),
             git_author_name=env.get("AGENTPR_GIT_AUTHOR_NAME") or None,
             git_author_email=env.get("AGENTPR_GIT_AUTHOR_EMAIL") or None,
             pypi_url=env.get("AGENTPR_PYPI_URL") or DEFAULT_PYPI_URL,
@@ -204,12 +208,17 @@ class Settings(BaseModel):
         agent-environment values whose names say they are keys or tokens."""
         tokens = [
             secret.get_secret_value()
-            for secret in (self.github_token, self.telegram_bot_token, self.github_webhook_secret,
-                           self.temporal_api_key)
+            for secret in (
+                self.github_token,
+                self.telegram_bot_token,
+                self.github_webhook_secret,
+                self.temporal_api_key,
+            )
             if secret is not None
         ]
         return tokens + [
-            value for name, value in self.agent_env.items()
+            value
+            for name, value in self.agent_env.items()
             if _SECRET_NAME.search(name) and len(value) >= 4
         ]
 

@@ -122,7 +122,9 @@ class ReconcileRequest(CommandRequest):
 
 
 class CommandResult(Contract):
-    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
+    model_config = ConfigDict(
+        validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+    )
 
     run_id: str
     command: str

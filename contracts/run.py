@@ -55,7 +55,9 @@ class RunSpec(Contract):
 class Transition(Contract):
     """One applied command in a run's history. Same-state entries are recorded no-ops."""
 
-    model_config = ConfigDict(validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
+    model_config = ConfigDict(
+        validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+    )
 
     from_state: RunState | None = Field(alias="from")
     to_state: RunState = Field(alias="to")

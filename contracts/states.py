@@ -46,16 +46,23 @@ ALLOWED_TRANSITIONS: dict[RunState, frozenset[RunState]] = {
     S.EXECUTING: frozenset({S.PUSHED, S.PAUSED, S.FAILED, S.NEEDS_HUMAN_REVIEW}),
     S.DISCOVERY: frozenset(
         {
-            S.PLAN_READY, S.PAUSED, S.SKIPPED, S.FAILED, S.FAILED_RETRYABLE,
-            S.FAILED_TERMINAL, S.NEEDS_HUMAN_REVIEW,
+            S.PLAN_READY,
+            S.PAUSED,
+            S.SKIPPED,
+            S.FAILED,
+            S.FAILED_RETRYABLE,
+            S.FAILED_TERMINAL,
+            S.NEEDS_HUMAN_REVIEW,
         }
     ),
-    S.PLAN_READY: frozenset(
-        {S.IMPLEMENTING, S.PAUSED, S.SKIPPED, S.FAILED, S.NEEDS_HUMAN_REVIEW}
-    ),
+    S.PLAN_READY: frozenset({S.IMPLEMENTING, S.PAUSED, S.SKIPPED, S.FAILED, S.NEEDS_HUMAN_REVIEW}),
     S.IMPLEMENTING: frozenset(
         {
-            S.LOCAL_VALIDATING, S.PAUSED, S.FAILED, S.FAILED_RETRYABLE, S.FAILED_TERMINAL,
+            S.LOCAL_VALIDATING,
+            S.PAUSED,
+            S.FAILED,
+            S.FAILED_RETRYABLE,
+            S.FAILED_TERMINAL,
             S.NEEDS_HUMAN_REVIEW,
         }
     ),
@@ -65,8 +72,13 @@ ALLOWED_TRANSITIONS: dict[RunState, frozenset[RunState]] = {
     S.PUSHED: frozenset({S.CI_WAIT, S.PAUSED, S.FAILED, S.NEEDS_HUMAN_REVIEW, S.DONE}),
     S.CI_WAIT: frozenset(
         {
-            S.REVIEW_WAIT, S.ITERATING, S.PAUSED, S.FAILED, S.FAILED_RETRYABLE,
-            S.FAILED_TERMINAL, S.NEEDS_HUMAN_REVIEW,
+            S.REVIEW_WAIT,
+            S.ITERATING,
+            S.PAUSED,
+            S.FAILED,
+            S.FAILED_RETRYABLE,
+            S.FAILED_TERMINAL,
+            S.NEEDS_HUMAN_REVIEW,
         }
     ),
     S.REVIEW_WAIT: frozenset(
@@ -74,28 +86,56 @@ ALLOWED_TRANSITIONS: dict[RunState, frozenset[RunState]] = {
     ),
     S.ITERATING: frozenset(
         {
-            S.IMPLEMENTING, S.LOCAL_VALIDATING, S.PAUSED, S.FAILED, S.FAILED_RETRYABLE,
-            S.FAILED_TERMINAL, S.NEEDS_HUMAN_REVIEW,
+            S.IMPLEMENTING,
+            S.LOCAL_VALIDATING,
+            S.PAUSED,
+            S.FAILED,
+            S.FAILED_RETRYABLE,
+            S.FAILED_TERMINAL,
+            S.NEEDS_HUMAN_REVIEW,
         }
     ),
     S.PAUSED: frozenset(
         {
-            S.DISCOVERY, S.PLAN_READY, S.IMPLEMENTING, S.LOCAL_VALIDATING, S.PUSHED, S.CI_WAIT,
-            S.REVIEW_WAIT, S.ITERATING, S.EXECUTING, S.NEEDS_HUMAN_REVIEW, S.FAILED, S.SKIPPED,
+            S.DISCOVERY,
+            S.PLAN_READY,
+            S.IMPLEMENTING,
+            S.LOCAL_VALIDATING,
+            S.PUSHED,
+            S.CI_WAIT,
+            S.REVIEW_WAIT,
+            S.ITERATING,
+            S.EXECUTING,
+            S.NEEDS_HUMAN_REVIEW,
+            S.FAILED,
+            S.SKIPPED,
             S.FAILED_TERMINAL,
         }
     ),
     S.NEEDS_HUMAN_REVIEW: frozenset(
         {
-            S.EXECUTING, S.IMPLEMENTING, S.ITERATING, S.PAUSED, S.FAILED, S.SKIPPED, S.DONE,
+            S.EXECUTING,
+            S.IMPLEMENTING,
+            S.ITERATING,
+            S.PAUSED,
+            S.FAILED,
+            S.SKIPPED,
+            S.DONE,
             S.FAILED_TERMINAL,
         }
     ),
     S.FAILED: frozenset({S.EXECUTING, S.PAUSED, S.NEEDS_HUMAN_REVIEW, S.FAILED_TERMINAL}),
     S.FAILED_RETRYABLE: frozenset(
         {
-            S.EXECUTING, S.DISCOVERY, S.IMPLEMENTING, S.LOCAL_VALIDATING, S.ITERATING, S.FAILED,
-            S.NEEDS_HUMAN_REVIEW, S.SKIPPED, S.FAILED_TERMINAL,
+            S.EXECUTING,
+            S.DISCOVERY,
+            S.IMPLEMENTING,
+            S.LOCAL_VALIDATING,
+            S.ITERATING,
+            S.FAILED,
+            S.NEEDS_HUMAN_REVIEW,
+            S.SKIPPED,
+            S.FAILED_TERMINAL,
         }
     ),
     S.DONE: frozenset(),

@@ -22,13 +22,13 @@ class ForgeProvider:
         return f"{FORGE_BASE_URL}/{path.lstrip('/')}"
 '''
 
-TEST = '''from forge_provider import ForgeProvider
+TEST = """from forge_provider import ForgeProvider
 
 
 def test_forge_endpoint():
     provider = ForgeProvider(api_key="k")
     assert provider.endpoint("/chat/completions").endswith("/v1/chat/completions")
-'''
+"""
 
 Path("forge_provider.py").write_text(PROVIDER)
 Path("tests").mkdir(exist_ok=True)

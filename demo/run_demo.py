@@ -50,8 +50,10 @@ TOKEN = "ghp_demoLoopbackToken0000000000000000"
 BOT_LOGIN = "agentpr-bot"
 COMMIT_TITLE = "feat: add the Forge LLM provider"
 # The repositories' PR template asks for these sections; the definition of done checks them.
-PR_BODY = ("## Summary\nAdds Forge (an OpenAI-compatible LLM gateway) as a provider.\n\n"
-           "## Testing\n`make test` passes, including the new provider test.\n")
+PR_BODY = (
+    "## Summary\nAdds Forge (an OpenAI-compatible LLM gateway) as a provider.\n\n"
+    "## Testing\n`make test` passes, including the new provider test.\n"
+)
 CODEMOD = f"python3 {REPO_ROOT / 'demo' / 'add_forge_provider.py'}"
 WATCH_TIMEOUT_S = 120
 SETTLE_TIMEOUT_S = 30
@@ -107,8 +109,10 @@ class Demo:
         self.server.start()
         asyncio.run(self.server.wait_ready())
         assert self.server.process is not None
-        print(f"dev server ready at {self.server.address} (pid {self.server.process.pid}, "
-              f"data: {self.home})")
+        print(
+            f"dev server ready at {self.server.address} (pid {self.server.process.pid}, "
+            f"data: {self.home})"
+        )
 
     def start_github(self) -> None:
         banner(2, "Three repositories behind a LOOPBACK STAND-IN for GitHub")
@@ -118,14 +122,22 @@ class Demo:
         self.github.start()
         for name in REPOS:
             self.github.add_repo(OWNER, name, self.root / "git" / "upstream" / f"{name}.git")
-        print(f"GitHub REST API stand-in at {self.github.base_url}: a LOOPBACK STAND-IN for "
-              "GitHub (standins/github_api.py),")
-        print("NOT github.com. Nothing leaves this machine; its repositories are local bare git "
-              "repositories.")
-        print(f"  upstreams: {', '.join(f'{OWNER}/{n}' for n in REPOS)} (a Python project each: "
-              "make test runs pytest)")
-        print(f"  the token's account: {BOT_LOGIN} (forks are created through POST "
-              "/repos/{owner}/{repo}/forks)")
+        print(
+            f"GitHub REST API stand-in at {self.github.base_url}: a LOOPBACK STAND-IN for "
+            "GitHub (standins/github_api.py),"
+        )
+        print(
+            "NOT github.com. Nothing leaves this machine; its repositories are local bare git "
+            "repositories."
+        )
+        print(
+            f"  upstreams: {', '.join(f'{OWNER}/{n}' for n in REPOS)} (a Python project each: "
+            "make test runs pytest)"
+        )
+        print(
+            f"  the token's account: {BOT_LOGIN} (forks are created through POST "
+            "/repos/{owner}/{repo}/forks)"
+        )
 
     def configure(self) -> None:
         """One environment for the worker and every CLI call, as an operator's shell would have.
@@ -143,31 +155,37 @@ class Demo:
         gitconfig.touch()
         os.environ["GIT_CONFIG_GLOBAL"] = str(gitconfig)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTPR_", "TEMPORAL_"))}
-        env.update({
-            "AGENTPR_HOME": str(self.home),
-            "TEMPORAL_ADDRESS": self.server.address,
-            "AGENTPR_TASK_QUEUE": TASK_QUEUE,
-            "AGENTPR_GITHUB_TOKEN": TOKEN,
-            "AGENTPR_GITHUB_API_URL": self.github.base_url,
-            "AGENTPR_GIT_AUTHOR_NAME": "Demo Operator",
-            "AGENTPR_GIT_AUTHOR_EMAIL": "operator@example.com",
-            "AGENTPR_AGENT_ENV_FILE": str(agent_env),
-            "GIT_CONFIG_GLOBAL": str(gitconfig),
-        })
+        env.update(
+            {
+                "AGENTPR_HOME": str(self.home),
+                "TEMPORAL_ADDRESS": self.server.address,
+                "AGENTPR_TASK_QUEUE": TASK_QUEUE,
+                "AGENTPR_GITHUB_TOKEN": TOKEN,
+                "AGENTPR_GITHUB_API_URL": self.github.base_url,
+                "AGENTPR_GIT_AUTHOR_NAME": "Demo Operator",
+                "AGENTPR_GIT_AUTHOR_EMAIL": "operator@example.com",
+                "AGENTPR_AGENT_ENV_FILE": str(agent_env),
+                "GIT_CONFIG_GLOBAL": str(gitconfig),
+            }
+        )
         self.env = env
 
     def start_worker(self) -> None:
         banner(3, "The worker (`agentpr worker`) and the doctor")
         with open(self.worker_log, "wb") as log:
             self.worker = subprocess.Popen(
-                [*agentpr_argv(), "worker"], env=self.env, cwd=self.root,
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                [*agentpr_argv(), "worker"],
+                env=self.env,
+                cwd=self.root,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 # Stopped by us in order (before the server), not by the terminal's Ctrl-C, and
                 # by the kernel if this script is killed outright.
-                start_new_session=True, preexec_fn=_die_with_parent,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
-        print(f"worker pid {self.worker.pid} on task queue {TASK_QUEUE!r} "
-              f"(log: {self.worker_log})")
+        print(f"worker pid {self.worker.pid} on task queue {TASK_QUEUE!r} (log: {self.worker_log})")
         deadline = time.monotonic() + 30
         while not self._worker_polling():
             if self.worker.poll() is not None:
@@ -197,31 +215,44 @@ class Demo:
 
     # ---- the operator's commands -------------------------------------------------------------
 
-    def agentpr(self, *args: str, quiet: bool = False, capture: bool = False,
-                check: bool = True, timeout: float = 120) -> str:
+    def agentpr(
+        self,
+        *args: str,
+        quiet: bool = False,
+        capture: bool = False,
+        check: bool = True,
+        timeout: float = 120,
+    ) -> str:
         """Run `agentpr ARGS` as typed in a shell; a non-zero exit fails the demo."""
         shown = "agentpr " + " ".join(shlex.quote(a) for a in args)
         if not quiet:
             print(f"\n$ {shown}", flush=True)
         try:
             done = subprocess.run(
-                [*agentpr_argv(), *args], env=self.env, cwd=self.root, text=True,
+                [*agentpr_argv(), *args],
+                env=self.env,
+                cwd=self.root,
+                text=True,
                 stdout=subprocess.PIPE if quiet or capture else None,
-                stderr=subprocess.PIPE if quiet else None, timeout=timeout,
+                stderr=subprocess.PIPE if quiet else None,
+                timeout=timeout,
             )
         except subprocess.TimeoutExpired:
             raise DemoFailed(f"`{shown}` did not finish within {timeout:.0f} s") from None
         if check and done.returncode != 0:
             detail = (done.stderr or "").strip().splitlines()[-1:] if quiet else []
-            raise DemoFailed(f"`{shown}` exited with code {done.returncode}"
-                             + (f": {detail[0]}" if detail else ""))
+            raise DemoFailed(
+                f"`{shown}` exited with code {done.returncode}"
+                + (f": {detail[0]}" if detail else "")
+            )
         if capture and not quiet:
             print(done.stdout, end="", flush=True)
         return done.stdout or ""
 
     def campaign_status(self) -> dict[str, Any]:
-        return json.loads(self.agentpr("campaign", "show", "--name", CAMPAIGN, "--json",
-                                       quiet=True))
+        return json.loads(
+            self.agentpr("campaign", "show", "--name", CAMPAIGN, "--json", quiet=True)
+        )
 
     def run_campaign(self) -> None:
         banner(4, "A campaign: one auto-mode run per repository, a codemod as the agent")
@@ -232,49 +263,98 @@ class Demo:
         body_file = self.root / "body.md"
         body_file.write_text(PR_BODY)
         print(f"{repos_file.name}: " + ", ".join(f"{OWNER}/{n}" for n in REPOS))
-        self.agentpr("campaign", "start", "--name", CAMPAIGN, "--repos-file", str(repos_file),
-                     "--engine", "command", "--command", CODEMOD,
-                     "--commit-title", COMMIT_TITLE, "--pr-body-file", str(body_file),
-                     "--skip-network-check", "--max-parallel", "3")
-        print("\nEach run: fork, clone, branch, preflight, the codemod, `make test`, commit "
-              "(signed off: the repo asks for DCO),\npush to the fork, write a PR request; then "
-              "it waits for a human.", flush=True)
-        self.agentpr("campaign", "watch", "--name", CAMPAIGN, "--until-settled",
-                     "--interval", "0.5", timeout=WATCH_TIMEOUT_S)
+        self.agentpr(
+            "campaign",
+            "start",
+            "--name",
+            CAMPAIGN,
+            "--repos-file",
+            str(repos_file),
+            "--engine",
+            "command",
+            "--command",
+            CODEMOD,
+            "--commit-title",
+            COMMIT_TITLE,
+            "--pr-body-file",
+            str(body_file),
+            "--skip-network-check",
+            "--max-parallel",
+            "3",
+        )
+        print(
+            "\nEach run: fork, clone, branch, preflight, the codemod, `make test`, commit "
+            "(signed off: the repo asks for DCO),\npush to the fork, write a PR request; then "
+            "it waits for a human.",
+            flush=True,
+        )
+        self.agentpr(
+            "campaign",
+            "watch",
+            "--name",
+            CAMPAIGN,
+            "--until-settled",
+            "--interval",
+            "0.5",
+            timeout=WATCH_TIMEOUT_S,
+        )
         status = self.campaign_status()
         if status["counts"] != {"PUSHED": len(REPOS)}:
-            raise DemoFailed(f"expected every run PUSHED at the PR gate, got {status['counts']}"
-                             f"; runs: {[(r['run_id'], r.get('note')) for r in status['runs']]}")
-        print(f"\nall {len(REPOS)} runs are PUSHED, each waiting at the PR gate; no PR is open "
-              "yet (approval is never automatic)")
+            raise DemoFailed(
+                f"expected every run PUSHED at the PR gate, got {status['counts']}"
+                f"; runs: {[(r['run_id'], r.get('note')) for r in status['runs']]}"
+            )
+        print(
+            f"\nall {len(REPOS)} runs are PUSHED, each waiting at the PR gate; no PR is open "
+            "yet (approval is never automatic)"
+        )
 
     def approve_one(self) -> None:
         assert self.github is not None
         banner(5, f"A human approves one PR ({OWNER}/{APPROVED_REPO}): token + --confirm")
         run_id = f"{CAMPAIGN}.{OWNER}.{APPROVED_REPO}"
-        ask = json.loads(self.agentpr("show-pr-request", "--run-id", run_id, "--json",
-                                      capture=True))
+        ask = json.loads(
+            self.agentpr("show-pr-request", "--run-id", run_id, "--json", capture=True)
+        )
         if not ask["dod"]["passed"]:
             raise DemoFailed(f"the definition of done is not met: {ask['dod']['failures']}")
-        self.agentpr("approve-open-pr", "--run-id", run_id, "--request-file",
-                     ask["request_file"], "--confirm-token", ask["confirm_token"], "--confirm")
+        self.agentpr(
+            "approve-open-pr",
+            "--run-id",
+            run_id,
+            "--request-file",
+            ask["request_file"],
+            "--confirm-token",
+            ask["confirm_token"],
+            "--confirm",
+        )
         pulls = self.github.pulls(OWNER, APPROVED_REPO)
         if len(pulls) != 1:
-            raise DemoFailed(f"expected one PR in the stand-in's {OWNER}/{APPROVED_REPO}, "
-                             f"found {len(pulls)}")
+            raise DemoFailed(
+                f"expected one PR in the stand-in's {OWNER}/{APPROVED_REPO}, found {len(pulls)}"
+            )
         pr = pulls[0]
-        print(f"\nin the LOOPBACK STAND-IN (not github.com): {OWNER}/{APPROVED_REPO} PR "
-              f"#{pr['number']} {pr['state']}: {pr['title']!r}")
-        print(f"  {pr['head']['label']} -> {pr['base']['label']}, {pr['commits']} commit(s), "
-              f"+{pr['additions']} lines, {pr['changed_files']} files")
-        writes = Counter(r.route_path.rsplit("/", 1)[-1] for r in self.github.requests
-                         if r.method == "POST")
-        print(f"  the stand-in served {len(self.github.requests)} REST requests; its writes: "
-              f"{writes['forks']} x POST /repos/{OWNER}/<repo>/forks, "
-              f"{writes['pulls']} x POST /repos/{OWNER}/<repo>/pulls")
+        print(
+            f"\nin the LOOPBACK STAND-IN (not github.com): {OWNER}/{APPROVED_REPO} PR "
+            f"#{pr['number']} {pr['state']}: {pr['title']!r}"
+        )
+        print(
+            f"  {pr['head']['label']} -> {pr['base']['label']}, {pr['commits']} commit(s), "
+            f"+{pr['additions']} lines, {pr['changed_files']} files"
+        )
+        writes = Counter(
+            r.route_path.rsplit("/", 1)[-1] for r in self.github.requests if r.method == "POST"
+        )
+        print(
+            f"  the stand-in served {len(self.github.requests)} REST requests; its writes: "
+            f"{writes['forks']} x POST /repos/{OWNER}/<repo>/forks, "
+            f"{writes['pulls']} x POST /repos/{OWNER}/<repo>/pulls"
+        )
         others = {name: len(self.github.pulls(OWNER, name)) for name in REPOS[1:]}
-        print("  PRs in the other repositories: "
-              + ", ".join(f"{OWNER}/{n}: {count}" for n, count in others.items()))
+        print(
+            "  PRs in the other repositories: "
+            + ", ".join(f"{OWNER}/{n}: {count}" for n, count in others.items())
+        )
         if any(others.values()):
             raise DemoFailed(f"PRs were opened without approval: {others}")
 
@@ -288,8 +368,10 @@ class Demo:
                 raise DemoFailed(f"expected {want}, the campaign shows {status['counts']}")
             time.sleep(0.3)
         self.agentpr("campaign", "show", "--name", CAMPAIGN)
-        print(f"\n{want['PUSHED']} runs wait at the PR gate (PUSHED); 1 is in CI_WAIT with its "
-              "PR, following CI and reviews.")
+        print(
+            f"\n{want['PUSHED']} runs wait at the PR gate (PUSHED); 1 is in CI_WAIT with its "
+            "PR, following CI and reviews."
+        )
 
     def worker_log_tail(self, lines: int = 8) -> list[str]:
         """The worker's last distinct complaints, one line each: its JSON records carry whole
@@ -318,8 +400,11 @@ class Demo:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the temporary directory (data, logs, workspaces, reports)")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the temporary directory (data, logs, workspaces, reports)",
+    )
     options = parser.parse_args(argv)
     # `kill` (and a test runner's timeout) gets the same orderly stop as Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -343,8 +428,9 @@ def main(argv: list[str] | None = None) -> int:
             print("last lines of the worker log:\n  " + "\n  ".join(tail), file=sys.stderr)
     except KeyboardInterrupt:
         code = 130
-        print("\ninterrupted: stopping the worker, the dev server and the stand-in",
-              file=sys.stderr)
+        print(
+            "\ninterrupted: stopping the worker, the dev server and the stand-in", file=sys.stderr
+        )
     except SystemExit as stop:
         code = int(stop.code or 0)
     finally:
@@ -356,8 +442,9 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(root, ignore_errors=True)
     elapsed = time.monotonic() - started
     if code == 0:
-        print(f"\ndemo OK: the whole path worked on this machine in {elapsed:.1f} s "
-              "(no network used)")
+        print(
+            f"\ndemo OK: the whole path worked on this machine in {elapsed:.1f} s (no network used)"
+        )
     else:
         print(f"\ndemo stopped after {elapsed:.1f} s (exit {code})", file=sys.stderr)
     return code

@@ -39,8 +39,9 @@ class AgentEngine(Protocol):
     def parse(self, lines: Iterable[str], workspace: str | None = None) -> Evidence:
         """Evidence from a recorded event stream, read line by line."""
 
-    def evidence(self, step: AgentStepInput, transcript: Path, stderr: Path,
-                 exit_code: int | None) -> Evidence:
+    def evidence(
+        self, step: AgentStepInput, transcript: Path, stderr: Path, exit_code: int | None
+    ) -> Evidence:
         """Evidence from a finished step's files."""
 
 
@@ -55,7 +56,8 @@ def engine_for(engine: Engine) -> AgentEngine:
     return _ENGINES[engine]
 
 
-def parse_transcript(engine: Engine, lines: Iterable[str], workspace: str | None = None
-                     ) -> Evidence:
+def parse_transcript(
+    engine: Engine, lines: Iterable[str], workspace: str | None = None
+) -> Evidence:
     """Evidence from an event stream of `engine` (offline: `agentpr analyze-transcript`)."""
     return engine_for(engine).parse(lines, workspace)

@@ -29,8 +29,15 @@ class ClaudeEngine:
         return installed_cli("claude", settings.claude_bin, "AGENTPR_CLAUDE_BIN")
 
     def argv(self, settings: Settings, step: AgentStepInput) -> list[str]:
-        argv = [self.binary(settings), "-p", "--output-format", "stream-json", "--verbose",
-                "--permission-mode", "bypassPermissions"]
+        argv = [
+            self.binary(settings),
+            "-p",
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            "--permission-mode",
+            "bypassPermissions",
+        ]
         if step.codex_model:
             argv += ["--model", step.codex_model]
         return argv
@@ -48,8 +55,9 @@ class ClaudeEngine:
     def parse(self, lines: Iterable[str], workspace: str | None = None) -> Evidence:
         return parse_claude_events(lines, workspace)
 
-    def evidence(self, step: AgentStepInput, transcript: Path, stderr: Path,
-                 exit_code: int | None) -> Evidence:
+    def evidence(
+        self, step: AgentStepInput, transcript: Path, stderr: Path, exit_code: int | None
+    ) -> Evidence:
         with open(transcript, encoding="utf-8", errors="replace") as lines:
             return parse_claude_events(lines, step.workspace)
 
@@ -149,7 +157,8 @@ def _tool_result_text(content: Any) -> str:
         return content
     if isinstance(content, list):
         return "\n".join(
-            as_text(part.get("text")) for part in content
+            as_text(part.get("text"))
+            for part in content
             if isinstance(part, dict) and part.get("type") == "text"
         )
     return as_text(content)

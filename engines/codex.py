@@ -28,8 +28,16 @@ class CodexEngine:
     def argv(self, settings: Settings, step: AgentStepInput) -> list[str]:
         # `codex exec` >= 0.1xx never asks for approval and rejects --full-auto/-a: the previous
         # tool's full-auto option maps to nothing. The prompt goes on stdin ("-").
-        argv = [self.binary(settings), "exec", "--json", "--skip-git-repo-check",
-                "-C", step.workspace, "--sandbox", step.codex_sandbox]
+        argv = [
+            self.binary(settings),
+            "exec",
+            "--json",
+            "--skip-git-repo-check",
+            "-C",
+            step.workspace,
+            "--sandbox",
+            step.codex_sandbox,
+        ]
         if step.codex_model:
             argv += ["--model", step.codex_model]
         for override in step.codex_config:
@@ -45,8 +53,9 @@ class CodexEngine:
     def parse(self, lines: Iterable[str], workspace: str | None = None) -> Evidence:
         return parse_codex_events(lines, workspace)
 
-    def evidence(self, step: AgentStepInput, transcript: Path, stderr: Path,
-                 exit_code: int | None) -> Evidence:
+    def evidence(
+        self, step: AgentStepInput, transcript: Path, stderr: Path, exit_code: int | None
+    ) -> Evidence:
         with open(transcript, encoding="utf-8", errors="replace") as lines:
             return parse_codex_events(lines, step.workspace)
 

@@ -29,8 +29,9 @@ class CommandEngine:
         """Output lines of an unknown command (analyze-transcript): no command line to judge."""
         return command_evidence("", None, "".join(lines), workspace)
 
-    def evidence(self, step: AgentStepInput, transcript: Path, stderr: Path,
-                 exit_code: int | None) -> Evidence:
+    def evidence(
+        self, step: AgentStepInput, transcript: Path, stderr: Path, exit_code: int | None
+    ) -> Evidence:
         output = transcript.read_text(errors="replace") + stderr.read_text(errors="replace")
         return command_evidence(step.command or "", exit_code, output, step.workspace)
 

@@ -24,6 +24,14 @@ from grading.rules import GradeInput, GradeOutcome, grade
 from grading.shell import ShellAnalysis, analyze_shell
 
 __all__ = [
-    "AgentStatus", "CommandSample", "Evidence", "GradeInput", "GradeOutcome", "ShellAnalysis",
-    "TestRun", "analyze_shell", "grade", "parse_agent_status",
+    "AgentStatus",
+    "CommandSample",
+    "Evidence",
+    "GradeInput",
+    "GradeOutcome",
+    "ShellAnalysis",
+    "TestRun",
+    "analyze_shell",
+    "grade",
+    "parse_agent_status",
 ]

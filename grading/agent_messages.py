@@ -30,21 +30,39 @@ HARD_KINDS: tuple[str, ...] = (
 _AGENT_ERROR_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern, re.I))
     for kind, pattern in (
-        ("auth_failure", r"\b40[13]\b|unauthori[sz]ed|forbidden|invalid[ _-]?(api[ _-]?)?key|"
-         r"incorrect api key|authenticat|not logged in|login required|permission_error"),
-        ("quota_exhausted", r"usage limit|insufficient[_ ]quota|quota|credit balance|billing|"
-         r"out of credits"),
-        ("context_exhausted", r"context[ _]?(window|length)|prompt is too long|"
-         r"maximum context|ran out of room"),
+        (
+            "auth_failure",
+            r"\b40[13]\b|unauthori[sz]ed|forbidden|invalid[ _-]?(api[ _-]?)?key|"
+            r"incorrect api key|authenticat|not logged in|login required|permission_error",
+        ),
+        (
+            "quota_exhausted",
+            r"usage limit|insufficient[_ ]quota|quota|credit balance|billing|"
+            r"out of credits",
+        ),
+        (
+            "context_exhausted",
+            r"context[ _]?(window|length)|prompt is too long|"
+            r"maximum context|ran out of room",
+        ),
         ("rate_limited", r"\b429\b|rate[ _-]?limit|too many requests"),
-        ("model_unavailable", r"\b5\d\d\b|overloaded|high demand|service unavailable|"
-         r"bad gateway|internal server error|server[ _]error|temporarily unavailable"),
+        (
+            "model_unavailable",
+            r"\b5\d\d\b|overloaded|high demand|service unavailable|"
+            r"bad gateway|internal server error|server[ _]error|temporarily unavailable",
+        ),
         ("timed_out", r"timed? ?out|timeout|deadline exceeded"),
-        ("network_error", r"reconnecting|disconnected|connection|error sending request|network|"
-         r"\bdns\b|econn|enotfound|eai_again|broken pipe|unexpected eof|stream error|"
-         r"stream closed"),
-        ("agent_config_error", r"\b400\b|invalid[_ ]request|model[_ ]not[_ ]found|"
-         r"unknown model|unsupported model|does not exist"),
+        (
+            "network_error",
+            r"reconnecting|disconnected|connection|error sending request|network|"
+            r"\bdns\b|econn|enotfound|eai_again|broken pipe|unexpected eof|stream error|"
+            r"stream closed",
+        ),
+        (
+            "agent_config_error",
+            r"\b400\b|invalid[_ ]request|model[_ ]not[_ ]found|"
+            r"unknown model|unsupported model|does not exist",
+        ),
     )
 )
 
@@ -106,9 +124,7 @@ _STATUS_LABELLED_RE = re.compile(
 
 
 # A line holding nothing but the token: "NEEDS_HUMAN_REVIEW", "**FAIL**".
-_STATUS_BARE_RE = re.compile(
-    r"^[ \t>*_#`\-]*" + _STATUS_TOKEN + r"[ \t*_`.!]*$", re.I | re.M
-)
+_STATUS_BARE_RE = re.compile(r"^[ \t>*_#`\-]*" + _STATUS_TOKEN + r"[ \t*_`.!]*$", re.I | re.M)
 
 
 _STATUS_RANK = {"PASS": 0, "NEEDS_REVIEW": 1, "FAIL": 2}
@@ -118,14 +134,15 @@ def parse_agent_status(message: str) -> tuple[AgentStatus | None, str | None]:
     """The agent's own verdict from its final message, and the line it came from. Labelled lines
     win over bare ones; among several, the gravest (FAIL > NEEDS REVIEW > PASS) counts. SKIP is
     reported as NEEDS_REVIEW: someone has to confirm the repository really needs nothing."""
-    matches = list(_STATUS_LABELLED_RE.finditer(message)) or list(
-        _STATUS_BARE_RE.finditer(message)
-    )
+    matches = list(_STATUS_LABELLED_RE.finditer(message)) or list(_STATUS_BARE_RE.finditer(message))
     best: tuple[AgentStatus, str] | None = None
     for match in matches:
         token = match.group("token").lower()
         status: AgentStatus = (
-            "PASS" if token.startswith("pass") else "FAIL" if token.startswith("fail")
+            "PASS"
+            if token.startswith("pass")
+            else "FAIL"
+            if token.startswith("fail")
             else "NEEDS_REVIEW"
         )
         if best is None or _STATUS_RANK[status] > _STATUS_RANK[best[0]]:

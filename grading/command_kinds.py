@@ -9,8 +9,20 @@ from grading.shell_lexing import PIP_RE, PYTHON_RE, program_name
 
 # -- what kind of command --
 
-_INFO_OPTIONS = frozenset({"--version", "-V", "--help", "-h", "--collect-only", "--co",
-                           "--fixtures", "--markers", "--listTests", "--showConfig"})
+_INFO_OPTIONS = frozenset(
+    {
+        "--version",
+        "-V",
+        "--help",
+        "-h",
+        "--collect-only",
+        "--co",
+        "--fixtures",
+        "--markers",
+        "--listTests",
+        "--showConfig",
+    }
+)
 
 
 _TEST_SCRIPT_RE = re.compile(
@@ -25,13 +37,35 @@ _CHECK_SCRIPT_RE = re.compile(
 )
 
 
-_RUNNERS_WITH_RUN = frozenset({"uv", "poetry", "pdm", "pipenv", "rye", "hatch", "conda",
-                               "micromamba", "mamba", "pixi"})
+_RUNNERS_WITH_RUN = frozenset(
+    {"uv", "poetry", "pdm", "pipenv", "rye", "hatch", "conda", "micromamba", "mamba", "pixi"}
+)
 
 
-_VALUE_OPTIONS = frozenset({"--with", "--extra", "--group", "--python", "-p", "--env", "-e",
-                            "--project", "--directory", "-n", "--name", "--package", "--index",
-                            "--from", "-C", "--filter", "-w", "--workspace", "--cwd", "--prefix"})
+_VALUE_OPTIONS = frozenset(
+    {
+        "--with",
+        "--extra",
+        "--group",
+        "--python",
+        "-p",
+        "--env",
+        "-e",
+        "--project",
+        "--directory",
+        "-n",
+        "--name",
+        "--package",
+        "--index",
+        "--from",
+        "-C",
+        "--filter",
+        "-w",
+        "--workspace",
+        "--cwd",
+        "--prefix",
+    }
+)
 
 
 def _after_options(words: list[str]) -> list[str]:
@@ -77,10 +111,13 @@ _DIRECT_TEST_RUNNERS = frozenset(
 )
 
 
-_RUNNERS = frozenset(
-    "make gmake go cargo deno swift mix dotnet bazel zig mvn gradle gradlew mvnw rake sbt hatch "
-    "playwright npm pnpm yarn bun npx bunx pnpx uvx pipx bundle".split()
-) | _RUNNERS_WITH_RUN
+_RUNNERS = (
+    frozenset(
+        "make gmake go cargo deno swift mix dotnet bazel zig mvn gradle gradlew mvnw rake sbt hatch "
+        "playwright npm pnpm yarn bun npx bunx pnpx uvx pipx bundle".split()
+    )
+    | _RUNNERS_WITH_RUN
+)
 
 
 def is_test_argv(argv: list[str]) -> bool:
@@ -174,9 +211,7 @@ def is_check_argv(argv: list[str]) -> bool:
         return any(_CHECK_SCRIPT_RE.match(t) for t in _make_targets(argv))
     if name in ("npm", "pnpm", "yarn", "bun"):
         script = _script_name(argv)
-        return script is not None and (
-            bool(_CHECK_SCRIPT_RE.match(script)) or script == "check"
-        )
+        return script is not None and (bool(_CHECK_SCRIPT_RE.match(script)) or script == "check")
     inner = _inner_command(argv)
     if inner:
         if name == "hatch" and _CHECK_SCRIPT_RE.match(inner[0]):
@@ -199,8 +234,10 @@ def pip_install(argv: list[str]) -> bool:
 
 def is_install_argv(argv: list[str]) -> bool:
     name = program_name(argv[0])
-    if name not in _RUNNERS and name not in ("composer",) and not (
-        PIP_RE.match(name) or PYTHON_RE.match(name)
+    if (
+        name not in _RUNNERS
+        and name not in ("composer",)
+        and not (PIP_RE.match(name) or PYTHON_RE.match(name))
     ):
         return False
     if pip_install(argv):

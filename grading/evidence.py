@@ -133,7 +133,9 @@ class Collector:
         index = self.command_count
         self.command_count += 1
         sample = CommandSample(
-            command=clip(command, 2_000), exit_code=exit_code, status=status,
+            command=clip(command, 2_000),
+            exit_code=exit_code,
+            status=status,
             output_tail=output[-TAIL:],
         )
         if len(self.first_samples) < _FIRST_SAMPLES:
@@ -163,7 +165,10 @@ class Collector:
                 if summary is not None:
                     passed = summary
             run = TestRun(
-                command=clip(command, 500), exit_code=exit_code, passed=passed, index=index,
+                command=clip(command, 500),
+                exit_code=exit_code,
+                passed=passed,
+                index=index,
                 network_error=None if passed else (network or self.pending_network_error),
             )
             self.test_runs.append(run)
@@ -174,8 +179,9 @@ class Collector:
                     del self.hard[missing]
         elif shell.is_check:
             self.check_runs.append(
-                TestRun(command=clip(command, 500), exit_code=exit_code, passed=succeeded,
-                        index=index)
+                TestRun(
+                    command=clip(command, 500), exit_code=exit_code, passed=succeeded, index=index
+                )
             )
         elif shell.is_install and network:
             self.pending_network_error = network

@@ -35,18 +35,49 @@ _NETWORK_RE = re.compile(
 
 # Cheap substring checks before the regexes: most failing output holds none of these words, and
 # `in` on a lower-cased window runs at memory speed where a long alternation does not.
-_NETWORK_HINTS = ("name resolution", "could not resolve", "service not known", "servname",
-                  "getaddrinfo", "eai_again", "enotfound", "econn", "etimedout",
-                  "connection refused", "connection reset", "connection timed out",
-                  "connection aborted", "read timed out", "timeouterror", "max retries exceeded",
-                  "network is unreachable", "no route to host", "new connection",
-                  "could not fetch url", "npm err! network", "network request to",
-                  "handshake timeout", "server error", "service unavailable", "bad gateway",
-                  "gateway time", "dial tcp", "i/o timeout", "proxyconnect", "sslerror", "ssleof")
+_NETWORK_HINTS = (
+    "name resolution",
+    "could not resolve",
+    "service not known",
+    "servname",
+    "getaddrinfo",
+    "eai_again",
+    "enotfound",
+    "econn",
+    "etimedout",
+    "connection refused",
+    "connection reset",
+    "connection timed out",
+    "connection aborted",
+    "read timed out",
+    "timeouterror",
+    "max retries exceeded",
+    "network is unreachable",
+    "no route to host",
+    "new connection",
+    "could not fetch url",
+    "npm err! network",
+    "network request to",
+    "handshake timeout",
+    "server error",
+    "service unavailable",
+    "bad gateway",
+    "gateway time",
+    "dial tcp",
+    "i/o timeout",
+    "proxyconnect",
+    "sslerror",
+    "ssleof",
+)
 
 
-PERMISSION_HINTS = ("permission denied", "not permitted", "read-only file system", "eacces",
-                     "eperm")
+PERMISSION_HINTS = (
+    "permission denied",
+    "not permitted",
+    "read-only file system",
+    "eacces",
+    "eperm",
+)
 
 
 def find_network_error(text: str) -> str | None:

@@ -43,9 +43,10 @@ class GradeOutcome(BaseModel):
     reasons: list[str] = Field(default_factory=list)
 
 
-
 TRANSIENT_KINDS: tuple[str, ...] = (
-    ReasonCode.RATE_LIMITED, ReasonCode.MODEL_UNAVAILABLE, ReasonCode.NETWORK_ERROR,
+    ReasonCode.RATE_LIMITED,
+    ReasonCode.MODEL_UNAVAILABLE,
+    ReasonCode.NETWORK_ERROR,
     ReasonCode.TIMED_OUT,
 )
 
@@ -174,7 +175,11 @@ def _decide(inp: GradeInput) -> tuple[Verdict, str, str]:
 
     # 7. The agent's own verdict. A PASS claim never overrides evidence (rules above).
     if ev.agent_status == "FAIL":
-        return human, ReasonCode.AGENT_REPORTED_FAILURE, f"the agent reported: {ev.agent_status_line}"
+        return (
+            human,
+            ReasonCode.AGENT_REPORTED_FAILURE,
+            f"the agent reported: {ev.agent_status_line}",
+        )
     if ev.agent_status == "NEEDS_REVIEW":
         skip = ev.agent_status_line is not None and "skip" in ev.agent_status_line.lower()
         code = ReasonCode.AGENT_REPORTED_SKIP if skip else ReasonCode.AGENT_NEEDS_REVIEW
@@ -199,7 +204,11 @@ def _decide(inp: GradeInput) -> tuple[Verdict, str, str]:
     if implementing and inp.changed_files == 0:
         return human, ReasonCode.NO_CHANGES, f"{inp.state} step left no changes in the workspace"
     if implementing and inp.policy.require_test_evidence and last_test is None:
-        return human, ReasonCode.MISSING_TEST_EVIDENCE, "no test command ran (policy requires test evidence)"
+        return (
+            human,
+            ReasonCode.MISSING_TEST_EVIDENCE,
+            "no test command ran (policy requires test evidence)",
+        )
 
     # 12. PASS.
     if implementing and last_test is not None:

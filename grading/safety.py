@@ -21,10 +21,13 @@ from grading.shell_lexing import (
     program_name,
 )
 
-_VIOLATION_NAMES = frozenset(
-    "npm pnpm bun yarn brew apt apt-get yum dnf zypper port snap choco winget apk pacman curl "
-    "wget git gh uv eval".split()
-) | SHELLS
+_VIOLATION_NAMES = (
+    frozenset(
+        "npm pnpm bun yarn brew apt apt-get yum dnf zypper port snap choco winget apk pacman curl "
+        "wget git gh uv eval".split()
+    )
+    | SHELLS
+)
 
 
 def segment_violations(
@@ -38,8 +41,10 @@ def segment_violations(
     found: list[str] = []
 
     # Global installs: they change the machine, not the repository.
-    if name in ("npm", "pnpm", "bun") and sub in ("install", "i", "add", "ci", "link") and (
-        options & {"-g", "--global", "--location=global"}
+    if (
+        name in ("npm", "pnpm", "bun")
+        and sub in ("install", "i", "add", "ci", "link")
+        and (options & {"-g", "--global", "--location=global"})
     ):
         found.append("global install")
     elif name == "yarn" and sub == "global":
@@ -89,10 +94,27 @@ def _git_subcommand(argv: list[str]) -> tuple[str, list[str]]:
     return argv[i], argv[i + 1 :]
 
 
-_GIT_SIGNAL_SUBCOMMANDS = frozenset({
-    "commit", "push", "rebase", "reset", "merge", "cherry-pick", "revert", "am", "pull", "clean",
-    "checkout", "switch", "restore", "filter-branch", "filter-repo", "update-ref", "replace",
-})
+_GIT_SIGNAL_SUBCOMMANDS = frozenset(
+    {
+        "commit",
+        "push",
+        "rebase",
+        "reset",
+        "merge",
+        "cherry-pick",
+        "revert",
+        "am",
+        "pull",
+        "clean",
+        "checkout",
+        "switch",
+        "restore",
+        "filter-branch",
+        "filter-repo",
+        "update-ref",
+        "replace",
+    }
+)
 
 
 def _git_violation(argv: list[str]) -> str | None:
@@ -194,8 +216,11 @@ def written_paths(argv: list[str]) -> list[str]:
     if name in ("virtualenv",) or (name == "uv" and args[:1] == ["venv"]):
         return args[1:2] if name == "uv" else args[:1]
     if pip_install(argv):
-        return [rest[i + 1] for i, w in enumerate(rest[:-1])
-                if w in ("--target", "-t", "--prefix", "--root")]
+        return [
+            rest[i + 1]
+            for i, w in enumerate(rest[:-1])
+            if w in ("--target", "-t", "--prefix", "--root")
+        ]
     return []
 
 
@@ -224,8 +249,10 @@ def write_problem(path: str, cwd: str | None, workspace: str | None) -> str | No
             return None
         path = posixpath.join(cwd, path)
     path = posixpath.normpath(path)
-    if any(path == p.rstrip("/") or path.startswith(p if p.endswith("/") else p + "/")
-           for p in ALLOWED_WRITE_PREFIXES):
+    if any(
+        path == p.rstrip("/") or path.startswith(p if p.endswith("/") else p + "/")
+        for p in ALLOWED_WRITE_PREFIXES
+    ):
         return None
     if workspace is not None:
         if path == workspace or path.startswith(workspace.rstrip("/") + "/"):
@@ -238,5 +265,6 @@ def write_problem(path: str, cwd: str | None, workspace: str | None) -> str | No
 
 def is_scratch_path(path: str) -> bool:
     path = path.strip().strip("\"'")
-    return path.startswith(("/tmp", "/private/tmp", "/var/tmp", "/var/folders/", "/dev/", "$TMPDIR",
-                            "${TMPDIR", "&"))
+    return path.startswith(
+        ("/tmp", "/private/tmp", "/var/tmp", "/var/folders/", "/dev/", "$TMPDIR", "${TMPDIR", "&")
+    )

@@ -20,8 +20,22 @@ _KEYWORDS = frozenset({"if", "then", "else", "elif", "do", "while", "until", "!"
 _BLOCK_ENDS = frozenset({"fi", "done", "esac", "}"})
 
 
-_WRAPPERS = frozenset({"env", "nice", "nohup", "command", "exec", "builtin", "stdbuf", "timeout",
-                       "xargs", "caffeinate", "chronic", "unbuffer"})
+_WRAPPERS = frozenset(
+    {
+        "env",
+        "nice",
+        "nohup",
+        "command",
+        "exec",
+        "builtin",
+        "stdbuf",
+        "timeout",
+        "xargs",
+        "caffeinate",
+        "chronic",
+        "unbuffer",
+    }
+)
 
 
 _PUNCTUATION = "();<>|&\n"
@@ -30,13 +44,36 @@ _PUNCTUATION = "();<>|&\n"
 _REDIRECTS = frozenset({">", ">>", "&>", "&>>", ">|", ">&"})
 
 
-ALLOWED_WRITE_PREFIXES = ("/tmp", "/private/tmp", "/var/tmp", "/var/folders/",
-                           "/private/var/folders/", "/dev/null", "/dev/stdout", "/dev/stderr",
-                           "/dev/tty", "/dev/fd/")
+ALLOWED_WRITE_PREFIXES = (
+    "/tmp",
+    "/private/tmp",
+    "/var/tmp",
+    "/var/folders/",
+    "/private/var/folders/",
+    "/dev/null",
+    "/dev/stdout",
+    "/dev/stderr",
+    "/dev/tty",
+    "/dev/fd/",
+)
 
 
-SYSTEM_PREFIXES = ("/etc", "/usr", "/bin", "/sbin", "/lib", "/lib64", "/opt", "/var", "/boot",
-                    "/root", "/srv", "/System", "/Library", "/Applications")
+SYSTEM_PREFIXES = (
+    "/etc",
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib64",
+    "/opt",
+    "/var",
+    "/boot",
+    "/root",
+    "/srv",
+    "/System",
+    "/Library",
+    "/Applications",
+)
 
 
 REMOTE_SCRIPT_RE = re.compile(r"\s*(?:\$\(|`)\s*(?:curl|wget)\b")

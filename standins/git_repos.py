@@ -11,7 +11,10 @@ from pathlib import Path
 def git(*args: str, cwd: Path | None = None) -> str:
     result = subprocess.run(
         ["git", "-c", "user.name=Upstream Dev", "-c", "user.email=dev@example.com", *args],
-        cwd=cwd, check=True, capture_output=True, text=True,
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return result.stdout.strip()
 
@@ -44,7 +47,9 @@ class Remotes:
 
     def branch_log(self, branch: str, fmt: str = "%H") -> list[str]:
         """Commits on the fork's branch that upstream's main lacks, newest first."""
-        out = git("--git-dir", str(self.fork), "log", f"--format={fmt}", f"{self.base_sha}..{branch}")
+        out = git(
+            "--git-dir", str(self.fork), "log", f"--format={fmt}", f"{self.base_sha}..{branch}"
+        )
         return [line for line in out.split("\x00" if "%x00" in fmt else "\n") if line]
 
 

@@ -51,7 +51,7 @@ import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -826,9 +826,18 @@ class FakeGitHub(LoopbackHTTPServer):
             updated_at=self._started_at,
             archived_at=None,
         )
-        for key in ("gravatar_id", "followers_url", "following_url", "gists_url", "starred_url",
-                    "subscriptions_url", "organizations_url", "received_events_url",
-                    "user_view_type", "site_admin"):
+        for key in (
+            "gravatar_id",
+            "followers_url",
+            "following_url",
+            "gists_url",
+            "starred_url",
+            "subscriptions_url",
+            "organizations_url",
+            "received_events_url",
+            "user_view_type",
+            "site_admin",
+        ):
             org.pop(key, None)  # an organization object has none of a user's links
         return ApiResponse(200, org)
 
@@ -849,10 +858,12 @@ class FakeGitHub(LoopbackHTTPServer):
                 return validation_failed(DOCS_ORG_REPOS, error)
         with self._lock:
             repos = self._listed_repos(
-                lambda r: r.owner.lower() == login.lower()
-                and kind != "private"  # every fake repository is public
-                and (kind != "forks" or r.parent is not None)
-                and (kind != "sources" or r.parent is None)
+                lambda r: (
+                    r.owner.lower() == login.lower()
+                    and kind != "private"  # every fake repository is public
+                    and (kind != "forks" or r.parent is not None)
+                    and (kind != "sources" or r.parent is None)
+                )
             )
             # Creation times tie within a second; ids keep the order a real clock would give.
             sort_key = {
@@ -865,9 +876,7 @@ class FakeGitHub(LoopbackHTTPServer):
         return ApiResponse(200, body, headers)
 
     @route("GET", "/search/repositories")
-    def _search_repositories(
-        self, request: RecordedRequest, params: dict[str, str]
-    ) -> ApiResponse:
+    def _search_repositories(self, request: RecordedRequest, params: dict[str, str]) -> ApiResponse:
         """Repository search over the qualifiers agentpr uses: `org:`/`user:` (any of them),
         `topic:` (all of them), `fork:true|only|false` (forks are left out unless asked for),
         `archived:true|false`, and plain words or "quoted phrases" that must all appear in the
@@ -889,8 +898,12 @@ class FakeGitHub(LoopbackHTTPServer):
         with self._lock:
             unknown = [o for o in parsed.owners if o.lower() not in self._account_ids]
             if unknown:
-                error = {"message": SEARCH_INACCESSIBLE_MESSAGE, "resource": "Search",
-                         "field": "q", "code": "invalid"}
+                error = {
+                    "message": SEARCH_INACCESSIBLE_MESSAGE,
+                    "resource": "Search",
+                    "field": "q",
+                    "code": "invalid",
+                }
                 response = validation_failed(DOCS_SEARCH_REPOS, error)
                 response.headers.update(headers)
                 return response
@@ -907,8 +920,7 @@ class FakeGitHub(LoopbackHTTPServer):
             "total_count": len(found),
             "incomplete_results": False,
             "items": [
-                {**self._repo_json(repo, request, with_family=False), "score": 1.0}
-                for repo in page
+                {**self._repo_json(repo, request, with_family=False), "score": 1.0} for repo in page
             ],
         }
         return ApiResponse(200, body, {**headers, **links})
@@ -1126,9 +1138,7 @@ class FakeGitHub(LoopbackHTTPServer):
         return ApiResponse(200, body, headers)
 
     @route("GET", "/repos/{owner}/{repo}/issues/{number}/comments")
-    def _list_issue_comments(
-        self, request: RecordedRequest, params: dict[str, str]
-    ) -> ApiResponse:
+    def _list_issue_comments(self, request: RecordedRequest, params: dict[str, str]) -> ApiResponse:
         with self._lock:
             pull = self._requested_pull(params)  # issues are not modelled; pulls are issues too
             if pull is None:
@@ -1205,9 +1215,7 @@ class FakeGitHub(LoopbackHTTPServer):
         return not_found(DOCS_CHECK_RUNS)
 
     @route("GET", "/repos/{owner}/{repo}/commits/{ref}/status")
-    def _get_combined_status(
-        self, request: RecordedRequest, params: dict[str, str]
-    ) -> ApiResponse:
+    def _get_combined_status(self, request: RecordedRequest, params: dict[str, str]) -> ApiResponse:
         repo = self._visible_repo(params["owner"], params["repo"])
         if repo is None:
             return not_found(DOCS_COMBINED_STATUS)
@@ -1253,9 +1261,7 @@ class FakeGitHub(LoopbackHTTPServer):
             return None
         if not params["number"].isdigit():
             return None
-        return self._pulls.get(_key(params["owner"], params["repo"]), {}).get(
-            int(params["number"])
-        )
+        return self._pulls.get(_key(params["owner"], params["repo"]), {}).get(int(params["number"]))
 
     def _refresh(self, pull: _Pull) -> None:
         """An open pull request follows pushes to its head and base branches, as on GitHub."""
@@ -1307,9 +1313,7 @@ class FakeGitHub(LoopbackHTTPServer):
         pull.updated_at = comment.created_at
         return comment
 
-    def _page(
-        self, request: RecordedRequest, items: list[Any]
-    ) -> tuple[list[Any], dict[str, str]]:
+    def _page(self, request: RecordedRequest, items: list[Any]) -> tuple[list[Any], dict[str, str]]:
         """One page of `items` as `per_page` and `page` ask (GitHub's defaults: 30, 1), and
         the Link header PyGithub follows to the next one."""
         per_page = _int_param(request.query.get("per_page"), 30, 1, 100)
@@ -1327,7 +1331,6 @@ class FakeGitHub(LoopbackHTTPServer):
             rels += [("first", 1), ("prev", min(page - 1, last))]
         headers = {"Link": ", ".join(f'<{link(n)}>; rel="{rel}"' for rel, n in rels)}
         return items[(page - 1) * per_page : page * per_page], headers if rels else {}
-
 
     def _visible_repo(self, owner: str, name: str, counts_as_get: bool = False) -> _Repo | None:
         with self._lock:
@@ -1850,7 +1853,7 @@ def _node_id(kind: str, object_id: int) -> str:
 
 
 def _now_iso() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _no_commit(ref: str, documentation_url: str) -> ApiResponse:
@@ -1893,7 +1896,7 @@ def _commit_facts(holder: _Repo, sha: str) -> dict[str, Any]:
 
 
 def _utc_iso(git_date: str) -> str:
-    moment = datetime.fromisoformat(git_date).astimezone(timezone.utc)
+    moment = datetime.fromisoformat(git_date).astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

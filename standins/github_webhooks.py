@@ -31,7 +31,7 @@ import urllib.parse
 import uuid
 import zlib
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 GITHUB = "https://github.com"
@@ -183,9 +183,7 @@ def check_run_completed(
     empty for a fork's pull request, as GitHub does."""
     _check_conclusion(conclusion)
     run_id = check_run_id or _stable_id("check_run", repo_full_name, head_sha, name)
-    suite = _check_suite(
-        repo_full_name, conclusion, head_sha, head_branch, pull_requests, app_slug
-    )
+    suite = _check_suite(repo_full_name, conclusion, head_sha, head_branch, pull_requests, app_slug)
     api = f"{API}/repos/{repo_full_name}"
     html_url = f"{GITHUB}/{repo_full_name}/runs/{run_id}"
     now = _now()
@@ -229,9 +227,7 @@ def check_suite_completed(
 ) -> tuple[str, Payload]:
     """Every check run of one app on one commit finished; `pull_requests` as for check runs."""
     _check_conclusion(conclusion)
-    suite = _check_suite(
-        repo_full_name, conclusion, head_sha, head_branch, pull_requests, app_slug
-    )
+    suite = _check_suite(repo_full_name, conclusion, head_sha, head_branch, pull_requests, app_slug)
     suite["latest_check_runs_count"] = 1
     suite["check_runs_url"] = f"{suite['url']}/check-runs"
     suite["head_commit"] = {
@@ -518,4 +514,4 @@ def _stable_id(*parts: str) -> int:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -103,8 +103,14 @@ def fail_http(
     if times < 1:
         raise ValueError("times must be at least 1")
     if body is None:
-        body = {"error": {"message": f"scripted HTTP {status}", "type": "server_error",
-                          "code": None, "param": None}}
+        body = {
+            "error": {
+                "message": f"scripted HTTP {status}",
+                "type": "server_error",
+                "code": None,
+                "param": None,
+            }
+        }
     headers = {}
     if retry_after is not None or status == 429:
         headers["Retry-After"] = f"{retry_after or 0:g}"
@@ -201,9 +207,12 @@ class ScriptedModelServer(LoopbackHTTPServer):
             f"stream_idle_timeout_ms={stream_idle_timeout_ms}}}"
         )
         return [
-            "-c", f"model_provider={PROVIDER}",
-            "-c", f"model={MODEL}",
-            "-c", f"model_providers.{PROVIDER}={provider}",
+            "-c",
+            f"model_provider={PROVIDER}",
+            "-c",
+            f"model={MODEL}",
+            "-c",
+            f"model_providers.{PROVIDER}={provider}",
         ]
 
     # --- script --------------------------------------------------------------------------
@@ -302,8 +311,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- responses -------------------------------------------------------------------------
 
-    def _send_json(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
-                   ) -> None:
+    def _send_json(
+        self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("content-type", "application/json")

@@ -581,9 +581,7 @@ class FakeTelegram(LoopbackHTTPServer):
         if offset == 0 or offset > self._next_update_id - 1 + FUTURE_OFFSET_SLACK:
             return 0
         self._pending = [
-            p
-            for p in self._pending
-            if p.update_id >= offset or (p.replay and not p.delivered)
+            p for p in self._pending if p.update_id >= offset or (p.replay and not p.delivered)
         ]
         return offset
 
@@ -1201,9 +1199,7 @@ def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
             kind = "expandable_blockquote" if argument else "blockquote"
             entities.append(_entity(kind, offset, length))
     if nested:
-        raise EntityParseError(
-            f'Can\'t find end tag corresponding to start tag "{nested[-1][0]}"'
-        )
+        raise EntityParseError(f'Can\'t find end tag corresponding to start tag "{nested[-1][0]}"')
     for entity in entities:
         entity.pop("_lang", None)
     return "".join(out), _sorted_entities(entities)
@@ -1536,9 +1532,7 @@ def bot_command_entities(text: str) -> list[dict[str, Any]]:
         after = text[end] if end < len(text) else ""
         if after and (_is_word_char(after) or after in "/<>"):
             continue
-        entities.append(
-            _entity("bot_command", utf16_len(text[:start]), utf16_len(text[start:end]))
-        )
+        entities.append(_entity("bot_command", utf16_len(text[:start]), utf16_len(text[start:end])))
     return entities
 
 

@@ -31,24 +31,24 @@ from temporalio.service import RPCError, RPCStatusCode
 from common.connection import connect
 from common.errors import Refused
 from common.settings import Settings
-from contracts import search_attributes as sa
-from workflows.campaign import CampaignWorkflow, campaign_workflow_id
 from contracts import (
     CampaignCommand,
     CampaignCommandResult,
     CampaignStart,
     CampaignStatus,
     CommandRequest,
-    GitHubEvent,
     CommandResult,
+    GitHubEvent,
     RunRecord,
     RunResult,
     RunSpec,
     RunStart,
     RunSummary,
 )
-from workflows.run import IntegrationRunWorkflow
+from contracts import search_attributes as sa
 from contracts.states import RunState
+from workflows.campaign import CampaignWorkflow, campaign_workflow_id
+from workflows.run import IntegrationRunWorkflow
 
 Request = TypeVar("Request", bound=CommandRequest)
 # A typed update reference such as IntegrationRunWorkflow.pause.
@@ -170,8 +170,10 @@ class RunClient:
         """The running run a GitHub fact is about: by repo + PR number, else by the pushed
         head commit (check events for PRs from forks carry no PR number), else by our branch
         name `agentpr/<run_id>`."""
-        base = (f"WorkflowType = '{IntegrationRunWorkflow.__name__}' AND "
-                f"ExecutionStatus = 'Running' AND {sa.REPO.name} = '{_quote(event.repo)}'")
+        base = (
+            f"WorkflowType = '{IntegrationRunWorkflow.__name__}' AND "
+            f"ExecutionStatus = 'Running' AND {sa.REPO.name} = '{_quote(event.repo)}'"
+        )
         queries = []
         if event.pr_number is not None:
             queries.append(f"{base} AND {sa.PR.name} = {int(event.pr_number)}")
@@ -220,23 +222,27 @@ class CampaignClient:
         self.answer_timeout = settings.answer_timeout_s
 
     def _handle(self, name: str) -> WorkflowHandle[CampaignWorkflow, CampaignStatus]:
-        return self.client.get_workflow_handle_for(CampaignWorkflow.run,
-                                                   campaign_workflow_id(name))
+        return self.client.get_workflow_handle_for(CampaignWorkflow.run, campaign_workflow_id(name))
 
     async def start(self, start: CampaignStart) -> None:
         try:
             await self.client.start_workflow(
-                CampaignWorkflow.run, start, id=campaign_workflow_id(start.spec.name),
+                CampaignWorkflow.run,
+                start,
+                id=campaign_workflow_id(start.spec.name),
                 task_queue=self.settings.task_queue,
                 # A name is used once: its runs are named after it.
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 search_attributes=TypedSearchAttributes(
-                    [SearchAttributePair(sa.CAMPAIGN, start.spec.name)]),
+                    [SearchAttributePair(sa.CAMPAIGN, start.spec.name)]
+                ),
             )
         except WorkflowAlreadyStartedError:
-            raise Refused(f"campaign {start.spec.name!r} already exists; pick another --name "
-                          "(see `agentpr campaign list`)") from None
+            raise Refused(
+                f"campaign {start.spec.name!r} already exists; pick another --name "
+                "(see `agentpr campaign list`)"
+            ) from None
 
     async def status(self, name: str) -> CampaignStatus:
         handle = self._handle(name)
@@ -245,40 +251,46 @@ class CampaignClient:
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
                 raise Refused(f"no campaign named {name!r} (see `agentpr campaign list`)") from None
-            raise Refused(f"Temporal refused the request for campaign {name}: {err.message}") \
-                from None
+            raise Refused(
+                f"Temporal refused the request for campaign {name}: {err.message}"
+            ) from None
         if description.status == WorkflowExecutionStatus.RUNNING:
             try:
-                return await asyncio.wait_for(handle.query(CampaignWorkflow.get_campaign),
-                                              timeout=self.answer_timeout)
+                return await asyncio.wait_for(
+                    handle.query(CampaignWorkflow.get_campaign), timeout=self.answer_timeout
+                )
             except (TimeoutError, RPCTimeoutOrCancelledError):
-                raise Refused(f"campaign {name} did not answer in {self.answer_timeout:g}s — is "
-                              f"a worker running on task queue {self.settings.task_queue!r}?") \
-                    from None
+                raise Refused(
+                    f"campaign {name} did not answer in {self.answer_timeout:g}s — is "
+                    f"a worker running on task queue {self.settings.task_queue!r}?"
+                ) from None
         try:
             return await handle.result()
         except WorkflowFailureError:
             status = description.status.name if description.status else "CLOSED"
-            raise Refused(f"campaign {name} ended abnormally ({status}); see the Web UI") \
-                from None
+            raise Refused(f"campaign {name} ended abnormally ({status}); see the Web UI") from None
 
-    async def send(self, name: str, update: CampaignUpdate,
-                   command: CampaignCommand) -> CampaignCommandResult:
+    async def send(
+        self, name: str, update: CampaignUpdate, command: CampaignCommand
+    ) -> CampaignCommandResult:
         await self.status(name)  # a clear refusal for an unknown or finished campaign
         try:
             return await asyncio.wait_for(
-                self._handle(name).execute_update(update, command), timeout=self.answer_timeout)
+                self._handle(name).execute_update(update, command), timeout=self.answer_timeout
+            )
         except WorkflowUpdateFailedError as err:
             cause = err.cause
-            raise Refused(cause.message if isinstance(cause, ApplicationError) else str(cause)) \
-                from None
+            raise Refused(
+                cause.message if isinstance(cause, ApplicationError) else str(cause)
+            ) from None
         except (TimeoutError, RPCTimeoutOrCancelledError):
             raise Refused(f"campaign {name} did not answer in {self.answer_timeout:g}s") from None
         except RPCError as err:
             if "already completed" in err.message:
                 raise Refused(f"campaign {name} is finished; nothing to do") from None
-            raise Refused(f"Temporal refused the request for campaign {name}: {err.message}") \
-                from None
+            raise Refused(
+                f"Temporal refused the request for campaign {name}: {err.message}"
+            ) from None
 
     async def names(self) -> list[str]:
         names: list[str] = []
@@ -303,9 +315,6 @@ async def with_campaign_client(
     return await action(CampaignClient(client, settings))
 
 
-async def with_run_client(
-    settings: Settings, action: Callable[[RunClient], Awaitable[Any]]
-) -> Any:
+async def with_run_client(settings: Settings, action: Callable[[RunClient], Awaitable[Any]]) -> Any:
     client = await connect(settings)
     return await action(RunClient(client, settings))
-

@@ -126,8 +126,9 @@ class DevServer:
         # loading the SDK: by default the gRPC port + 10 (7243 next to 7233, Temporal's own
         # default), or any free port when that one is taken (the CLI then takes the SDK path).
         if http_port is None:
-            http_port = port + 10 if port + 10 < 65536 and port_is_free(ip, port + 10) \
-                else free_port()
+            http_port = (
+                port + 10 if port + 10 < 65536 and port_is_free(ip, port + 10) else free_port()
+            )
         self.http_port = http_port
         self.headless = headless
         self.ip = ip
@@ -149,15 +150,23 @@ class DevServer:
             str(temporal_binary()),
             "server",
             "start-dev",
-            "--ip", self.ip,
-            "--port", str(self.port),
-            "--ui-port", str(self.ui_port),
-            "--http-port", str(self.http_port),
-            "--db-filename", str(self.settings.temporal_db),
-            "--sqlite-pragma", "journal_mode=wal",
-            "--sqlite-pragma", "synchronous=normal",
+            "--ip",
+            self.ip,
+            "--port",
+            str(self.port),
+            "--ui-port",
+            str(self.ui_port),
+            "--http-port",
+            str(self.http_port),
+            "--db-filename",
+            str(self.settings.temporal_db),
+            "--sqlite-pragma",
+            "journal_mode=wal",
+            "--sqlite-pragma",
+            "synchronous=normal",
             "--ui-disable-news-fetch",
-            "--log-format", "json",
+            "--log-format",
+            "json",
         ]
         if self.settings.temporal_namespace != "default":
             cmd += ["--namespace", self.settings.temporal_namespace]
@@ -201,9 +210,7 @@ class DevServer:
                 )
             try:
                 client = await connect(settings)
-                created = await register_search_attributes(
-                    client, self.settings.temporal_namespace
-                )
+                created = await register_search_attributes(client, self.settings.temporal_namespace)
                 return created
             except (TemporalUnreachable, RuntimeError):
                 if time.monotonic() > deadline:
@@ -307,8 +314,10 @@ def serve(
         say("Ctrl-C stops " + ("both" if with_worker else "the server"))
         while stopping["signal"] is None:
             if server.process is not None and server.process.poll() is not None:
-                say(f"temporal server exited unexpectedly (code {server.process.returncode}); "
-                    f"see {server.log_path}")
+                say(
+                    f"temporal server exited unexpectedly (code {server.process.returncode}); "
+                    f"see {server.log_path}"
+                )
                 code = 1
                 break
             if worker is not None and worker.poll() is not None:

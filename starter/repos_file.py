@@ -22,14 +22,18 @@ def parse_repos(text: str, source: str) -> list[CampaignRepo]:
             continue
         fields = line.split()
         if len(fields) > 3 or fields[0].count("/") != 1:
-            problems.append(f"line {number}: expected 'owner/repo [upstream_url [fork_url]]', "
-                            f"got {line!r}")
+            problems.append(
+                f"line {number}: expected 'owner/repo [upstream_url [fork_url]]', got {line!r}"
+            )
             continue
         owner, repo = fields[0].split("/")
         try:
-            entry = CampaignRepo(owner=owner, repo=repo,
-                                 upstream_url=fields[1] if len(fields) > 1 else None,
-                                 fork_url=fields[2] if len(fields) > 2 else None)
+            entry = CampaignRepo(
+                owner=owner,
+                repo=repo,
+                upstream_url=fields[1] if len(fields) > 1 else None,
+                fork_url=fields[2] if len(fields) > 2 else None,
+            )
         except ValidationError as err:
             message = str(err.errors()[0]["msg"]).removeprefix("Value error, ")
             problems.append(f"line {number}: {message}")
@@ -41,8 +45,9 @@ def parse_repos(text: str, source: str) -> list[CampaignRepo]:
         seen[key] = number
         repos.append(entry)
     if problems:
-        shown = "; ".join(problems[:10]) + (f"; … {len(problems) - 10} more"
-                                           if len(problems) > 10 else "")
+        shown = "; ".join(problems[:10]) + (
+            f"; … {len(problems) - 10} more" if len(problems) > 10 else ""
+        )
         raise UsageError(f"{source}: {len(problems)} problem(s), nothing started: {shown}")
     if not repos:
         raise UsageError(f"{source}: no repositories listed")

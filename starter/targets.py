@@ -65,8 +65,10 @@ def find_repositories(
     if topic:
         topic = topic.lower()  # GitHub stores topics lower-cased
         if not _TOPIC.fullmatch(topic):
-            raise UsageError(f"--topic {topic!r}: a GitHub topic is letters, digits and "
-                             "hyphens, at most 50 characters")
+            raise UsageError(
+                f"--topic {topic!r}: a GitHub topic is letters, digits and "
+                "hyphens, at most 50 characters"
+            )
     includes = _patterns("--include", include)
     excludes = _patterns("--exclude", exclude)
     if settings.github_token is None:
@@ -80,8 +82,9 @@ def find_repositories(
     gh = github_client(settings)
     gh.per_page = 100  # search allows 30 requests a minute: read as much as GitHub gives at once
     by_org = bool(org and not (topic or search))
-    q = " ".join(part for part in (org and f"org:{org}", topic and f"topic:{topic}", search)
-                 if part)
+    q = " ".join(
+        part for part in (org and f"org:{org}", topic and f"topic:{topic}", search) if part
+    )
     target = TargetList(query=f"GET /orgs/{org}/repos" if by_org else f"search: {q}")
     try:
         if by_org:
@@ -94,13 +97,22 @@ def find_repositories(
         raise _refused(settings, err, org, target.query) from None
     except (RequestException, OSError) as err:
         first = (str(err).splitlines() or [type(err).__name__])[0][:200]
-        raise Refused(_scrub(settings, f"GitHub API {settings.github_api_url} unreachable "
-                                       f"({target.query}): {first}")) from None
+        raise Refused(
+            _scrub(
+                settings,
+                f"GitHub API {settings.github_api_url} unreachable ({target.query}): {first}",
+            )
+        ) from None
     return target
 
 
-def _collect(target: TargetList, listing: Any, includes: list[re.Pattern[str]],
-             excludes: list[re.Pattern[str]], limit: int) -> None:
+def _collect(
+    target: TargetList,
+    listing: Any,
+    includes: list[re.Pattern[str]],
+    excludes: list[re.Pattern[str]],
+    limit: int,
+) -> None:
     seen: set[str] = set()
     repos = iter(listing)
     for repo in repos:
@@ -126,8 +138,9 @@ def _collect(target: TargetList, listing: Any, includes: list[re.Pattern[str]],
             return
 
 
-def _skip_reason(repo: Any, full_name: str, includes: list[re.Pattern[str]],
-                 excludes: list[re.Pattern[str]]) -> str | None:
+def _skip_reason(
+    repo: Any, full_name: str, includes: list[re.Pattern[str]], excludes: list[re.Pattern[str]]
+) -> str | None:
     # Flags first: they say why no run could work there, whatever the filters say.
     for flag in ("fork", "archived", "disabled"):
         if getattr(repo, flag):
@@ -146,11 +159,15 @@ def _search_notes(target: TargetList, listing: Any) -> None:
     total = listing.totalCount
     if not target.truncated and total > read:
         target.truncated = True
-        target.notes.append(f"GitHub search matched {total} repositories but only {read} can "
-                            "be read; narrow the query")
+        target.notes.append(
+            f"GitHub search matched {total} repositories but only {read} can "
+            "be read; narrow the query"
+        )
     if listing.incomplete_results:
-        target.notes.append("GitHub search timed out and the results may be incomplete; "
-                            "try again or narrow the query")
+        target.notes.append(
+            "GitHub search timed out and the results may be incomplete; "
+            "try again or narrow the query"
+        )
 
 
 def _patterns(option: str, values: list[str]) -> list[re.Pattern[str]]:
@@ -159,8 +176,9 @@ def _patterns(option: str, values: list[str]) -> list[re.Pattern[str]]:
         try:
             patterns.append(re.compile(value))
         except re.error as err:
-            raise UsageError(f"{option} {value!r} is not a valid regular expression: {err}") \
-                from None
+            raise UsageError(
+                f"{option} {value!r} is not a valid regular expression: {err}"
+            ) from None
     return patterns
 
 
@@ -172,16 +190,19 @@ def _refused(settings: Settings, err: Any, org: str | None, query: str) -> Refus
         details = [e.get("message", "") for e in data.get("errors") or [] if isinstance(e, dict)]
         message = ": ".join(filter(None, [message, *details]))
     message = " ".join(message.split())[:300]
-    if status in (403, 429) and (retry_delay(getattr(err, "headers", None)) is not None
-                                 or "rate limit" in message.lower()):
+    if status in (403, 429) and (
+        retry_delay(getattr(err, "headers", None)) is not None or "rate limit" in message.lower()
+    ):
         delay = retry_delay(getattr(err, "headers", None))
         wait = f"; try again in {int(delay.total_seconds())}s" if delay else ""
         text = f"GitHub rate limit reached ({query}){wait}"
     elif status == 401:
         text = f"GitHub refused the token ({status} {message}); check AGENTPR_GITHUB_TOKEN"
     elif status == 404 and org and query.startswith("GET /orgs/"):
-        text = (f"GitHub has no organization {org!r} visible to this token (404); for a "
-                f"user's repositories use --search 'user:{org}'")
+        text = (
+            f"GitHub has no organization {org!r} visible to this token (404); for a "
+            f"user's repositories use --search 'user:{org}'"
+        )
     else:
         text = f"GitHub refused {query} ({status} {message})"
     return Refused(_scrub(settings, text))

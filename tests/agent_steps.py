@@ -1,4 +1,5 @@
-"""Agent-step scaffolding shared by the codex and claude tests: the scripted codemods, a run in\nIMPLEMENTING, and the processes a step must not leave behind."""
+"""Agent-step scaffolding shared by the codex and claude tests: the scripted codemods, a run in
+IMPLEMENTING, and the processes a step must not leave behind."""
 
 from __future__ import annotations
 
@@ -39,9 +40,21 @@ def stray_processes(run_id: str) -> list[int]:
 def implementing_run(env: Env, remotes: Remotes) -> str:
     run_id = new_run_id()
     for args in (
-        ("create-run", "--owner", "demo", "--repo", "calc", "--prompt-version", "v1",
-         "--run-id", run_id, "--upstream-url", remotes.upstream_url,
-         "--fork-url", remotes.fork_url),
+        (
+            "create-run",
+            "--owner",
+            "demo",
+            "--repo",
+            "calc",
+            "--prompt-version",
+            "v1",
+            "--run-id",
+            run_id,
+            "--upstream-url",
+            remotes.upstream_url,
+            "--fork-url",
+            remotes.fork_url,
+        ),
         ("run-prepare", "--run-id", run_id),
         ("pause", "--run-id", run_id),
         ("resume", "--run-id", run_id, "--target-state", "IMPLEMENTING"),

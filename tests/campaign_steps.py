@@ -1,4 +1,5 @@
-"""Campaign scaffolding: local repositories, the worker's settings for them, and waiting on a\ncampaign's status."""
+"""Campaign scaffolding: local repositories, the worker's settings for them, and waiting on a
+campaign's status."""
 
 from __future__ import annotations
 
@@ -29,8 +30,12 @@ def local_repos(root: Path, count: int) -> Path:
 def prepare_env(env: Env, **settings: object) -> None:
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     settings = {"agent_grace_s": 2.0, **settings}  # a stopped step ends quickly
-    env.reconfigure(git_author_name="Ops", git_author_email="ops@example.com",
-                    agent_env={"PATH": path}, **settings)
+    env.reconfigure(
+        git_author_name="Ops",
+        git_author_email="ops@example.com",
+        agent_env={"PATH": path},
+        **settings,
+    )
 
 
 def status(env: Env, name: str) -> dict:

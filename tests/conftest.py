@@ -65,7 +65,9 @@ def env(temporal_server: ServerInfo, tmp_path: Path) -> Iterator[Env]:
 
 @pytest.fixture
 async def client(temporal_server: ServerInfo) -> Client:
-    return await connect(Settings(home=temporal_server.home, temporal_address=temporal_server.address))
+    return await connect(
+        Settings(home=temporal_server.home, temporal_address=temporal_server.address)
+    )
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""What an operator types, as functions: the CLI steps that bring a run to PUSHED, request and\napprove its PR, show it, and wait for a state; their outputs checked on the way."""
+"""What an operator types, as functions: the CLI steps that bring a run to PUSHED, request and
+approve its PR, show it, and wait for a state; their outputs checked on the way."""
 
 from __future__ import annotations
 
@@ -47,21 +48,54 @@ def pushed_run(
     """A run through prepare (fork via the API), a passing codemod step and finish: PUSHED.
     With `run_id`, the run already exists (started by the test)."""
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    env.reconfigure(github_token=SecretStr(TOKEN), github_api_url=github.base_url,
-                    git_author_name="Ops", git_author_email="ops@example.com",
-                    agent_env={"PATH": path}, **settings)
+    env.reconfigure(
+        github_token=SecretStr(TOKEN),
+        github_api_url=github.base_url,
+        git_author_name="Ops",
+        git_author_email="ops@example.com",
+        agent_env={"PATH": path},
+        **settings,
+    )
     create = run_id is None
     run_id = run_id or new_run_id()
     steps = [
-        ("create-run", "--owner", "demo", "--repo", "calc", "--prompt-version", "v1",
-         "--run-id", run_id),
+        (
+            "create-run",
+            "--owner",
+            "demo",
+            "--repo",
+            "calc",
+            "--prompt-version",
+            "v1",
+            "--run-id",
+            run_id,
+        ),
         ("run-prepare", "--run-id", run_id),
         ("pause", "--run-id", run_id),
         ("resume", "--run-id", run_id, "--target-state", "IMPLEMENTING"),
-        ("run-agent-step", "--run-id", run_id, "--engine", "command", "--command", codemod,
-         "--skip-network-check", "--success-state", "LOCAL_VALIDATING"),
-        ("run-finish", "--run-id", run_id, "--changes", "Forge provider", "--project", "calc",
-         "--commit-title", TITLE),
+        (
+            "run-agent-step",
+            "--run-id",
+            run_id,
+            "--engine",
+            "command",
+            "--command",
+            codemod,
+            "--skip-network-check",
+            "--success-state",
+            "LOCAL_VALIDATING",
+        ),
+        (
+            "run-finish",
+            "--run-id",
+            run_id,
+            "--changes",
+            "Forge provider",
+            "--project",
+            "calc",
+            "--commit-title",
+            TITLE,
+        ),
     ]
     for args in steps if create else steps[1:]:
         ok(env.cli(*args, timeout=120))
@@ -69,14 +103,37 @@ def pushed_run(
 
 
 def request(env: Env, run_id: str, *extra: str, body: str = BODY) -> dict:
-    return json.loads(ok(env.cli("request-open-pr", "--run-id", run_id, "--title", TITLE,
-                                 "--body", body, "--json", *extra)))
+    return json.loads(
+        ok(
+            env.cli(
+                "request-open-pr",
+                "--run-id",
+                run_id,
+                "--title",
+                TITLE,
+                "--body",
+                body,
+                "--json",
+                *extra,
+            )
+        )
+    )
 
 
-def approve(env: Env, run_id: str, ask: dict, *extra: str,
-            token: str | None = None) -> subprocess.CompletedProcess[str]:
-    return env.cli("approve-open-pr", "--run-id", run_id, "--request-file", ask["request_file"],
-                   "--confirm-token", token or ask["confirm_token"], *extra, timeout=120)
+def approve(
+    env: Env, run_id: str, ask: dict, *extra: str, token: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return env.cli(
+        "approve-open-pr",
+        "--run-id",
+        run_id,
+        "--request-file",
+        ask["request_file"],
+        "--confirm-token",
+        token or ask["confirm_token"],
+        *extra,
+        timeout=120,
+    )
 
 
 def show(env: Env, run_id: str) -> dict:
@@ -88,8 +145,10 @@ def pull_posts(github: FakeGitHub) -> int:
 
 
 # Each run of the codemod changes the tree, as an agent's fix would.
-CODEMOD = ("python3 -c \"import time; open('iteration.txt','a').write(str(time.time_ns())+'\\\\n')\""
-           " && python3 -m pytest -q")
+CODEMOD = (
+    "python3 -c \"import time; open('iteration.txt','a').write(str(time.time_ns())+'\\\\n')\""
+    " && python3 -m pytest -q"
+)
 
 
 def wait_for_state(env: Env, run_id: str, states: set[str], timeout: float = 60) -> dict:

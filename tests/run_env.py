@@ -1,4 +1,5 @@
-"""What a test works with besides the fixtures: the repository's paths, the agentpr command, the\nsession's server, a worker on its own task queue (Env), fresh run ids."""
+"""What a test works with besides the fixtures: the repository's paths, the agentpr command, the
+session's server, a worker on its own task queue (Env), fresh run ids."""
 
 from __future__ import annotations
 
@@ -19,8 +20,17 @@ from common.settings import Settings
 from starter.devserver import free_port
 from worker import build_workers
 
-__all__ = ["REPO_ROOT", "Env", "ServerInfo", "WorkerThread", "agentpr_command", "free_port",
-           "new_run_id", "settings_environ", "shared_path"]
+__all__ = [
+    "REPO_ROOT",
+    "Env",
+    "ServerInfo",
+    "WorkerThread",
+    "agentpr_command",
+    "free_port",
+    "new_run_id",
+    "settings_environ",
+    "shared_path",
+]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -103,9 +113,11 @@ def settings_environ(settings: Settings) -> dict[str, str]:
         "AGENTPR_WORKSPACE_ROOT": settings.workspace_root_override,
         "AGENTPR_POLICY_FILE": settings.policy_file_override,
         "AGENTPR_GITHUB_TOKEN": settings.github_token.get_secret_value()
-        if settings.github_token else None,
+        if settings.github_token
+        else None,
         "AGENTPR_TELEGRAM_BOT_TOKEN": settings.telegram_bot_token.get_secret_value()
-        if settings.telegram_bot_token else None,
+        if settings.telegram_bot_token
+        else None,
         "AGENTPR_CODEX_BIN": settings.codex_bin,
         "AGENTPR_GIT_AUTHOR_NAME": settings.git_author_name,
         "AGENTPR_GIT_AUTHOR_EMAIL": settings.git_author_email,

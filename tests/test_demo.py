@@ -18,8 +18,12 @@ def demo_process() -> subprocess.Popen[str]:
     # Its own session, so the Ctrl-C test can signal the demo's whole process group as a
     # terminal does; unbuffered, so its lines arrive as they are printed.
     return subprocess.Popen(
-        [sys.executable, "-u", str(DEMO)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, cwd=DEMO.parent.parent, start_new_session=True,
+        [sys.executable, "-u", str(DEMO)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=DEMO.parent.parent,
+        start_new_session=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
 

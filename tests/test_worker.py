@@ -54,21 +54,34 @@ async def test_runs_evicted_from_a_one_run_cache_still_answer(env: Env, client: 
         for run_id in run_ids:
             await runs.send(run_id, command, CommandRequest())
     for run_id in run_ids:
-        resumed = await runs.send(run_id, IntegrationRunWorkflow.resume,
-                                  TargetStateRequest(target_state=RunState.DISCOVERY))
+        resumed = await runs.send(
+            run_id,
+            IntegrationRunWorkflow.resume,
+            TargetStateRequest(target_state=RunState.DISCOVERY),
+        )
         assert resumed.to_state == RunState.DISCOVERY
         record = await runs.get_run(run_id)
         assert [h.command for h in record.history] == [
-            "create-run", "start-discovery", "pause", "resume"]
+            "create-run",
+            "start-discovery",
+            "pause",
+            "resume",
+        ]
 
 
-@pytest.mark.parametrize(("name", "value", "message"), [
-    ("AGENTPR_WORKFLOW_CACHE", "lots", "AGENTPR_WORKFLOW_CACHE: expected a number, got 'lots'"),
-    ("AGENTPR_WORKFLOW_CACHE", "0", "AGENTPR_WORKFLOW_CACHE: expected at least 1, got '0'"),
-    ("AGENTPR_AGENT_SLOTS", "two", "AGENTPR_AGENT_SLOTS: expected a number, got 'two'"),
-    ("AGENTPR_GITHUB_WRITES_PER_MINUTE", "fast",
-     "AGENTPR_GITHUB_WRITES_PER_MINUTE: expected a number, got 'fast'"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("AGENTPR_WORKFLOW_CACHE", "lots", "AGENTPR_WORKFLOW_CACHE: expected a number, got 'lots'"),
+        ("AGENTPR_WORKFLOW_CACHE", "0", "AGENTPR_WORKFLOW_CACHE: expected at least 1, got '0'"),
+        ("AGENTPR_AGENT_SLOTS", "two", "AGENTPR_AGENT_SLOTS: expected a number, got 'two'"),
+        (
+            "AGENTPR_GITHUB_WRITES_PER_MINUTE",
+            "fast",
+            "AGENTPR_GITHUB_WRITES_PER_MINUTE: expected a number, got 'fast'",
+        ),
+    ],
+)
 def test_bad_numbers_are_one_line(tmp_path: Path, name: str, value: str, message: str) -> None:
     with pytest.raises(UsageError) as caught:
         Settings.from_env({"AGENTPR_HOME": str(tmp_path), name: value})
@@ -76,8 +89,13 @@ def test_bad_numbers_are_one_line(tmp_path: Path, name: str, value: str, message
 
 
 def test_numbers_parse(tmp_path: Path) -> None:
-    settings = Settings.from_env({"AGENTPR_HOME": str(tmp_path), "AGENTPR_WORKFLOW_CACHE": "64",
-                                  "AGENTPR_GITHUB_WRITES_PER_MINUTE": "12.5"})
+    settings = Settings.from_env(
+        {
+            "AGENTPR_HOME": str(tmp_path),
+            "AGENTPR_WORKFLOW_CACHE": "64",
+            "AGENTPR_GITHUB_WRITES_PER_MINUTE": "12.5",
+        }
+    )
     assert (settings.workflow_cache, settings.github_writes_per_minute) == (64, 12.5)
     assert Settings.from_env({"AGENTPR_HOME": str(tmp_path)}).workflow_cache == 500
 

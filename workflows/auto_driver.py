@@ -42,11 +42,17 @@ def _auto_by(reason: str) -> CommandRequest:
 class AutoDriver(RunSteps, PrGate):
     def _auto_step_due(self) -> AutoStep | None:
         carried = self._carried
-        return next_auto_step(self._record, DriverState(
-            auto=self._auto, held=self._hold, step_running=self._step is not None,
-            iteration_pending=carried.iterate_pending, tried_at=carried.auto_tried_at,
-            interrupted_retries=carried.auto_interrupted_retries,
-        ))
+        return next_auto_step(
+            self._record,
+            DriverState(
+                auto=self._auto,
+                held=self._hold,
+                step_running=self._step is not None,
+                iteration_pending=carried.iterate_pending,
+                tried_at=carried.auto_tried_at,
+                interrupted_retries=carried.auto_interrupted_retries,
+            ),
+        )
 
     async def _take_auto_step(self, step: AutoStep) -> None:
         self._carried.auto_tried_at = len(self._record.history)
@@ -71,8 +77,9 @@ class AutoDriver(RunSteps, PrGate):
         self._carried.auto_interrupted_retries += 1
         failed_from = self._record.history[-1].from_state
         if failed_from is not None and can_transition(self._record.state, failed_from):
-            self._apply("retry", _auto_by("the agent's worker was lost; taking the step again"),
-                        failed_from)
+            self._apply(
+                "retry", _auto_by("the agent's worker was lost; taking the step again"), failed_from
+            )
 
     async def _auto_prepare(self) -> None:
         try:
@@ -80,8 +87,12 @@ class AutoDriver(RunSteps, PrGate):
         except ApplicationError as err:
             self._auto_failed("run-prepare", err)
             return
-        self._apply("run-prepare", _auto_by("workspace prepared"), RunState.DISCOVERY,
-                    lambda _: self._record_workspace(prepared))
+        self._apply(
+            "run-prepare",
+            _auto_by("workspace prepared"),
+            RunState.DISCOVERY,
+            lambda _: self._record_workspace(prepared),
+        )
 
     def _auto_plan(self) -> None:
         by = _auto_by("the prompt is the plan")
@@ -93,10 +104,14 @@ class AutoDriver(RunSteps, PrGate):
         record = self._record
         assert record.auto is not None
         executing = record.state == RunState.EXECUTING
-        request = record.auto.step.model_copy(update={
-            "by": Actor.WORKFLOW, "idempotency_key": None, "reason": "auto: agent step",
-            "success_state": None if executing else RunState.LOCAL_VALIDATING,
-        })
+        request = record.auto.step.model_copy(
+            update={
+                "by": Actor.WORKFLOW,
+                "idempotency_key": None,
+                "reason": "auto: agent step",
+                "success_state": None if executing else RunState.LOCAL_VALIDATING,
+            }
+        )
         try:
             await self._agent_step(request, validated_after=True)
         except ApplicationError as err:
@@ -117,20 +132,27 @@ class AutoDriver(RunSteps, PrGate):
         try:
             if command is not None:
                 check = AgentStepRequest(
-                    by=Actor.WORKFLOW, reason=f"auto: validation `{command}`",
-                    engine=Engine.COMMAND, command=command, max_minutes=plan.step.max_minutes,
+                    by=Actor.WORKFLOW,
+                    reason=f"auto: validation `{command}`",
+                    engine=Engine.COMMAND,
+                    command=command,
+                    max_minutes=plan.step.max_minutes,
                 )
                 outcome = await self._run_agent(self._agent_step_input(check, state, None))
                 self._record_agent_outcome("validate", check, outcome, state, kind="validation")
                 if record.state != state:
                     return  # graded for a human or a retry: the grade says why
             else:
-                self._apply("validate", _auto_by(
-                    "no test command detected; the definition of done will say so"), state)
+                self._apply(
+                    "validate",
+                    _auto_by("no test command detected; the definition of done will say so"),
+                    state,
+                )
             if self._hold:
                 return  # a pause is waiting; validation runs again after resume
-            finished = await self._finish("run-finish", plan.commit_title, plan.changes,
-                                          record.repo)
+            finished = await self._finish(
+                "run-finish", plan.commit_title, plan.changes, record.repo
+            )
         except ApplicationError as err:
             self._auto_failed("validate", err)
             return
@@ -148,28 +170,43 @@ class AutoDriver(RunSteps, PrGate):
         assert record.auto is not None and record.workspace is not None
         head = default_head(record)
         if not head:
-            workflow.logger.info("run %s: no GitHub fork known; request-open-pr --head is for "
-                                 "an operator", record.run_id)
+            workflow.logger.info(
+                "run %s: no GitHub fork known; request-open-pr --head is for an operator",
+                record.run_id,
+            )
             return
         try:
             written: PrRequestFile = await self._run_step(
-                "request-open-pr", PrRequestActivities.write_pr_request,
-                PrRequestFileInput(run_id=record.run_id, repo=record.full_name,
-                                   title=record.auto.pr_title, body=record.auto.pr_body,
-                                   base=record.workspace.base_branch, head=head,
-                                   ttl_minutes=record.auto.pr_ttl_minutes),
+                "request-open-pr",
+                PrRequestActivities.write_pr_request,
+                PrRequestFileInput(
+                    run_id=record.run_id,
+                    repo=record.full_name,
+                    title=record.auto.pr_title,
+                    body=record.auto.pr_body,
+                    base=record.workspace.base_branch,
+                    head=head,
+                    ttl_minutes=record.auto.pr_ttl_minutes,
+                ),
                 GITHUB_TIMEOUT,
             )
         except ApplicationError as err:
-            workflow.logger.warning("run %s: PR request not written: %s", record.run_id,
-                                    err.message)
+            workflow.logger.warning(
+                "run %s: PR request not written: %s", record.run_id, err.message
+            )
             return
-        self._ask_for_pr(OpenPrRequest(
-            by=Actor.WORKFLOW, reason="auto: waiting for a human to approve the PR",
-            title=record.auto.pr_title, body=record.auto.pr_body,
-            request_file=written.request_file, request_file_sha256=written.request_file_sha256,
-            token_sha256=written.token_sha256, expires_at=written.expires_at,
-        ))
+        self._ask_for_pr(
+            OpenPrRequest(
+                by=Actor.WORKFLOW,
+                reason="auto: waiting for a human to approve the PR",
+                title=record.auto.pr_title,
+                body=record.auto.pr_body,
+                request_file=written.request_file,
+                request_file_sha256=written.request_file_sha256,
+                token_sha256=written.token_sha256,
+                expires_at=written.expires_at,
+            )
+        )
 
     def _auto_failed(self, command: str, err: ApplicationError) -> None:
         """A step failed (retries spent): park the run where `retry` takes it back."""

@@ -52,8 +52,12 @@ START_FAILED = "START_FAILED"
 # Children started in one workflow task at most (their start commands travel together).
 START_BATCH = 50
 # GitHub's rate-limit answers set their own delay (next_retry_delay); give them room.
-GITHUB_WRITE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), backoff_coefficient=2.0,
-                                 maximum_interval=timedelta(minutes=2), maximum_attempts=10)
+GITHUB_WRITE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=2),
+    maximum_attempts=10,
+)
 
 
 def campaign_workflow_id(name: str) -> str:
@@ -90,11 +94,17 @@ class CampaignWorkflow:
                 break
             if self._continue_as_new_due():
                 await self._settle()
-                workflow.continue_as_new(CampaignStart(
-                    spec=self._spec, started=self._started, runs=self._runs,
-                    paused=self._paused, cancelled=self._cancelled, created_at=self._created_at,
-                    continue_as_new_after=self._continue_as_new_after,
-                ))
+                workflow.continue_as_new(
+                    CampaignStart(
+                        spec=self._spec,
+                        started=self._started,
+                        runs=self._runs,
+                        paused=self._paused,
+                        cancelled=self._cancelled,
+                        created_at=self._created_at,
+                        continue_as_new_after=self._continue_as_new_after,
+                    )
+                )
             await workflow.wait_condition(
                 lambda: self._finished() or self._start_due() or self._continue_as_new_due()
             )
@@ -112,20 +122,30 @@ class CampaignWorkflow:
         return sum(1 for p in self._runs.values() if p.state in WORKING_BY_ITSELF)
 
     def _start_due(self) -> bool:
-        return (not self._paused and not self._cancelled
-                and self._started < len(self._spec.repos)
-                and self._active() < self._spec.max_parallel)
+        return (
+            not self._paused
+            and not self._cancelled
+            and self._started < len(self._spec.repos)
+            and self._active() < self._spec.max_parallel
+        )
 
     async def _start_due_runs(self) -> None:
         while self._start_due():
-            room = min(self._spec.max_parallel - self._active(), START_BATCH,
-                       len(self._spec.repos) - self._started)
-            batch = self._spec.repos[self._started:self._started + room]
+            room = min(
+                self._spec.max_parallel - self._active(),
+                START_BATCH,
+                len(self._spec.repos) - self._started,
+            )
+            batch = self._spec.repos[self._started : self._started + room]
             # Count them as QUEUED before their first signal arrives, so the gate holds.
             for repo in batch:
                 run_id = campaign_run_id(self._spec.name, repo)
-                self._runs[run_id] = RunProgress(run_id=run_id, repo=repo.full_name,
-                                                 state=RunState.QUEUED, updated_at=workflow.now())
+                self._runs[run_id] = RunProgress(
+                    run_id=run_id,
+                    repo=repo.full_name,
+                    state=RunState.QUEUED,
+                    updated_at=workflow.now(),
+                )
             self._started += len(batch)
             await asyncio.gather(*(self._start_run(repo) for repo in batch))
 
@@ -133,26 +153,42 @@ class CampaignWorkflow:
         spec = self._spec
         run_id = campaign_run_id(spec.name, repo)
         run_spec = RunSpec(
-            run_id=run_id, owner=repo.owner, repo=repo.repo, prompt_version=spec.prompt_version,
-            mode=RunMode.AUTO, upstream_url=repo.upstream_url, fork_url=repo.fork_url,
-            campaign=spec.name, created_by=Actor.WORKFLOW, notify=spec.notify, auto=spec.plan,
+            run_id=run_id,
+            owner=repo.owner,
+            repo=repo.repo,
+            prompt_version=spec.prompt_version,
+            mode=RunMode.AUTO,
+            upstream_url=repo.upstream_url,
+            fork_url=repo.fork_url,
+            campaign=spec.name,
+            created_by=Actor.WORKFLOW,
+            notify=spec.notify,
+            auto=spec.plan,
             campaign_workflow_id=workflow.info().workflow_id,
         )
         try:
             await workflow.start_child_workflow(
-                IntegrationRunWorkflow.run, RunStart(spec=run_spec), id=run_id,
+                IntegrationRunWorkflow.run,
+                RunStart(spec=run_spec),
+                id=run_id,
                 parent_close_policy=ParentClosePolicy.ABANDON,
-                search_attributes=TypedSearchAttributes([
-                    SearchAttributePair(sa.STATE, RunState.QUEUED.value),
-                    SearchAttributePair(sa.REPO, repo.full_name),
-                    SearchAttributePair(sa.CAMPAIGN, spec.name),
-                ]),
+                search_attributes=TypedSearchAttributes(
+                    [
+                        SearchAttributePair(sa.STATE, RunState.QUEUED.value),
+                        SearchAttributePair(sa.REPO, repo.full_name),
+                        SearchAttributePair(sa.CAMPAIGN, spec.name),
+                    ]
+                ),
             )
         except FailureError as err:  # e.g. a run with this id is still open
             workflow.logger.warning("campaign %s: %s not started: %s", spec.name, run_id, err)
-            self._runs[run_id] = RunProgress(run_id=run_id, repo=repo.full_name, state=None,
-                                             updated_at=workflow.now(),
-                                             note=f"not started: {err}")
+            self._runs[run_id] = RunProgress(
+                run_id=run_id,
+                repo=repo.full_name,
+                state=None,
+                updated_at=workflow.now(),
+                note=f"not started: {err}",
+            )
 
     # ---- progress from the runs --------------------------------------------------------------
 
@@ -176,10 +212,16 @@ class CampaignWorkflow:
         if waiting:
             counts[NOT_STARTED] = waiting
         return CampaignStatus(
-            name=self._spec.name, total=len(self._spec.repos), started=self._started,
-            max_parallel=self._spec.max_parallel, paused=self._paused,
-            cancelled=self._cancelled, finished=self._finished(), created_at=self._created_at,
-            counts=counts, active=self._active(),
+            name=self._spec.name,
+            total=len(self._spec.repos),
+            started=self._started,
+            max_parallel=self._spec.max_parallel,
+            paused=self._paused,
+            cancelled=self._cancelled,
+            finished=self._finished(),
+            created_at=self._created_at,
+            counts=counts,
+            active=self._active(),
             runs=list(self._runs.values()) if with_runs else [],
         )
 
@@ -209,8 +251,7 @@ class CampaignWorkflow:
 
     @workflow.update
     def retry_failed(self, command: CampaignCommand) -> CampaignCommandResult:
-        return self._tell_runs("retry", command, only={RunState.FAILED,
-                                                       RunState.FAILED_RETRYABLE})
+        return self._tell_runs("retry", command, only={RunState.FAILED, RunState.FAILED_RETRYABLE})
 
     @workflow.update
     async def act_on_pull_requests(self, command: CampaignPrAction) -> CampaignCommandResult:
@@ -218,36 +259,55 @@ class CampaignWorkflow:
         the given states). Each is a write on the paced GitHub queue, so a thousand PRs take
         as long as GitHub's pacing says, never faster."""
         wanted = set(command.states)
-        targets = [p for p in self._runs.values() if p.pr_number is not None
-                   and p.state is not None and (not wanted or p.state in wanted)]
+        targets = [
+            p
+            for p in self._runs.values()
+            if p.pr_number is not None and p.state is not None and (not wanted or p.state in wanted)
+        ]
         results = await asyncio.gather(*(self._act_on(p, command) for p in targets))
-        return CampaignCommandResult(name=self._spec.name, action=command.action,
-                                     paused=self._paused, cancelled=self._cancelled,
-                                     pull_requests=list(results))
+        return CampaignCommandResult(
+            name=self._spec.name,
+            action=command.action,
+            paused=self._paused,
+            cancelled=self._cancelled,
+            pull_requests=list(results),
+        )
 
-    async def _act_on(self, progress: RunProgress,
-                      command: CampaignPrAction) -> PullRequestActionResult:
+    async def _act_on(
+        self, progress: RunProgress, command: CampaignPrAction
+    ) -> PullRequestActionResult:
         assert progress.pr_number is not None
         try:
             return await workflow.execute_activity_method(
                 GitHubActivities.act_on_pull_request,
-                PullRequestActionInput(run_id=progress.run_id, repo=progress.repo,
-                                       pr_number=progress.pr_number, action=command.action,
-                                       body=command.body),
+                PullRequestActionInput(
+                    run_id=progress.run_id,
+                    repo=progress.repo,
+                    pr_number=progress.pr_number,
+                    action=command.action,
+                    body=command.body,
+                ),
                 task_queue=github_queue_for(workflow.info().task_queue),
-                start_to_close_timeout=timedelta(minutes=2), retry_policy=GITHUB_WRITE_RETRY,
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=GITHUB_WRITE_RETRY,
             )
         except ActivityError as err:
             cause = err.cause
             detail = cause.message if isinstance(cause, ApplicationError) else str(cause)
-            return PullRequestActionResult(run_id=progress.run_id, pr_number=progress.pr_number,
-                                           action=command.action, done=False, detail=detail)
+            return PullRequestActionResult(
+                run_id=progress.run_id,
+                pr_number=progress.pr_number,
+                action=command.action,
+                done=False,
+                detail=detail,
+            )
 
     @act_on_pull_requests.validator
     def _validate_act_on_pull_requests(self, command: CampaignPrAction) -> None:
         if command.action == "comment" and not command.body.strip():
-            raise ApplicationError("campaign comment needs --body or --body-file",
-                                   non_retryable=True)
+            raise ApplicationError(
+                "campaign comment needs --body or --body-file", non_retryable=True
+            )
 
     @pause_campaign.validator
     def _validate_pause(self, command: CampaignCommand) -> None:
@@ -267,38 +327,62 @@ class CampaignWorkflow:
 
     def _validate_open(self, action: str) -> None:
         if self._finished():
-            raise ApplicationError(f"campaign {self._spec.name} is finished; {action} does not "
-                                   "apply", type=Refusal.CAMPAIGN_FINISHED.value, non_retryable=True)
+            raise ApplicationError(
+                f"campaign {self._spec.name} is finished; {action} does not apply",
+                type=Refusal.CAMPAIGN_FINISHED.value,
+                non_retryable=True,
+            )
         if self._cancelled:
-            raise ApplicationError(f"campaign {self._spec.name} was cancelled; {action} does "
-                                   "not apply", type=Refusal.CAMPAIGN_FINISHED.value, non_retryable=True)
+            raise ApplicationError(
+                f"campaign {self._spec.name} was cancelled; {action} does not apply",
+                type=Refusal.CAMPAIGN_FINISHED.value,
+                non_retryable=True,
+            )
 
-    def _tell_runs(self, action: str, command: CampaignCommand,
-                   only: set[RunState] | None = None) -> CampaignCommandResult:
+    def _tell_runs(
+        self, action: str, command: CampaignCommand, only: set[RunState] | None = None
+    ) -> CampaignCommandResult:
         control = CampaignControl(action=action, by=command.by, reason=command.reason)
-        told = [p.run_id for p in self._runs.values()
-                if p.state is not None and not p.state.is_terminal
-                and (only is None or p.state in only)]
+        told = [
+            p.run_id
+            for p in self._runs.values()
+            if p.state is not None and not p.state.is_terminal and (only is None or p.state in only)
+        ]
         for run_id in told:
             handle = workflow.get_external_workflow_handle_for(IntegrationRunWorkflow.run, run_id)
             # Fire and forget, but never lose the command: it is in this history either way.
             self._signals.append(asyncio.create_task(self._signal(handle, control)))
         self._signals = [task for task in self._signals if not task.done()]
-        workflow.logger.info("campaign %s: %s sent to %d run(s)", self._spec.name, action,
-                             len(told))
-        return CampaignCommandResult(name=self._spec.name, action=action, runs_signalled=told,
-                                     paused=self._paused, cancelled=self._cancelled)
+        workflow.logger.info(
+            "campaign %s: %s sent to %d run(s)", self._spec.name, action, len(told)
+        )
+        return CampaignCommandResult(
+            name=self._spec.name,
+            action=action,
+            runs_signalled=told,
+            paused=self._paused,
+            cancelled=self._cancelled,
+        )
 
-    async def _signal(self, handle: workflow.ExternalWorkflowHandle[IntegrationRunWorkflow],
-                      control: CampaignControl) -> None:
+    async def _signal(
+        self,
+        handle: workflow.ExternalWorkflowHandle[IntegrationRunWorkflow],
+        control: CampaignControl,
+    ) -> None:
         try:
             await handle.signal(IntegrationRunWorkflow.campaign_control, control)
         except FailureError as err:  # the run closed meanwhile
-            workflow.logger.info("campaign %s: %s not delivered to %s: %s", self._spec.name,
-                                 control.action, handle.id, err)
+            workflow.logger.info(
+                "campaign %s: %s not delivered to %s: %s",
+                self._spec.name,
+                control.action,
+                handle.id,
+                err,
+            )
 
     def _continue_as_new_due(self) -> bool:
         info = workflow.info()
-        return (info.get_current_history_length() >= self._continue_as_new_after
-                or info.is_continue_as_new_suggested())
-
+        return (
+            info.get_current_history_length() >= self._continue_as_new_after
+            or info.is_continue_as_new_suggested()
+        )

@@ -57,8 +57,12 @@ class GitHubTracking(RunCore):
         before = self._record.state
         decisions = await self._reconcile(request.by, dry_run=request.dry_run)
         return CommandResult(
-            run_id=self._record.run_id, command="sync-github", from_state=before,
-            to_state=self._record.state, at=workflow.now(), applied=not request.dry_run,
+            run_id=self._record.run_id,
+            command="sync-github",
+            from_state=before,
+            to_state=self._record.state,
+            at=workflow.now(),
+            applied=not request.dry_run,
             decisions=decisions,
         )
 
@@ -73,8 +77,9 @@ class GitHubTracking(RunCore):
         status: PullRequestStatus = await self._run_step(
             "sync-github",
             GitHubReadActivities.fetch_pull_request_status,
-            PullRequestStatusInput(run_id=record.run_id, repo=record.full_name,
-                                   pr_number=record.pr_number),
+            PullRequestStatusInput(
+                run_id=record.run_id, repo=record.full_name, pr_number=record.pr_number
+            ),
             GITHUB_TIMEOUT,
             GITHUB_RETRY,
         )
@@ -98,16 +103,35 @@ class GitHubTracking(RunCore):
         if fact_starts_iteration(record, targets):
             self._carried.iterate_pending = True
         if event.kind in ("check_run", "check_suite") and event.conclusion is not None:
-            record.checks.append(CheckRecord(conclusion=event.conclusion, pr_number=record.pr_number,
-                                             check_name=event.name, by=by, at=workflow.now()))
+            record.checks.append(
+                CheckRecord(
+                    conclusion=event.conclusion,
+                    pr_number=record.pr_number,
+                    check_name=event.name,
+                    by=by,
+                    at=workflow.now(),
+                )
+            )
         elif event.kind == "review" and event.review_state is not None:
-            record.reviews.append(ReviewRecord(review_state=event.review_state,
-                                               pr_number=record.pr_number, by=by,
-                                               at=workflow.now()))
-        record.github_facts.append(GitHubFactRecord(
-            fact_key=key, delivery_id=event.delivery_id, source=event.source, summary=summary,
-            outcome=outcome, at=workflow.now(), detail=event.detail[:1000],
-        ))
+            record.reviews.append(
+                ReviewRecord(
+                    review_state=event.review_state,
+                    pr_number=record.pr_number,
+                    by=by,
+                    at=workflow.now(),
+                )
+            )
+        record.github_facts.append(
+            GitHubFactRecord(
+                fact_key=key,
+                delivery_id=event.delivery_id,
+                source=event.source,
+                summary=summary,
+                outcome=outcome,
+                at=workflow.now(),
+                detail=event.detail[:1000],
+            )
+        )
         del record.github_facts[:-SHOWN_FACTS]
         facts_seen = self._carried.facts_seen
         facts_seen.append(key)
@@ -126,9 +150,11 @@ class GitHubTracking(RunCore):
                 status: PullRequestStatus = await self._run_step(
                     "link-pr",
                     GitHubReadActivities.fetch_pull_request_status,
-                    PullRequestStatusInput(run_id=self._record.run_id,
-                                           repo=self._record.full_name,
-                                           pr_number=request.pr_number),
+                    PullRequestStatusInput(
+                        run_id=self._record.run_id,
+                        repo=self._record.full_name,
+                        pr_number=request.pr_number,
+                    ),
                     GITHUB_TIMEOUT,
                     RetryPolicy(maximum_attempts=2),
                 )
@@ -153,13 +179,19 @@ class GitHubTracking(RunCore):
         def effect(record: RunRecord) -> None:
             if request.pr_number is not None:
                 _set_pr_number(request.pr_number)(record)
-            record.checks.append(CheckRecord(conclusion=request.conclusion,
-                                             pr_number=record.pr_number,
-                                             check_name=request.check_name, by=request.by,
-                                             at=workflow.now()))
+            record.checks.append(
+                CheckRecord(
+                    conclusion=request.conclusion,
+                    pr_number=record.pr_number,
+                    check_name=request.check_name,
+                    by=request.by,
+                    at=workflow.now(),
+                )
+            )
 
-        return self._apply("record-check", request,
-                           check_target(self._record, request.conclusion), effect)
+        return self._apply(
+            "record-check", request, check_target(self._record, request.conclusion), effect
+        )
 
     @record_check.validator
     def _validate_record_check(self, request: CheckRequest) -> None:
@@ -171,15 +203,20 @@ class GitHubTracking(RunCore):
         def effect(record: RunRecord) -> None:
             if request.pr_number is not None:
                 _set_pr_number(request.pr_number)(record)
-            record.reviews.append(ReviewRecord(review_state=request.review_state,
-                                               pr_number=record.pr_number, by=request.by,
-                                               at=workflow.now()))
+            record.reviews.append(
+                ReviewRecord(
+                    review_state=request.review_state,
+                    pr_number=record.pr_number,
+                    by=request.by,
+                    at=workflow.now(),
+                )
+            )
 
-        return self._apply("record-review", request,
-                           review_target(self._record, request.review_state), effect)
+        return self._apply(
+            "record-review", request, review_target(self._record, request.review_state), effect
+        )
 
     @record_review.validator
     def _validate_record_review(self, request: ReviewRequest) -> None:
         raise_if(refuse_other_pr(self._record, request.pr_number))
-        self._validate("record-review", request,
-                       review_target(self._record, request.review_state))
+        self._validate("record-review", request, review_target(self._record, request.review_state))

@@ -29,18 +29,22 @@ with workflow.unsafe.imports_passed_through():
 from workflows.rules.definition_of_done import check_definition_of_done
 from workflows.rules.notifications import pr_request_notification
 from workflows.rules.pr_gate import (
-        already_approved,
-        default_head,
-        refuse_approval,
-        refuse_pr_request,
-    )
+    already_approved,
+    default_head,
+    refuse_approval,
+    refuse_pr_request,
+)
 from workflows.rules.transitions import refuse_unprepared
 from workflows.run_core import RunCore, raise_if
 
 GITHUB_TIMEOUT = timedelta(minutes=2)
 # GitHub's rate-limit answers set their own delay (next_retry_delay); give them room.
-GITHUB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), backoff_coefficient=2.0,
-                           maximum_interval=timedelta(minutes=2), maximum_attempts=10)
+GITHUB_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=2),
+    maximum_attempts=10,
+)
 
 
 class PrGate(RunCore):
@@ -63,13 +67,17 @@ class PrGate(RunCore):
         assert record.workspace is not None
         body = request.body
         ask = PullRequestAsk(
-            title=request.title, body=body,
+            title=request.title,
+            body=body,
             body_sha256=hashlib.sha256(body.encode()).hexdigest(),
             base=request.base or record.workspace.base_branch,
             head=request.head or default_head(record),
-            request_file=request.request_file, request_file_sha256=request.request_file_sha256,
-            token_sha256=request.token_sha256, expires_at=request.expires_at,
-            requested_by=request.by, requested_at=workflow.now(),
+            request_file=request.request_file,
+            request_file_sha256=request.request_file_sha256,
+            token_sha256=request.token_sha256,
+            expires_at=request.expires_at,
+            requested_by=request.by,
+            requested_at=workflow.now(),
             dod=check_definition_of_done(record, body),
         )
 
@@ -84,21 +92,32 @@ class PrGate(RunCore):
     async def approve_open_pr(self, request: ApprovePrRequest) -> CommandResult:
         record = self._record
         if self._is_duplicate("approve-open-pr", request) or already_approved(record, request):
-            existing = PullRequestInfo(number=record.pr_number or 0, url=record.pr_url or "",
-                                       head_sha=record.head_sha, created=False)
+            existing = PullRequestInfo(
+                number=record.pr_number or 0,
+                url=record.pr_url or "",
+                head_sha=record.head_sha,
+                created=False,
+            )
             result = self._apply("approve-open-pr", request, record.state)
             return result.model_copy(update={"pull_request": existing})
         ask = record.pr_request
         assert ask is not None
         bypass = None
         if not ask.dod.passed:
-            bypass = DodBypass(by=request.by, reason=request.reason, at=workflow.now(),
-                               failures=ask.dod.failures)
+            bypass = DodBypass(
+                by=request.by, reason=request.reason, at=workflow.now(), failures=ask.dod.failures
+            )
         opened: PullRequestInfo = await self._run_step(
             "approve-open-pr",
             GitHubActivities.create_pull_request,
-            OpenPullRequestInput(run_id=record.run_id, repo=record.full_name, title=ask.title,
-                                 body=ask.body, base=ask.base, head=ask.head),
+            OpenPullRequestInput(
+                run_id=record.run_id,
+                repo=record.full_name,
+                title=ask.title,
+                body=ask.body,
+                base=ask.base,
+                head=ask.head,
+            ),
             GITHUB_TIMEOUT,
             GITHUB_RETRY,
             task_queue=github_queue_for(workflow.info().task_queue),
@@ -115,9 +134,9 @@ class PrGate(RunCore):
 
     @approve_open_pr.validator
     def _validate_approve_open_pr(self, request: ApprovePrRequest) -> None:
-        if (self._is_duplicate("approve-open-pr", request)
-                or already_approved(self._record, request)):
+        if self._is_duplicate("approve-open-pr", request) or already_approved(
+            self._record, request
+        ):
             return
         self._validate_can_act()
         raise_if(refuse_approval(self._record, request, workflow.now()))
-

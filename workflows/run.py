@@ -54,8 +54,7 @@ from workflows.states import WAITING_ON_GITHUB
 class IntegrationRunWorkflow(AutoDriver, GitHubTracking):
     @workflow.init
     def __init__(self, start: RunStart) -> None:
-        self._init_core(start.carried_state(), start.continue_as_new_after,
-                        start.reconcile_every_s)
+        self._init_core(start.carried_state(), start.continue_as_new_after, start.reconcile_every_s)
         if start.record is not None:
             self._record = start.record
             return
@@ -64,8 +63,15 @@ class IntegrationRunWorkflow(AutoDriver, GitHubTracking):
             **start.spec.model_dump(),
             created_at=now,
             updated_at=now,
-            history=[Transition(from_state=None, to_state=RunState.QUEUED,
-                                by=start.spec.created_by, at=now, command="create-run")],
+            history=[
+                Transition(
+                    from_state=None,
+                    to_state=RunState.QUEUED,
+                    by=start.spec.created_by,
+                    at=now,
+                    command="create-run",
+                )
+            ],
         )
 
     @workflow.run
@@ -95,12 +101,17 @@ class IntegrationRunWorkflow(AutoDriver, GitHubTracking):
             await asyncio.gather(*self._reports)
         if not self._record.state.is_terminal:
             carried = self._carried.model_copy(
-                update={"facts_seen": self._carried.facts_seen[-REMEMBERED_FACTS:]})
-            workflow.continue_as_new(RunStart(
-                spec=start.spec, record=self._record, carried=carried,
-                continue_as_new_after=self._continue_as_new_after,
-                reconcile_every_s=int(self._reconcile_every.total_seconds()),
-            ))
+                update={"facts_seen": self._carried.facts_seen[-REMEMBERED_FACTS:]}
+            )
+            workflow.continue_as_new(
+                RunStart(
+                    spec=start.spec,
+                    record=self._record,
+                    carried=carried,
+                    continue_as_new_after=self._continue_as_new_after,
+                    reconcile_every_s=int(self._reconcile_every.total_seconds()),
+                )
+            )
         return RunResult(record=self._record)
 
     async def _follow_github_until_done(self) -> None:
@@ -127,8 +138,12 @@ class IntegrationRunWorkflow(AutoDriver, GitHubTracking):
                 continue
             if not waiting():
                 await workflow.wait_condition(
-                    lambda: finished() or waiting() or iteration_due()
-                    or self._auto_step_due() is not None
+                    lambda: (
+                        finished()
+                        or waiting()
+                        or iteration_due()
+                        or self._auto_step_due() is not None
+                    )
                 )
                 continue
             try:
@@ -162,8 +177,9 @@ class IntegrationRunWorkflow(AutoDriver, GitHubTracking):
     @workflow.update
     def mark_plan_ready(self, request: ContractRequest) -> CommandResult:
         def effect(record: RunRecord) -> None:
-            record.contract = ContractRef(path=request.contract_path,
-                                          sha256=request.contract_sha256)
+            record.contract = ContractRef(
+                path=request.contract_path, sha256=request.contract_sha256
+            )
             record.reports["contract"] = request.contract_path
 
         return self._apply("mark-plan-ready", request, RunState.PLAN_READY, effect)
@@ -202,9 +218,11 @@ class IntegrationRunWorkflow(AutoDriver, GitHubTracking):
             # Auto mode: stop the agent, or let the running step end, and start nothing new.
             await self._hold_steps()
             if not can_transition(self._record.state, RunState.PAUSED):
-                raise refuse(f"pause refused: run {self._record.run_id} moved on to "
-                             f"{self._record.state} while its step ended",
-                             Refusal.ILLEGAL_TRANSITION)
+                raise refuse(
+                    f"pause refused: run {self._record.run_id} moved on to "
+                    f"{self._record.state} while its step ended",
+                    Refusal.ILLEGAL_TRANSITION,
+                )
         elif self._agent is not None and not self._is_duplicate("pause", request):
             # Stop the agent first: the activity stops its whole process group, then reports
             # the cancellation; only then is the run PAUSED.
@@ -249,8 +267,11 @@ class IntegrationRunWorkflow(AutoDriver, GitHubTracking):
         record = self._record
         if record.state.is_terminal:
             return
-        by = CommandRequest(by=control.by, reason=f"campaign {record.campaign}: {control.action}"
-                            + (f" ({control.reason})" if control.reason else ""))
+        by = CommandRequest(
+            by=control.by,
+            reason=f"campaign {record.campaign}: {control.action}"
+            + (f" ({control.reason})" if control.reason else ""),
+        )
         if control.action in ("pause", "cancel") and self._step is not None:
             await self._hold_steps()
         plan = control_plan(record, control)

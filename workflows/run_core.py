@@ -39,18 +39,23 @@ with workflow.unsafe.imports_passed_through():
 from workflows.rules.notifications import change_notification
 from workflows.rules.refusal import Refused
 from workflows.rules.transitions import (
-        busy_message,
-        record_transition,
-        refuse_acting,
-        refuse_transition,
-    )
+    busy_message,
+    record_transition,
+    refuse_acting,
+    refuse_transition,
+)
 
 NOTIFY_GRACE = timedelta(minutes=10)
-NOTIFY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5),
-                           maximum_interval=timedelta(minutes=2))
+NOTIFY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=2)
+)
 # Steps are idempotent activities: retrying one after a crash or a transient error is safe.
-STEP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
-                         maximum_interval=timedelta(seconds=15), maximum_attempts=8)
+STEP_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=15),
+    maximum_attempts=8,
+)
 STEP_HEARTBEAT = timedelta(minutes=2)
 # How many explicit idempotency keys and GitHub facts a run remembers (carried across
 # continue-as-new), and how many facts `show-run` shows.
@@ -93,8 +98,9 @@ class RunCore:
     # Progress reports to the campaign, awaited before the run closes.
     _reports: list[asyncio.Task[None]]
 
-    def _init_core(self, carried: CarriedState, continue_as_new_after: int,
-                   reconcile_every_s: int) -> None:
+    def _init_core(
+        self, carried: CarriedState, continue_as_new_after: int, reconcile_every_s: int
+    ) -> None:
         self._carried = carried
         self._continue_as_new_after = continue_as_new_after
         self._reconcile_every = timedelta(seconds=reconcile_every_s)
@@ -107,8 +113,9 @@ class RunCore:
 
     # ---- the one place a command changes the record ------------------------------------------
 
-    def _apply(self, command: str, request: CommandRequest, target: RunState,
-               effect: Effect | None = None) -> CommandResult:
+    def _apply(
+        self, command: str, request: CommandRequest, target: RunState, effect: Effect | None = None
+    ) -> CommandResult:
         key = request.idempotency_key
         applied = self._carried.applied_commands
         if key is not None and key in applied:
@@ -119,16 +126,18 @@ class RunCore:
         if effect is not None:
             effect(record)
         self._publish_search_attributes()
-        result = CommandResult(run_id=record.run_id, command=command, from_state=source,
-                               to_state=target, at=now)
+        result = CommandResult(
+            run_id=record.run_id, command=command, from_state=source, to_state=target, at=now
+        )
         self._remember(key, result)
         if target != source or command == "request-open-pr":
             self._report_progress()
         message = change_notification(record, command, request.reason, source, target)
         if message is not None:
             self._notify(*message)
-        workflow.logger.info("run %s: %s %s -> %s by %s", record.run_id, command, source,
-                             target, request.by)
+        workflow.logger.info(
+            "run %s: %s %s -> %s by %s", record.run_id, command, source, target, request.by
+        )
         return result
 
     def _remember(self, key: str | None, result: CommandResult) -> None:
@@ -143,13 +152,15 @@ class RunCore:
         """Schedule a notification; it waits durably on the notify queue until a bot sends it."""
         if not self._record.notify:
             return
-        self._notifications.append(workflow.start_activity_method(
-            Notifier.send_notification,
-            Notification(run_id=self._record.run_id, kind=kind, text=text),
-            task_queue=notify_queue_for(workflow.info().task_queue),
-            schedule_to_close_timeout=timedelta(days=3),
-            retry_policy=NOTIFY_RETRY,
-        ))
+        self._notifications.append(
+            workflow.start_activity_method(
+                Notifier.send_notification,
+                Notification(run_id=self._record.run_id, kind=kind, text=text),
+                task_queue=notify_queue_for(workflow.info().task_queue),
+                schedule_to_close_timeout=timedelta(days=3),
+                retry_policy=NOTIFY_RETRY,
+            )
+        )
 
     def _report_progress(self) -> None:
         """The run's news for its campaign, by signal (the campaign never polls its runs)."""
@@ -157,11 +168,16 @@ class RunCore:
         if record.campaign_workflow_id is None:
             return
         progress = RunProgress(
-            run_id=record.run_id, repo=record.full_name, state=record.state,
+            run_id=record.run_id,
+            repo=record.full_name,
+            state=record.state,
             verdict=record.grade.verdict.value if record.grade else None,
             reason_code=record.grade.reason_code if record.grade else None,
-            pr_number=record.pr_number, pr_url=record.pr_url, seq=len(record.history),
-            updated_at=workflow.now(), pr_requested=record.pr_request is not None,
+            pr_number=record.pr_number,
+            pr_url=record.pr_url,
+            seq=len(record.history),
+            updated_at=workflow.now(),
+            pr_requested=record.pr_request is not None,
         )
         handle = workflow.get_external_workflow_handle(record.campaign_workflow_id)
 
@@ -169,8 +185,9 @@ class RunCore:
             try:
                 await handle.signal(CAMPAIGN_PROGRESS_SIGNAL, progress)
             except FailureError as err:  # a campaign that has closed no longer listens
-                workflow.logger.info("progress not delivered to %s: %s",
-                                     record.campaign_workflow_id, err)
+                workflow.logger.info(
+                    "progress not delivered to %s: %s", record.campaign_workflow_id, err
+                )
 
         self._reports.append(asyncio.create_task(send()))
         self._reports = [task for task in self._reports if not task.done()]
@@ -190,15 +207,18 @@ class RunCore:
         if record.head_sha:
             wanted.append(SearchAttributePair(sa.HEAD_SHA, record.head_sha))
         current: TypedSearchAttributes = workflow.info().typed_search_attributes
-        updates = [pair.key.value_set(pair.value) for pair in wanted
-                   if current.get(pair.key) != pair.value]
+        updates = [
+            pair.key.value_set(pair.value) for pair in wanted if current.get(pair.key) != pair.value
+        ]
         if updates:
             workflow.upsert_search_attributes(updates)
 
     def _continue_as_new_due(self) -> bool:
         info = workflow.info()
-        return (info.get_current_history_length() >= self._continue_as_new_after
-                or info.is_continue_as_new_suggested())
+        return (
+            info.get_current_history_length() >= self._continue_as_new_after
+            or info.is_continue_as_new_suggested()
+        )
 
     # ---- validation (never mutates) --------------------------------------------------------
 
@@ -211,16 +231,24 @@ class RunCore:
             return False
         earlier = applied[key].command
         if earlier != command:
-            raise refuse(f"idempotency key {key!r} was already used for {earlier!r} on run "
-                         f"{self._record.run_id}; use a new key", Refusal.IDEMPOTENCY_CONFLICT)
+            raise refuse(
+                f"idempotency key {key!r} was already used for {earlier!r} on run "
+                f"{self._record.run_id}; use a new key",
+                Refusal.IDEMPOTENCY_CONFLICT,
+            )
         return True
 
     def _validate_can_act(self, interrupts_agent: bool = False) -> None:
         may_interrupt = interrupts_agent and (self._agent is not None or self._auto)
         raise_if(refuse_acting(self._record, self._step, may_interrupt))
 
-    def _validate(self, command: str, request: CommandRequest, target: RunState,
-                  interrupts_agent: bool = False) -> None:
+    def _validate(
+        self,
+        command: str,
+        request: CommandRequest,
+        target: RunState,
+        interrupts_agent: bool = False,
+    ) -> None:
         if self._is_duplicate(command, request):
             return
         self._validate_can_act(interrupts_agent)
@@ -228,24 +256,35 @@ class RunCore:
 
     # ---- the step runner: one activity-backed step at a time ---------------------------------
 
-    async def _run_step(self, name: str, activity: Callable[..., Any], argument: Any,
-                        timeout: timedelta, retry: RetryPolicy = STEP_RETRY,
-                        task_queue: str | None = None) -> Any:
+    async def _run_step(
+        self,
+        name: str,
+        activity: Callable[..., Any],
+        argument: Any,
+        timeout: timedelta,
+        retry: RetryPolicy = STEP_RETRY,
+        task_queue: str | None = None,
+    ) -> Any:
         """Run one activity-backed step; other commands are refused while it runs."""
         if self._step is not None:  # two steps accepted in one activation
             raise refuse(busy_message(self._record.run_id, self._step), Refusal.RUN_BUSY)
         self._step = name
         try:
             return await workflow.execute_activity_method(
-                activity, argument, start_to_close_timeout=timeout,
-                heartbeat_timeout=STEP_HEARTBEAT, retry_policy=retry, task_queue=task_queue,
+                activity,
+                argument,
+                start_to_close_timeout=timeout,
+                heartbeat_timeout=STEP_HEARTBEAT,
+                retry_policy=retry,
+                task_queue=task_queue,
             )
         except ActivityError as err:
             cause = err.cause
             while isinstance(cause, ActivityError) and cause.cause is not None:
                 cause = cause.cause
             detail = cause.message if isinstance(cause, ApplicationError) else str(cause)
-            raise refuse(f"{name} failed for run {self._record.run_id}: {detail}",
-                         Refusal.STEP_FAILED) from None
+            raise refuse(
+                f"{name} failed for run {self._record.run_id}: {detail}", Refusal.STEP_FAILED
+            ) from None
         finally:
             self._step = None

@@ -20,8 +20,14 @@ WAITING_ON_GITHUB: frozenset[RunState] = frozenset({S.CI_WAIT, S.REVIEW_WAIT})
 # the grade expects changes and passing tests. PLAN_READY because the agent implements from
 # there; NEEDS_HUMAN_REVIEW because a step run from there is a fix-up after review.
 STEP_CHANGES_CODE: frozenset[RunState] = frozenset(
-    {S.PLAN_READY, S.IMPLEMENTING, S.ITERATING, S.LOCAL_VALIDATING, S.EXECUTING,
-     S.NEEDS_HUMAN_REVIEW}
+    {
+        S.PLAN_READY,
+        S.IMPLEMENTING,
+        S.ITERATING,
+        S.LOCAL_VALIDATING,
+        S.EXECUTING,
+        S.NEEDS_HUMAN_REVIEW,
+    }
 )
 
 # Where an agent step may run: exploring (DISCOVERY) or changing code.
@@ -34,8 +40,15 @@ WORKSPACE_PREPARED_FROM: frozenset[RunState] = frozenset({S.QUEUED, S.DISCOVERY}
 # campaign's --max-parallel gate counts these. Runs waiting on a human, on GitHub or failed
 # do not count.
 WORKING_BY_ITSELF: frozenset[RunState] = frozenset(
-    {S.QUEUED, S.DISCOVERY, S.PLAN_READY, S.IMPLEMENTING, S.LOCAL_VALIDATING, S.EXECUTING,
-     S.ITERATING}
+    {
+        S.QUEUED,
+        S.DISCOVERY,
+        S.PLAN_READY,
+        S.IMPLEMENTING,
+        S.LOCAL_VALIDATING,
+        S.EXECUTING,
+        S.ITERATING,
+    }
 )
 
 # What a campaign's pause holds: runs that would otherwise act by themselves or be moved by

@@ -46,19 +46,20 @@ with workflow.unsafe.imports_passed_through():
 from workflows.rules.grades import target_for_grade
 from workflows.rules.iteration import can_iterate, iteration_prompt, retry_cap_reason
 from workflows.rules.transitions import (
-        busy_message,
-        refuse_agent_step,
-        refuse_prepare,
-        refuse_unprepared,
-    )
+    busy_message,
+    refuse_agent_step,
+    refuse_prepare,
+    refuse_unprepared,
+)
 from workflows.run_core import RunCore, raise_if, refuse
 from workflows.states import step_changes_code
 
 AGENT_STEP = "run-agent-step"
 # A push that fails three times in a row needs a person (or a later run-finish, which pushes
 # the commit already made); the operator waits on the answer, so keep this short.
-FINISH_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
-                           maximum_attempts=3)
+FINISH_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_attempts=3
+)
 PREPARE_TIMEOUT = timedelta(minutes=30)
 FINISH_TIMEOUT = timedelta(minutes=15)
 PREFLIGHT_TIMEOUT = timedelta(minutes=3)
@@ -77,8 +78,9 @@ class RunSteps(RunCore):
         if self._is_duplicate("run-prepare", request):
             return self._apply("run-prepare", request, self._record.state)
         prepared = await self._prepare_workspace(request.branch)
-        result = self._apply("run-prepare", request, RunState.DISCOVERY,
-                             lambda _: self._record_workspace(prepared))
+        result = self._apply(
+            "run-prepare", request, RunState.DISCOVERY, lambda _: self._record_workspace(prepared)
+        )
         return result.model_copy(update={"prepare": prepared})
 
     @run_prepare.validator
@@ -94,8 +96,11 @@ class RunSteps(RunCore):
             "run-prepare",
             WorkspaceActivities.prepare_workspace,
             PrepareInput(
-                run_id=record.run_id, owner=record.owner, repo=record.repo,
-                upstream_url=record.upstream_url, fork_url=record.fork_url,
+                run_id=record.run_id,
+                owner=record.owner,
+                repo=record.repo,
+                upstream_url=record.upstream_url,
+                fork_url=record.fork_url,
                 branch=branch
                 or (record.workspace.branch if record.workspace else f"agentpr/{record.run_id}"),
             ),
@@ -116,16 +121,23 @@ class RunSteps(RunCore):
     async def run_preflight(self, request: PreflightRequest) -> CommandResult:
         if self._is_duplicate("run-preflight", request):
             return self._carried.applied_commands[request.idempotency_key or ""].model_copy(
-                update={"applied": False, "duplicate": True})
+                update={"applied": False, "duplicate": True}
+            )
         record = self._record
         sandbox = request.codex_sandbox or (
-            record.policy.codex_sandbox if record.policy else "danger-full-access")
+            record.policy.codex_sandbox if record.policy else "danger-full-access"
+        )
         checked = await self._preflight("run-preflight", sandbox, request.skip_network_check)
         record.updated_at = workflow.now()
         # A check, not a transition: recorded on the record, not in the state history.
-        result = CommandResult(run_id=record.run_id, command="run-preflight",
-                               from_state=record.state, to_state=record.state,
-                               at=workflow.now(), preflight=checked)
+        result = CommandResult(
+            run_id=record.run_id,
+            command="run-preflight",
+            from_state=record.state,
+            to_state=record.state,
+            at=workflow.now(),
+            preflight=checked,
+        )
         self._remember(request.idempotency_key, result)
         return result
 
@@ -136,15 +148,17 @@ class RunSteps(RunCore):
         self._validate_can_act()
         raise_if(refuse_unprepared("run-preflight", self._record))
 
-    async def _preflight(self, step: str, sandbox: CodexSandbox, skip_network_check: bool
-                         ) -> PreflightResult:
+    async def _preflight(
+        self, step: str, sandbox: CodexSandbox, skip_network_check: bool
+    ) -> PreflightResult:
         record = self._record
         assert record.workspace is not None
         checked: PreflightResult = await self._run_step(
             step,
             PreflightActivities.preflight,
             PreflightInput(
-                run_id=record.run_id, workspace=record.workspace.path,
+                run_id=record.run_id,
+                workspace=record.workspace.path,
                 codex_sandbox=sandbox,
                 skip_network_check=skip_network_check,
                 implementing=step_changes_code(record.state),
@@ -162,8 +176,9 @@ class RunSteps(RunCore):
     async def run_finish(self, request: FinishRequest) -> CommandResult:
         if self._is_duplicate("run-finish", request):
             return self._apply("run-finish", request, self._record.state)
-        finished = await self._finish("run-finish", request.commit_title, request.changes,
-                                      request.project)
+        finished = await self._finish(
+            "run-finish", request.commit_title, request.changes, request.project
+        )
 
         def effect(record: RunRecord) -> None:
             self._record_push(finished)
@@ -180,17 +195,22 @@ class RunSteps(RunCore):
         self._validate("run-finish", request, RunState.PUSHED)
         raise_if(refuse_unprepared("run-finish", self._record))
 
-    async def _finish(self, step: str, commit_title: str, changes: str, project: str
-                      ) -> FinishResult:
+    async def _finish(
+        self, step: str, commit_title: str, changes: str, project: str
+    ) -> FinishResult:
         record = self._record
         assert record.workspace is not None
         finished: FinishResult = await self._run_step(
             step,
             FinishActivities.finish_run,
             FinishInput(
-                run_id=record.run_id, workspace=record.workspace.path,
-                branch=record.workspace.branch, base_branch=record.workspace.base_branch,
-                commit_title=commit_title, changes=changes, project=project,
+                run_id=record.run_id,
+                workspace=record.workspace.path,
+                branch=record.workspace.branch,
+                base_branch=record.workspace.base_branch,
+                commit_title=commit_title,
+                changes=changes,
+                project=project,
                 signoff=bool(record.governance and record.governance.dco_required),
             ),
             FINISH_TIMEOUT,
@@ -221,8 +241,9 @@ class RunSteps(RunCore):
         raise_if(refuse_unprepared(AGENT_STEP, self._record))
         raise_if(refuse_agent_step(self._record, request.success_state))
 
-    async def _agent_step(self, request: AgentStepRequest, validated_after: bool = False
-                          ) -> tuple[AgentStepResult, CommandResult]:
+    async def _agent_step(
+        self, request: AgentStepRequest, validated_after: bool = False
+    ) -> tuple[AgentStepResult, CommandResult]:
         """Preflight (unless skipped), the agent, then converge the state by the grade. With
         `validated_after`, a validation step supplies the test evidence, so the agent's own
         step is not graded down for running no tests."""
@@ -230,26 +251,39 @@ class RunSteps(RunCore):
         policy = record.policy or RunPolicy()
         state = record.state
         if not request.skip_preflight:
-            checked = await self._preflight(AGENT_STEP, request.codex_sandbox
-                                            or policy.codex_sandbox, request.skip_network_check)
+            checked = await self._preflight(
+                AGENT_STEP,
+                request.codex_sandbox or policy.codex_sandbox,
+                request.skip_network_check,
+            )
             if checked.verdict != "PASS":
                 failed = next(c for c in checked.checks if c.status == "fail")
-                raise refuse(f"run-agent-step refused: preflight failed ({failed.name}: "
-                             f"{failed.detail}); report {checked.report}; fix it or pass "
-                             "--skip-preflight", Refusal.PREFLIGHT_FAILED)
+                raise refuse(
+                    f"run-agent-step refused: preflight failed ({failed.name}: "
+                    f"{failed.detail}); report {checked.report}; fix it or pass "
+                    "--skip-preflight",
+                    Refusal.PREFLIGHT_FAILED,
+                )
         record.agent_attempts += 1
         step_input = self._agent_step_input(request, state, request.prompt)
         if validated_after:
             step_input.policy = step_input.policy.model_copy(
-                update={"require_test_evidence": False})
+                update={"require_test_evidence": False}
+            )
         record.agent_request = request.model_copy(update={"idempotency_key": None})
         outcome = await self._run_agent(step_input)
-        return outcome, self._record_agent_outcome(AGENT_STEP, request, outcome,
-                                                   request.success_state)
+        return outcome, self._record_agent_outcome(
+            AGENT_STEP, request, outcome, request.success_state
+        )
 
-    def _record_agent_outcome(self, command: str, request: CommandRequest,
-                              outcome: AgentStepResult, success_state: RunState | None,
-                              kind: str = "agent") -> CommandResult:
+    def _record_agent_outcome(
+        self,
+        command: str,
+        request: CommandRequest,
+        outcome: AgentStepResult,
+        success_state: RunState | None,
+        kind: str = "agent",
+    ) -> CommandResult:
         grade = outcome.grade
         target = target_for_grade(self._record.state, grade.verdict, success_state)
 
@@ -261,21 +295,29 @@ class RunSteps(RunCore):
 
         return self._apply(command, request, target, effect)
 
-    def _agent_step_input(self, ask: AgentStepRequest, state: RunState, prompt: str | None
-                          ) -> AgentStepInput:
+    def _agent_step_input(
+        self, ask: AgentStepRequest, state: RunState, prompt: str | None
+    ) -> AgentStepInput:
         """What the agent activity gets, from a step request (operator's, or the one kept for
         iterations) and the run's policy."""
         record = self._record
         assert record.workspace is not None
         policy = record.policy or RunPolicy()
         return AgentStepInput(
-            run_id=record.run_id, workspace=record.workspace.path,
-            base_branch=record.workspace.base_branch, engine=ask.engine,
-            prompt=prompt, command=ask.command,
+            run_id=record.run_id,
+            workspace=record.workspace.path,
+            base_branch=record.workspace.base_branch,
+            engine=ask.engine,
+            prompt=prompt,
+            command=ask.command,
             codex_sandbox=ask.codex_sandbox or policy.codex_sandbox,
-            codex_model=ask.codex_model, codex_config=ask.codex_config,
-            max_minutes=ask.max_minutes or policy.agent_timeout_minutes, state=state,
-            policy=policy, attempt=record.agent_attempts, governance=record.governance,
+            codex_model=ask.codex_model,
+            codex_config=ask.codex_config,
+            max_minutes=ask.max_minutes or policy.agent_timeout_minutes,
+            state=state,
+            policy=policy,
+            attempt=record.agent_attempts,
+            governance=record.governance,
             expects_changes=step_changes_code(state),
         )
 
@@ -298,23 +340,35 @@ class RunSteps(RunCore):
         except ActivityError as err:
             cause = err.cause
             if isinstance(cause, CancelledError):
-                raise refuse(f"run-agent-step for run {self._record.run_id} was cancelled (the "
-                             "run was paused); the agent's process group was stopped",
-                             Refusal.STEP_CANCELLED) from None
+                raise refuse(
+                    f"run-agent-step for run {self._record.run_id} was cancelled (the "
+                    "run was paused); the agent's process group was stopped",
+                    Refusal.STEP_CANCELLED,
+                ) from None
             if isinstance(cause, ApplicationError) and cause.non_retryable:
-                raise refuse(f"run-agent-step failed for run {self._record.run_id}: "
-                             f"{cause.message}", Refusal.STEP_FAILED) from None
+                raise refuse(
+                    f"run-agent-step failed for run {self._record.run_id}: {cause.message}",
+                    Refusal.STEP_FAILED,
+                ) from None
             # The worker running the agent was lost (heartbeat timeout) or the step overran its
             # limits: grade it as retryable so the run shows it, instead of failing the command.
             detail = cause.message if isinstance(cause, ApplicationError) else str(cause)
             return AgentStepResult(
-                engine=step_input.engine, exit_code=None, duration_s=0.0, transcript="",
-                transcript_sha256="", transcript_bytes=0, event_count=0, report="",
+                engine=step_input.engine,
+                exit_code=None,
+                duration_s=0.0,
+                transcript="",
+                transcript_sha256="",
+                transcript_bytes=0,
+                event_count=0,
+                report="",
                 grade=AgentGrade(
-                    verdict=Verdict.RETRYABLE, reason_code=ReasonCode.AGENT_STEP_INTERRUPTED,
+                    verdict=Verdict.RETRYABLE,
+                    reason_code=ReasonCode.AGENT_STEP_INTERRUPTED,
                     next_action="retry the step: agentpr run-agent-step --run-id "
                     f"{self._record.run_id} …",
-                    at=workflow.now(), reasons=[f"the agent activity did not finish: {detail}"],
+                    at=workflow.now(),
+                    reasons=[f"the agent activity did not finish: {detail}"],
                 ),
             )
         finally:
@@ -346,32 +400,50 @@ class RunSteps(RunCore):
         record.iterations += 1
         capped = retry_cap_reason(record, record.policy or RunPolicy())
         if capped is not None:
-            self._apply("iterate", by.model_copy(update={"reason": capped}),
-                        RunState.NEEDS_HUMAN_REVIEW)
+            self._apply(
+                "iterate", by.model_copy(update={"reason": capped}), RunState.NEEDS_HUMAN_REVIEW
+            )
             return
         record.agent_attempts += 1
-        step_input = self._agent_step_input(record.agent_request, RunState.ITERATING,
-                                            iteration_prompt(record))
+        step_input = self._agent_step_input(
+            record.agent_request, RunState.ITERATING, iteration_prompt(record)
+        )
         reason = f"iteration {record.iterations}"
         try:
             outcome = await self._run_agent(step_input)
-            self._record_agent_outcome("iterate", by.model_copy(update={"reason": reason}),
-                                       outcome, RunState.LOCAL_VALIDATING)
+            self._record_agent_outcome(
+                "iterate",
+                by.model_copy(update={"reason": reason}),
+                outcome,
+                RunState.LOCAL_VALIDATING,
+            )
             # (mypy keeps `record.state` narrowed to ITERATING; the grade has moved it since.)
             if record.state != RunState.LOCAL_VALIDATING:  # type: ignore[comparison-overlap]
                 return  # graded for a human or a retry: the grade says why
             finished = await self._finish(
-                "iterate", "fix: address CI and review feedback",
+                "iterate",
+                "fix: address CI and review feedback",
                 f"Iteration {record.iterations} on PR #{record.pr_number}.",
-                record.project or record.repo)
+                record.project or record.repo,
+            )
         except ApplicationError as err:
-            self._apply("iterate", by.model_copy(update={"reason": err.message}),
-                        RunState.NEEDS_HUMAN_REVIEW if can_transition(
-                            record.state, RunState.NEEDS_HUMAN_REVIEW) else record.state)
+            self._apply(
+                "iterate",
+                by.model_copy(update={"reason": err.message}),
+                RunState.NEEDS_HUMAN_REVIEW
+                if can_transition(record.state, RunState.NEEDS_HUMAN_REVIEW)
+                else record.state,
+            )
             return
 
-        self._apply("iterate", by.model_copy(update={"reason": reason + " pushed"}),
-                    RunState.PUSHED, lambda _: self._record_push(finished))
-        self._apply("iterate", by.model_copy(update={"reason": f"PR #{record.pr_number} "
-                                                     "updated; waiting for CI"}),
-                    RunState.CI_WAIT)
+        self._apply(
+            "iterate",
+            by.model_copy(update={"reason": reason + " pushed"}),
+            RunState.PUSHED,
+            lambda _: self._record_push(finished),
+        )
+        self._apply(
+            "iterate",
+            by.model_copy(update={"reason": f"PR #{record.pr_number} updated; waiting for CI"}),
+            RunState.CI_WAIT,
+        )

@@ -29,8 +29,12 @@ app = typer.Typer(
 )
 
 for name, function in {
-    **services.COMMANDS, **runs.COMMANDS, **agent.COMMANDS, **pull_requests.COMMANDS,
-    **github.COMMANDS, **telegram.COMMANDS,
+    **services.COMMANDS,
+    **runs.COMMANDS,
+    **agent.COMMANDS,
+    **pull_requests.COMMANDS,
+    **github.COMMANDS,
+    **telegram.COMMANDS,
 }.items():
     app.command(name)(function)
 app.add_typer(campaigns.app)
@@ -85,7 +89,9 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
     except Exception as err:  # noqa: BLE001 - the edge: report, never dump a traceback
         if os.environ.get("AGENTPR_DEBUG"):
             traceback.print_exc()
-        sys.stderr.write(f"agentpr: unexpected error: {type(err).__name__}: {_one_line(str(err))}\n")
+        sys.stderr.write(
+            f"agentpr: unexpected error: {type(err).__name__}: {_one_line(str(err))}\n"
+        )
         return EXIT_REFUSED
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -48,42 +48,76 @@ from starter.cli.runs import JsonOption, ReasonOption, build, parse_state
 if TYPE_CHECKING:
     from starter.client import CampaignClient, CampaignUpdate
 
-app = typer.Typer(name="campaign", no_args_is_help=True, add_completion=False,
-                  rich_markup_mode=None,
-                  help="Campaigns: the same change across many repositories (auto-mode runs, "
-                  "a human approves every PR).")
+app = typer.Typer(
+    name="campaign",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    help="Campaigns: the same change across many repositories (auto-mode runs, "
+    "a human approves every PR).",
+)
 
 NameOption = Annotated[str, typer.Option("--name", help="The campaign's name.")]
 
 
 def _with_campaigns(action: Any) -> Any:
     from starter.client import with_campaign_client
+
     return asyncio.run(with_campaign_client(Settings.from_env(), action))
 
 
 @app.command("start")
 def start(
     name: NameOption,
-    repos_file: Annotated[Path | None, typer.Option("--repos-file", help="One owner/repo per "
-                          "line, optionally followed by upstream and fork URLs.")] = None,
-    org: Annotated[str | None, typer.Option("--org", help="Every repository of this GitHub "
-                                            "organization.")] = None,
-    topic: Annotated[str | None, typer.Option("--topic", help="Repositories with this GitHub "
-                                              "topic.")] = None,
-    search: Annotated[str | None, typer.Option("--search", help="A GitHub repository search "
-                                               "query, e.g. 'langchain in:readme stars:>100'.")] = None,
-    include: Annotated[list[str] | None, typer.Option("--include", help="Keep only owner/repo "
-                                                      "matching this regex (repeatable).")] = None,
-    exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Drop owner/repo "
-                                                      "matching this regex (repeatable).")] = None,
+    repos_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--repos-file",
+            help="One owner/repo per line, optionally followed by upstream and fork URLs.",
+        ),
+    ] = None,
+    org: Annotated[
+        str | None, typer.Option("--org", help="Every repository of this GitHub organization.")
+    ] = None,
+    topic: Annotated[
+        str | None, typer.Option("--topic", help="Repositories with this GitHub topic.")
+    ] = None,
+    search: Annotated[
+        str | None,
+        typer.Option(
+            "--search",
+            help="A GitHub repository search query, e.g. 'langchain in:readme stars:>100'.",
+        ),
+    ] = None,
+    include: Annotated[
+        list[str] | None,
+        typer.Option("--include", help="Keep only owner/repo matching this regex (repeatable)."),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option("--exclude", help="Drop owner/repo matching this regex (repeatable)."),
+    ] = None,
     prompt_file: PromptFileOption = None,
     engine: EngineOption = Engine.CODEX,
     command: CommandOption = None,
-    max_parallel: Annotated[int, typer.Option("--max-parallel", min=1, max=1000, help="Runs "
-                                              "working at once (agent slots and GitHub pacing "
-                                              "still bound the whole machine).")] = 4,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate the list, check each "
-                                          "upstream and fork, print what would start.")] = False,
+    max_parallel: Annotated[
+        int,
+        typer.Option(
+            "--max-parallel",
+            min=1,
+            max=1000,
+            help="Runs "
+            "working at once (agent slots and GitHub pacing "
+            "still bound the whole machine).",
+        ),
+    ] = 4,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Validate the list, check each upstream and fork, print what would start.",
+        ),
+    ] = False,
     prompt_version: Annotated[str, typer.Option("--prompt-version")] = "v1",
     commit_title: CommitTitleOption = "feat: apply the agentpr change",
     pr_title: PrTitleOption = None,
@@ -99,6 +133,7 @@ def start(
     from starter.cli.gate import require_healthy
     from starter.repos_file import read_repos_file
     from starter.targets import find_repositories
+
     settings = Settings.from_env()
     skipped: list[tuple[str, str]] = []
     if repos_file is not None:
@@ -109,13 +144,31 @@ def start(
         found = find_repositories(settings, org, topic, search, include or [], exclude or [])
         repos, skipped = found.repos, found.skipped
         if not repos:
-            raise Refused(f"GitHub found no repository to target ({found.query}; "
-                          f"{len(skipped)} skipped)")
-    plan = build_plan(engine, prompt_file, command, commit_title, pr_title, pr_body_file,
-                      validation_command, max_minutes, skip_network_check, codex_model,
-                      codex_config)
-    spec = build(CampaignSpec, name=name, repos=repos, plan=plan, prompt_version=prompt_version,
-                 max_parallel=max_parallel, notify=settings.notifications_enabled)
+            raise Refused(
+                f"GitHub found no repository to target ({found.query}; {len(skipped)} skipped)"
+            )
+    plan = build_plan(
+        engine,
+        prompt_file,
+        command,
+        commit_title,
+        pr_title,
+        pr_body_file,
+        validation_command,
+        max_minutes,
+        skip_network_check,
+        codex_model,
+        codex_config,
+    )
+    spec = build(
+        CampaignSpec,
+        name=name,
+        repos=repos,
+        plan=plan,
+        prompt_version=prompt_version,
+        max_parallel=max_parallel,
+        notify=settings.notifications_enabled,
+    )
     if dry_run:
         _dry_run(settings, spec, skipped, as_json)
         return
@@ -126,37 +179,64 @@ def start(
 
     _with_campaigns(action)
     if as_json:
-        render.print_json({"name": name, "repos": len(repos), "max_parallel": max_parallel,
-                           "started": True})
+        render.print_json(
+            {"name": name, "repos": len(repos), "max_parallel": max_parallel, "started": True}
+        )
         return
-    render.console.print(f"campaign {name} started: {len(repos)} repositories, at most "
-                         f"{max_parallel} working at once")
+    render.console.print(
+        f"campaign {name} started: {len(repos)} repositories, at most "
+        f"{max_parallel} working at once"
+    )
     render.console.print(f"  watch it: agentpr campaign watch --name {name}")
 
 
-def _dry_run(settings: Settings, spec: CampaignSpec, skipped: list[tuple[str, str]],
-             as_json: bool) -> None:
+def _dry_run(
+    settings: Settings, spec: CampaignSpec, skipped: list[tuple[str, str]], as_json: bool
+) -> None:
     from workflows.campaign import campaign_run_id
-    rows = [(repo, campaign_run_id(spec.name, repo), _check_remotes(settings, repo))
-            for repo in spec.repos]
+
+    rows = [
+        (repo, campaign_run_id(spec.name, repo), _check_remotes(settings, repo))
+        for repo in spec.repos
+    ]
     problems = [row for row in rows if row[2].startswith("FAIL")]
     if as_json:
-        render.print_json({"name": spec.name, "would_start": len(rows) - len(problems),
-                           "repos": [{"repo": r.full_name, "run_id": run_id, "check": check}
-                                     for r, run_id, check in rows],
-                           "skipped": [{"repo": n, "reason": why} for n, why in skipped]})
+        render.print_json(
+            {
+                "name": spec.name,
+                "would_start": len(rows) - len(problems),
+                "repos": [
+                    {"repo": r.full_name, "run_id": run_id, "check": check}
+                    for r, run_id, check in rows
+                ],
+                "skipped": [{"repo": n, "reason": why} for n, why in skipped],
+            }
+        )
     else:
-        table = Table("repo", "run id", "upstream", "fork", "check", title=f"campaign "
-                      f"{spec.name} (dry run: nothing started)")
+        table = Table(
+            "repo",
+            "run id",
+            "upstream",
+            "fork",
+            "check",
+            title=f"campaign {spec.name} (dry run: nothing started)",
+        )
         for repo, run_id, check in rows:
-            table.add_row(repo.full_name, run_id, repo.upstream_url or "github",
-                          repo.fork_url or "fork via API", check)
+            table.add_row(
+                repo.full_name,
+                run_id,
+                repo.upstream_url or "github",
+                repo.fork_url or "fork via API",
+                check,
+            )
         render.console.print(table)
         for full_name, why in skipped:
             render.console.print(f"  skipped {full_name}: {why}")
-        render.console.print(f"{len(rows) - len(problems)} of {len(rows)} would start "
-                             f"(engine {spec.plan.step.engine}, at most {spec.max_parallel} "
-                             "at once)")
+        render.console.print(
+            f"{len(rows) - len(problems)} of {len(rows)} would start "
+            f"(engine {spec.plan.step.engine}, at most {spec.max_parallel} "
+            "at once)"
+        )
     if problems:
         raise typer.Exit(1)
 
@@ -185,8 +265,11 @@ def _check_remotes(settings: Settings, repo: CampaignRepo) -> str:
             return f"ok (will fork to {login})"
         # A repository of that name that is not this one's fork would make GitHub name the new
         # fork `<repo>-1`, and prepare would push to the wrong repository: say so now.
-        if not fork.fork or fork.parent is None or \
-                fork.parent.full_name.lower() != upstream.full_name.lower():
+        if (
+            not fork.fork
+            or fork.parent is None
+            or fork.parent.full_name.lower() != upstream.full_name.lower()
+        ):
             return f"FAIL: {fork.full_name} exists and is not a fork of {upstream.full_name}"
         if fork.permissions is None or not fork.permissions.push:
             return f"FAIL: {login} cannot push to {fork.full_name}"
@@ -199,8 +282,12 @@ def _check_remotes(settings: Settings, repo: CampaignRepo) -> str:
 
 def _ls_remote(url: str) -> bool:
     try:
-        done = subprocess.run(["git", "ls-remote", "--heads", url], capture_output=True,
-                              timeout=60, env={"GIT_TERMINAL_PROMPT": "0", "PATH": "/usr/bin:/bin"})
+        done = subprocess.run(
+            ["git", "ls-remote", "--heads", url],
+            capture_output=True,
+            timeout=60,
+            env={"GIT_TERMINAL_PROMPT": "0", "PATH": "/usr/bin:/bin"},
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return done.returncode == 0
@@ -233,23 +320,36 @@ def list_campaigns(as_json: JsonOption = False) -> None:
         return
     table = Table("campaign", "runs", "finished", "active", "state", "counts")
     for status in statuses:
-        table.add_row(status.name, str(status.total), str(_finished_runs(status)),
-                      str(status.active), _campaign_state(status),
-                      ", ".join(f"{k} {v}" for k, v in sorted(status.counts.items())))
+        table.add_row(
+            status.name,
+            str(status.total),
+            str(_finished_runs(status)),
+            str(status.active),
+            _campaign_state(status),
+            ", ".join(f"{k} {v}" for k, v in sorted(status.counts.items())),
+        )
     render.console.print(table)
 
 
 @app.command("watch")
 def watch(
     name: NameOption,
-    interval: Annotated[float, typer.Option("--interval", min=0.2, help="Seconds between "
-                                            "refreshes.")] = 1.0,
-    until_settled: Annotated[bool, typer.Option("--until-settled", help="Stop once no run "
-                                                "works by itself (all finished or waiting for "
-                                                "a human) instead of at Ctrl-C.")] = False,
+    interval: Annotated[
+        float, typer.Option("--interval", min=0.2, help="Seconds between refreshes.")
+    ] = 1.0,
+    until_settled: Annotated[
+        bool,
+        typer.Option(
+            "--until-settled",
+            help="Stop once no run "
+            "works by itself (all finished or waiting for "
+            "a human) instead of at Ctrl-C.",
+        ),
+    ] = False,
 ) -> None:
     """A live table (repo, state, verdict, PR, age) and a progress bar of finished runs."""
     from starter.client import with_campaign_client
+
     settings = Settings.from_env()
 
     async def loop(campaigns: CampaignClient) -> CampaignStatus:
@@ -268,15 +368,21 @@ def watch(
 
 
 def _settled(status: CampaignStatus) -> bool:
-    return status.finished or (status.active == 0 and
-                               (status.started == status.total or status.paused
-                                or status.cancelled))
+    return status.finished or (
+        status.active == 0 and (status.started == status.total or status.paused or status.cancelled)
+    )
 
 
 def _finished_runs(status: CampaignStatus) -> int:
-    return sum(1 for run in status.runs if run.state is None or run.state.is_terminal) \
-        if status.runs else sum(n for k, n in status.counts.items()
-                                if k in ("DONE", "SKIPPED", "FAILED_TERMINAL", "START_FAILED"))
+    return (
+        sum(1 for run in status.runs if run.state is None or run.state.is_terminal)
+        if status.runs
+        else sum(
+            n
+            for k, n in status.counts.items()
+            if k in ("DONE", "SKIPPED", "FAILED_TERMINAL", "START_FAILED")
+        )
+    )
 
 
 def _campaign_state(status: CampaignStatus) -> str:
@@ -290,7 +396,7 @@ def _campaign_state(status: CampaignStatus) -> str:
 def _age(progress: RunProgress) -> str:
     if progress.updated_at is None:
         return "-"
-    seconds = int((datetime.now(timezone.utc) - progress.updated_at).total_seconds())
+    seconds = int((datetime.now(UTC) - progress.updated_at).total_seconds())
     if seconds < 120:
         return f"{seconds}s"
     return f"{seconds // 60}m" if seconds < 7200 else f"{seconds // 3600}h"
@@ -298,9 +404,17 @@ def _age(progress: RunProgress) -> str:
 
 def _view(status: CampaignStatus) -> Group:
     from workflows.states import WORKING_BY_ITSELF
-    table = Table("repo", "run", "state", "verdict", "PR", "age",
-                  title=f"campaign {status.name} ({_campaign_state(status)}, "
-                  f"{status.active}/{status.max_parallel} working)")
+
+    table = Table(
+        "repo",
+        "run",
+        "state",
+        "verdict",
+        "PR",
+        "age",
+        title=f"campaign {status.name} ({_campaign_state(status)}, "
+        f"{status.active}/{status.max_parallel} working)",
+    )
     for run in sorted(status.runs, key=lambda r: r.repo):
         state = run.state.value if run.state else "START_FAILED"
         if run.state is not None and run.state in WORKING_BY_ITSELF:
@@ -308,8 +422,9 @@ def _view(status: CampaignStatus) -> Group:
         pr = f"#{run.pr_number}" if run.pr_number else ("requested" if run.pr_requested else "-")
         verdict = f"{run.verdict} {run.reason_code}" if run.verdict else (run.note or "-")
         table.add_row(run.repo, run.run_id, state, verdict, pr, _age(run))
-    progress = Progress(TextColumn("finished"), BarColumn(), TextColumn("{task.completed}/"
-                        "{task.total}"))
+    progress = Progress(
+        TextColumn("finished"), BarColumn(), TextColumn("{task.completed}/{task.total}")
+    )
     progress.add_task("runs", total=status.total, completed=_finished_runs(status))
     counts = Table.grid(padding=(0, 2))
     counts.add_row(*(f"{k} {v}" for k, v in sorted(status.counts.items())))
@@ -318,6 +433,7 @@ def _view(status: CampaignStatus) -> Group:
 
 def _command(name: str, update: CampaignUpdate, reason: str | None, as_json: bool) -> None:
     from starter.cli.gate import require_healthy
+
     require_healthy(Settings.from_env())
 
     async def action(campaigns: CampaignClient) -> Any:
@@ -327,14 +443,16 @@ def _command(name: str, update: CampaignUpdate, reason: str | None, as_json: boo
     if as_json:
         render.print_json(result)
         return
-    render.console.print(f"campaign {name}: {result.action} sent to "
-                         f"{len(result.runs_signalled)} run(s)")
+    render.console.print(
+        f"campaign {name}: {result.action} sent to {len(result.runs_signalled)} run(s)"
+    )
 
 
 @app.command("pause")
 def pause(name: NameOption, reason: ReasonOption = None, as_json: JsonOption = False) -> None:
     """Start no more runs and pause the runs working (a running agent is stopped)."""
     from workflows.campaign import CampaignWorkflow
+
     _command(name, CampaignWorkflow.pause_campaign, reason, as_json)
 
 
@@ -342,6 +460,7 @@ def pause(name: NameOption, reason: ReasonOption = None, as_json: JsonOption = F
 def resume(name: NameOption, reason: ReasonOption = None, as_json: JsonOption = False) -> None:
     """Resume the runs the campaign paused, and start runs again."""
     from workflows.campaign import CampaignWorkflow
+
     _command(name, CampaignWorkflow.resume_campaign, reason, as_json)
 
 
@@ -350,31 +469,47 @@ def cancel(name: NameOption, reason: ReasonOption = None, as_json: JsonOption = 
     """Start no more runs and end the open ones (SKIPPED where the state table allows it).
     PRs already opened stay open on GitHub: `campaign close` them first if they should go."""
     from workflows.campaign import CampaignWorkflow
+
     _command(name, CampaignWorkflow.cancel_campaign, reason, as_json)
 
 
 @app.command("retry")
 def retry(
     name: NameOption,
-    failed: Annotated[bool, typer.Option("--failed", help="Retry the runs that failed "
-                                         "(FAILED, FAILED_RETRYABLE), from the step that "
-                                         "failed.")] = False,
-    reason: ReasonOption = None, as_json: JsonOption = False,
+    failed: Annotated[
+        bool,
+        typer.Option(
+            "--failed",
+            help="Retry the runs that failed "
+            "(FAILED, FAILED_RETRYABLE), from the step that "
+            "failed.",
+        ),
+    ] = False,
+    reason: ReasonOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Re-run failed runs from the step that failed."""
     from workflows.campaign import CampaignWorkflow
+
     if not failed:
         raise UsageError("say which runs: --failed")
     _command(name, CampaignWorkflow.retry_failed, reason, as_json)
 
 
-def _act_on_pull_requests(name: str, action: str, body: str, states: list[str] | None,
-                          reason: str | None, as_json: bool) -> None:
+def _act_on_pull_requests(
+    name: str, action: str, body: str, states: list[str] | None, reason: str | None, as_json: bool
+) -> None:
     from starter.cli.gate import require_healthy
     from workflows.campaign import CampaignWorkflow
+
     require_healthy(Settings.from_env())
-    command = build(CampaignPrAction, action=action, body=body, reason=reason,
-                    states=[parse_state(s, "--state") for s in states or []])
+    command = build(
+        CampaignPrAction,
+        action=action,
+        body=body,
+        reason=reason,
+        states=[parse_state(s, "--state") for s in states or []],
+    )
 
     async def act(campaigns: CampaignClient) -> Any:
         return await campaigns.send(name, CampaignWorkflow.act_on_pull_requests, command)
@@ -384,9 +519,11 @@ def _act_on_pull_requests(name: str, action: str, body: str, states: list[str] |
         render.print_json(result)
         return
     for pr in result.pull_requests:
-        render.console.print(f"{pr.run_id} PR #{pr.pr_number}: "
-                             f"{action + ('ed' if action == 'comment' else 'd') if pr.done else 'unchanged'}"
-                             + (f" ({pr.detail})" if pr.detail else ""))
+        render.console.print(
+            f"{pr.run_id} PR #{pr.pr_number}: "
+            f"{action + ('ed' if action == 'comment' else 'd') if pr.done else 'unchanged'}"
+            + (f" ({pr.detail})" if pr.detail else "")
+        )
     render.console.print(f"campaign {name}: {action} on {len(result.pull_requests)} PR(s)")
 
 
@@ -402,22 +539,36 @@ def _body(body: str | None, body_file: Path | None) -> str:
 
 BodyOption = Annotated[str | None, typer.Option("--body", help="Comment text (markdown).")]
 BodyFileOption = Annotated[Path | None, typer.Option("--body-file", help="Comment from a file.")]
-StateFilterOption = Annotated[list[str] | None, typer.Option(
-    "--state", help="Only runs in this state (repeatable; default: every run with a PR).")]
+StateFilterOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--state", help="Only runs in this state (repeatable; default: every run with a PR)."
+    ),
+]
 
 
 @app.command("comment")
-def comment(name: NameOption, body: BodyOption = None, body_file: BodyFileOption = None,
-            state: StateFilterOption = None, reason: ReasonOption = None,
-            as_json: JsonOption = False) -> None:
+def comment(
+    name: NameOption,
+    body: BodyOption = None,
+    body_file: BodyFileOption = None,
+    state: StateFilterOption = None,
+    reason: ReasonOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """Comment on every open PR of the campaign (paced GitHub writes; posted once per PR)."""
     _act_on_pull_requests(name, "comment", _body(body, body_file), state, reason, as_json)
 
 
 @app.command("close")
-def close(name: NameOption, body: BodyOption = None, body_file: BodyFileOption = None,
-          state: StateFilterOption = None, reason: ReasonOption = None,
-          as_json: JsonOption = False) -> None:
+def close(
+    name: NameOption,
+    body: BodyOption = None,
+    body_file: BodyFileOption = None,
+    state: StateFilterOption = None,
+    reason: ReasonOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """Close the campaign's open PRs (with an optional closing comment); their runs then go to
     NEEDS_HUMAN_REVIEW when GitHub reports the close."""
     _act_on_pull_requests(name, "close", _body(body, body_file), state, reason, as_json)

@@ -48,8 +48,9 @@ def try_fast_lane(argv: Sequence[str]) -> int | None:
         if args[:1] == ["show-run"]:
             return _show_run(api, _options(args[1:], {"--run-id"}, {"--json"}))
         if args[:2] == ["--skip-doctor", "pause"]:
-            return _pause(api, _options(args[2:], {"--run-id", "--reason", "--idempotency-key"},
-                                        {"--json"}))
+            return _pause(
+                api, _options(args[2:], {"--run-id", "--reason", "--idempotency-key"}, {"--json"})
+            )
     except _NotMine:
         return None
     return None
@@ -79,8 +80,10 @@ class _HttpApi:
 
     def call(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         request = urllib.request.Request(
-            self.base + path, data=None if body is None else json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"}, method="GET" if body is None else "POST",
+            self.base + path,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            method="GET" if body is None else "POST",
         )
         with urllib.request.urlopen(request, timeout=_TIMEOUT_S) as response:
             answer = json.loads(response.read())
@@ -136,8 +139,10 @@ def _show_run(api: _HttpApi, options: dict[str, str]) -> int:
     run_id = options["--run-id"]
     _running(api, run_id)
     try:
-        answer = api.call(api.workflow(run_id) + "/query/get_run?noPayloadShorthand=true",
-                          {"query": {"queryType": "get_run"}})
+        answer = api.call(
+            api.workflow(run_id) + "/query/get_run?noPayloadShorthand=true",
+            {"query": {"queryType": "get_run"}},
+        )
     except (OSError, ValueError) as err:
         raise _NotMine from err
     record = _payload(answer.get("queryResult"))
@@ -156,10 +161,16 @@ def _pause(api: _HttpApi, options: dict[str, str]) -> int:
     body = {
         "request": {
             "meta": {"updateId": str(uuid.uuid4()), "identity": f"agentpr-cli@{os.getpid()}"},
-            "input": {"args": {"payloads": [{
-                "metadata": {"encoding": _JSON_PLAIN},
-                "data": base64.b64encode(json.dumps(request).encode()).decode(),
-            }]}},
+            "input": {
+                "args": {
+                    "payloads": [
+                        {
+                            "metadata": {"encoding": _JSON_PLAIN},
+                            "data": base64.b64encode(json.dumps(request).encode()).decode(),
+                        }
+                    ]
+                }
+            },
         },
         "waitPolicy": {"lifecycleStage": _COMPLETED},
     }
@@ -175,11 +186,15 @@ def _pause(api: _HttpApi, options: dict[str, str]) -> int:
     except urllib.error.HTTPError as err:
         if err.code in (400, 404):
             raise _NotMine from err  # nothing was applied: the full CLI explains
-        return _say(f"pause for run {run_id} got HTTP {err.code} from Temporal's HTTP API; "
-                    "see `agentpr show-run` before trying again")
+        return _say(
+            f"pause for run {run_id} got HTTP {err.code} from Temporal's HTTP API; "
+            "see `agentpr show-run` before trying again"
+        )
     except (OSError, ValueError):
-        return _say(f"pause for run {run_id}: Temporal's HTTP API stopped answering; see "
-                    "`agentpr show-run` before trying again")
+        return _say(
+            f"pause for run {run_id}: Temporal's HTTP API stopped answering; see "
+            "`agentpr show-run` before trying again"
+        )
     outcome = answer.get("outcome")
     if not isinstance(outcome, dict):
         return _say(f"pause for run {run_id} was not answered in time; see `agentpr show-run`")
@@ -200,9 +215,11 @@ def _print_result(result: dict[str, Any]) -> None:
     source, target = result.get("from"), result.get("to")
     if result.get("duplicate"):
         at = datetime.fromisoformat(str(result.get("at")).replace("Z", "+00:00"))
-        line = (f"{run_id}: {command} was already applied with this idempotency key at "
-                f"{at.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S')} ({source} -> {target}); "
-                "nothing changed")
+        line = (
+            f"{run_id}: {command} was already applied with this idempotency key at "
+            f"{at.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S')} ({source} -> {target}); "
+            "nothing changed"
+        )
     elif source == target:
         line = f"{run_id}: {command} recorded; state stays {target}"
     else:

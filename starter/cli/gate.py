@@ -19,6 +19,7 @@ class Gate:
 
 def require_healthy(settings: Settings) -> None:
     from activities.checks import quick_checks
+
     if Gate.skip:
         return
     for check in quick_checks(settings):

@@ -24,8 +24,12 @@ def run_github_webhook(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "0.0.0.0",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8787,
     allow_unsigned: Annotated[
-        bool, typer.Option("--allow-unsigned", help="Accept unsigned deliveries (development "
-                           "only: anyone who can reach the port can move runs).")
+        bool,
+        typer.Option(
+            "--allow-unsigned",
+            help="Accept unsigned deliveries (development "
+            "only: anyone who can reach the port can move runs).",
+        ),
     ] = False,
 ) -> None:
     """Receive GitHub webhooks (POST /github/webhook, GET /healthz) and signal the runs they
@@ -39,14 +43,22 @@ def run_github_webhook(
     from starter.webhook.deliveries import DeliveryStore
 
     settings = Settings.from_env()
-    secret = settings.github_webhook_secret.get_secret_value() if settings.github_webhook_secret else None
+    secret = (
+        settings.github_webhook_secret.get_secret_value()
+        if settings.github_webhook_secret
+        else None
+    )
     if secret is None and not allow_unsigned:
-        raise UsageError("AGENTPR_GITHUB_WEBHOOK_SECRET is not set; refusing to accept unsigned "
-                         "deliveries (--allow-unsigned for local development only)")
+        raise UsageError(
+            "AGENTPR_GITHUB_WEBHOOK_SECRET is not set; refusing to accept unsigned "
+            "deliveries (--allow-unsigned for local development only)"
+        )
     set_level("INFO")
     if secret is None:
-        render.console.print("[bold red]WARNING: accepting UNSIGNED GitHub deliveries — anyone "
-                             "who reaches this port can move runs. Development only.[/bold red]")
+        render.console.print(
+            "[bold red]WARNING: accepting UNSIGNED GitHub deliveries — anyone "
+            "who reaches this port can move runs. Development only.[/bold red]"
+        )
     else:
         register_secret(secret)
     require_healthy(settings)
@@ -76,7 +88,9 @@ def run_github_webhook(
 
 
 def cleanup_webhook_deliveries(
-    keep_days: Annotated[float, typer.Option("--keep-days", min=0, help="Keep this many days.")] = 30,
+    keep_days: Annotated[
+        float, typer.Option("--keep-days", min=0, help="Keep this many days.")
+    ] = 30,
 ) -> None:
     """Delete webhook dedup records older than --keep-days."""
     from starter.webhook.deliveries import DeliveryStore
@@ -89,7 +103,9 @@ def cleanup_webhook_deliveries(
 
 def sync_github(
     run_id: Annotated[str | None, typer.Option("--run-id", help="Only this run.")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print decisions, apply none.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print decisions, apply none.")
+    ] = False,
     loop: Annotated[bool, typer.Option("--loop", help="Repeat until interrupted.")] = False,
     interval_sec: Annotated[float, typer.Option("--interval-sec", min=1)] = 120,
     as_json: JsonOption = False,
@@ -100,6 +116,7 @@ def sync_github(
     from starter.cli.gate import require_healthy
     from starter.client import with_run_client
     from workflows.run import IntegrationRunWorkflow
+
     settings = Settings.from_env()
     if not dry_run:
         require_healthy(settings)
@@ -108,21 +125,29 @@ def sync_github(
         if run_id is not None:
             targets = [run_id]
         else:
-            targets = [row.run_id for state in (RunState.CI_WAIT, RunState.REVIEW_WAIT)
-                       for row in await runs.list_runs(state=state, limit=10_000)]
+            targets = [
+                row.run_id
+                for state in (RunState.CI_WAIT, RunState.REVIEW_WAIT)
+                for row in await runs.list_runs(state=state, limit=10_000)
+            ]
         gate = asyncio.Semaphore(8)  # reconcile several runs at once; GitHub reads are cheap
 
         async def reconcile(target: str) -> dict[str, Any]:
             async with gate:
                 try:
                     result: CommandResult = await runs.send(
-                        target, IntegrationRunWorkflow.reconcile_github,
+                        target,
+                        IntegrationRunWorkflow.reconcile_github,
                         ReconcileRequest(dry_run=dry_run),
                     )
                 except OperatorError as err:
                     return {"run_id": target, "error": err.message}
-            return {"run_id": target, "from": result.from_state.value,
-                    "to": result.to_state.value, "decisions": result.decisions}
+            return {
+                "run_id": target,
+                "from": result.from_state.value,
+                "to": result.to_state.value,
+                "decisions": result.decisions,
+            }
 
         return list(await asyncio.gather(*(reconcile(target) for target in targets)))
 
@@ -138,10 +163,14 @@ def sync_github(
                     if "error" in answer:
                         render.console.print(f"{answer['run_id']}: {answer['error']}")
                         continue
-                    moved = (f"{answer['from']} -> {answer['to']}" if answer["from"] != answer["to"]
-                             else f"stays {answer['from']}")
-                    render.console.print(f"{answer['run_id']}: {moved}"
-                                         + (" (dry run)" if dry_run else ""))
+                    moved = (
+                        f"{answer['from']} -> {answer['to']}"
+                        if answer["from"] != answer["to"]
+                        else f"stays {answer['from']}"
+                    )
+                    render.console.print(
+                        f"{answer['run_id']}: {moved}" + (" (dry run)" if dry_run else "")
+                    )
                     for decision in answer["decisions"]:
                         render.console.print(f"  - {decision}")
             if not loop:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -37,7 +37,7 @@ def print_json(data: Any) -> None:
 def _when(value: datetime | None) -> str:
     if value is None:
         return "-"
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def print_command_result(result: CommandResult) -> None:
@@ -56,7 +56,6 @@ def print_command_result(result: CommandResult) -> None:
             f"{result.run_id}: {result.from_state} -> [bold]{result.to_state}[/bold] "
             f"({result.command})"
         )
-
 
     if result.prepare is not None:
         prepared = result.prepare
@@ -117,7 +116,9 @@ def print_preflight(result: CommandResult) -> None:
 
 
 def print_run(record: RunRecord) -> None:
-    console.print(f"[bold]{record.run_id}[/bold]  {record.full_name}  state [bold]{record.state}[/bold]")
+    console.print(
+        f"[bold]{record.run_id}[/bold]  {record.full_name}  state [bold]{record.state}[/bold]"
+    )
     details = [
         ("prompt version", record.prompt_version),
         ("mode", record.mode.value),
@@ -130,18 +131,34 @@ def print_run(record: RunRecord) -> None:
             else "-",
         ),
         ("paused from", str(record.paused_from) if record.paused_from else None),
-        ("contract", f"{record.contract.path} (sha256 {record.contract.sha256[:12]})"
-         if record.contract else None),
+        (
+            "contract",
+            f"{record.contract.path} (sha256 {record.contract.sha256[:12]})"
+            if record.contract
+            else None,
+        ),
         ("upstream", record.workspace.upstream_url if record.workspace else record.upstream_url),
         ("fork", record.workspace.fork_url if record.workspace else record.fork_url),
-        ("workspace", f"{record.workspace.path} (branch {record.workspace.branch})"
-         if record.workspace else None),
+        (
+            "workspace",
+            f"{record.workspace.path} (branch {record.workspace.branch})"
+            if record.workspace
+            else None,
+        ),
         ("governance", describe_governance(record.governance) if record.governance else None),
-        ("preflight", f"{record.preflight.verdict} ({record.preflight.codex_sandbox})"
-         if record.preflight else None),
-        ("commit", f"{record.commit.commit_sha[:12]} +{record.commit.added_lines} "
-         f"-{record.commit.removed_lines} in {record.commit.files_changed} files"
-         if record.commit else None),
+        (
+            "preflight",
+            f"{record.preflight.verdict} ({record.preflight.codex_sandbox})"
+            if record.preflight
+            else None,
+        ),
+        (
+            "commit",
+            f"{record.commit.commit_sha[:12]} +{record.commit.added_lines} "
+            f"-{record.commit.removed_lines} in {record.commit.files_changed} files"
+            if record.commit
+            else None,
+        ),
         ("campaign", record.campaign),
         ("created", _when(record.created_at)),
         ("updated", _when(record.updated_at)),

@@ -95,6 +95,7 @@ def build(model: type[Model], **fields: Any) -> Model:
 
 def _run(action: Any) -> Any:
     from starter.client import with_run_client
+
     return asyncio.run(with_run_client(Settings.from_env(), action))
 
 
@@ -107,6 +108,7 @@ def send_command(
 ) -> CommandResult:
     """Send one command to the run; print its answer unless the caller prints its own."""
     from starter.cli.gate import require_healthy
+
     require_healthy(Settings.from_env())
 
     async def action(runs: RunClient) -> Any:
@@ -130,20 +132,30 @@ def create_run(
         str | None, typer.Option("--run-id", help="Choose the id (default: run_<12 hex>).")
     ] = None,
     mode: Annotated[
-        RunMode, typer.Option("--mode", case_sensitive=False, help="manual: the operator "
-                              "drives each step. auto: the run prepares, runs the agent step, "
-                              "validates with the repository's tests, pushes and requests its "
-                              "PR by itself, stopping at every human gate (needs --prompt-file "
-                              "or --engine command --command).")
+        RunMode,
+        typer.Option(
+            "--mode",
+            case_sensitive=False,
+            help="manual: the operator "
+            "drives each step. auto: the run prepares, runs the agent step, "
+            "validates with the repository's tests, pushes and requests its "
+            "PR by itself, stopping at every human gate (needs --prompt-file "
+            "or --engine command --command).",
+        ),
     ] = RunMode.MANUAL,
     budget: Annotated[
         int | None, typer.Option("--budget", help="Diff budget override (max added lines).")
     ] = None,
     upstream_url: Annotated[
-        str | None, typer.Option("--upstream-url", help="Upstream remote instead of GitHub (e.g. file:///…/upstream.git).")
+        str | None,
+        typer.Option(
+            "--upstream-url",
+            help="Upstream remote instead of GitHub (e.g. file:///…/upstream.git).",
+        ),
     ] = None,
     fork_url: Annotated[
-        str | None, typer.Option("--fork-url", help="Fork remote instead of creating a GitHub fork.")
+        str | None,
+        typer.Option("--fork-url", help="Fork remote instead of creating a GitHub fork."),
     ] = None,
     engine: EngineOption = Engine.CODEX,
     prompt_file: PromptFileOption = None,
@@ -158,13 +170,25 @@ def create_run(
 ) -> None:
     """Create a run (state QUEUED): one durable workflow whose id is the run id."""
     from starter.cli.gate import require_healthy
+
     plan = None
     if mode == RunMode.AUTO:
-        plan = build_plan(engine, prompt_file, command, commit_title, pr_title, pr_body_file,
-                          validation_command, max_minutes, skip_network_check)
+        plan = build_plan(
+            engine,
+            prompt_file,
+            command,
+            commit_title,
+            pr_title,
+            pr_body_file,
+            validation_command,
+            max_minutes,
+            skip_network_check,
+        )
     elif prompt_file is not None or command is not None:
-        raise UsageError("--prompt-file and --command are for --mode auto (a manual run gets "
-                         "them from run-agent-step)")
+        raise UsageError(
+            "--prompt-file and --command are for --mode auto (a manual run gets "
+            "them from run-agent-step)"
+        )
     spec = build(
         RunSpec,
         auto=plan,
@@ -187,8 +211,13 @@ def create_run(
     _run(action)
     if as_json:
         render.print_json(
-            {"run_id": spec.run_id, "owner": spec.owner, "repo": spec.repo,
-             "state": RunState.QUEUED.value, "mode": spec.mode.value}
+            {
+                "run_id": spec.run_id,
+                "owner": spec.owner,
+                "repo": spec.repo,
+                "state": RunState.QUEUED.value,
+                "mode": spec.mode.value,
+            }
         )
     else:
         render.console.print(f"created run {spec.run_id} for {spec.full_name} (QUEUED)")
@@ -199,10 +228,13 @@ def mark_plan_ready(
     contract_path: Annotated[
         Path, typer.Option("--contract-path", help="The agreed plan (contract) file.")
     ],
-    reason: ReasonOption = None, idempotency_key: KeyOption = None, as_json: JsonOption = False,
+    reason: ReasonOption = None,
+    idempotency_key: KeyOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Record the contract (path and sha256) and move the run to PLAN_READY."""
     from workflows.run import IntegrationRunWorkflow
+
     path = contract_path.expanduser().resolve()
     if not path.is_file():
         raise UsageError(f"contract file not found: {contract_path}")
@@ -211,8 +243,11 @@ def mark_plan_ready(
     except OSError as err:
         raise UsageError(f"cannot read contract file {contract_path}: {err.strerror}") from None
     request = build(
-        ContractRequest, contract_path=str(path), contract_sha256=digest,
-        reason=reason, idempotency_key=idempotency_key,
+        ContractRequest,
+        contract_path=str(path),
+        contract_sha256=digest,
+        reason=reason,
+        idempotency_key=idempotency_key,
     )
     send_command(run_id, IntegrationRunWorkflow.mark_plan_ready, request, as_json)
 
@@ -220,10 +255,13 @@ def mark_plan_ready(
 def link_pr(
     run_id: RunIdOption,
     pr_number: Annotated[int, typer.Option("--pr-number", help="Pull request number.")],
-    reason: ReasonOption = None, idempotency_key: KeyOption = None, as_json: JsonOption = False,
+    reason: ReasonOption = None,
+    idempotency_key: KeyOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Link an existing pull request to the run and move it to CI_WAIT."""
     from workflows.run import IntegrationRunWorkflow
+
     request = build(
         LinkPrRequest, pr_number=pr_number, reason=reason, idempotency_key=idempotency_key
     )
@@ -234,18 +272,29 @@ def record_check(
     run_id: RunIdOption,
     conclusion: Annotated[
         CheckConclusion,
-        typer.Option("--conclusion", case_sensitive=False, help="GitHub check conclusion: success/neutral/skipped -> REVIEW_WAIT; failure/timed_out/cancelled/action_required -> ITERATING."),
+        typer.Option(
+            "--conclusion",
+            case_sensitive=False,
+            help="GitHub check conclusion: success/neutral/skipped -> REVIEW_WAIT; failure/timed_out/cancelled/action_required -> ITERATING.",
+        ),
     ],
     pr_number: Annotated[
-        int | None, typer.Option("--pr-number", help="PR the check ran on (must match the linked PR).")
+        int | None,
+        typer.Option("--pr-number", help="PR the check ran on (must match the linked PR)."),
     ] = None,
-    reason: ReasonOption = None, idempotency_key: KeyOption = None, as_json: JsonOption = False,
+    reason: ReasonOption = None,
+    idempotency_key: KeyOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Record a CI check result and move the run accordingly."""
     from workflows.run import IntegrationRunWorkflow
+
     request = build(
-        CheckRequest, conclusion=conclusion, pr_number=pr_number,
-        reason=reason, idempotency_key=idempotency_key,
+        CheckRequest,
+        conclusion=conclusion,
+        pr_number=pr_number,
+        reason=reason,
+        idempotency_key=idempotency_key,
     )
     send_command(run_id, IntegrationRunWorkflow.record_check, request, as_json)
 
@@ -254,18 +303,28 @@ def record_review(
     run_id: RunIdOption,
     state: Annotated[
         ReviewState,
-        typer.Option("--state", case_sensitive=False, help="changes_requested -> ITERATING; approved and commented are recorded."),
+        typer.Option(
+            "--state",
+            case_sensitive=False,
+            help="changes_requested -> ITERATING; approved and commented are recorded.",
+        ),
     ],
     pr_number: Annotated[
         int | None, typer.Option("--pr-number", help="PR reviewed (must match the linked PR).")
     ] = None,
-    reason: ReasonOption = None, idempotency_key: KeyOption = None, as_json: JsonOption = False,
+    reason: ReasonOption = None,
+    idempotency_key: KeyOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Record a pull-request review."""
     from workflows.run import IntegrationRunWorkflow
+
     request = build(
-        ReviewRequest, review_state=state, pr_number=pr_number,
-        reason=reason, idempotency_key=idempotency_key,
+        ReviewRequest,
+        review_state=state,
+        pr_number=pr_number,
+        reason=reason,
+        idempotency_key=idempotency_key,
     )
     send_command(run_id, IntegrationRunWorkflow.record_review, request, as_json)
 
@@ -275,12 +334,15 @@ def run_prepare(
     branch: Annotated[
         str | None, typer.Option("--branch", help="Branch to create (default agentpr/<run_id>).")
     ] = None,
-    reason: ReasonOption = None, idempotency_key: KeyOption = None, as_json: JsonOption = False,
+    reason: ReasonOption = None,
+    idempotency_key: KeyOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Prepare the workspace: find or create the fork (GitHub API) or use --fork-url, clone,
     add upstream, create the branch from upstream's default branch, scan governance. From QUEUED
     or DISCOVERY (the run ends in DISCOVERY). Running it again changes nothing."""
     from workflows.run import IntegrationRunWorkflow
+
     request = build(PrepareRequest, branch=branch, reason=reason, idempotency_key=idempotency_key)
     send_command(run_id, IntegrationRunWorkflow.run_prepare, request, as_json)
 
@@ -289,20 +351,27 @@ def run_preflight(
     run_id: RunIdOption,
     codex_sandbox: Annotated[
         CodexSandbox | None,
-        typer.Option("--codex-sandbox", help="Sandbox the next agent step will use (default: "
-                     "the policy's). read-only cannot implement."),
+        typer.Option(
+            "--codex-sandbox",
+            help="Sandbox the next agent step will use (default: "
+            "the policy's). read-only cannot implement.",
+        ),
     ] = None,
     skip_network_check: Annotated[
         bool, typer.Option("--skip-network-check", help="Do not probe package registries.")
     ] = False,
-    idempotency_key: KeyOption = None, as_json: JsonOption = False,
+    idempotency_key: KeyOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Check the run's workspace before an agent step: inside the workspace root, .git
     writable, toolchain present, registries reachable, sandbox fit for the step. Writes
     $AGENTPR_HOME/reports/<run_id>_preflight.json; exits 1 when the verdict is FAIL."""
     from workflows.run import IntegrationRunWorkflow
+
     request = build(
-        PreflightRequest, codex_sandbox=codex_sandbox, skip_network_check=skip_network_check,
+        PreflightRequest,
+        codex_sandbox=codex_sandbox,
+        skip_network_check=skip_network_check,
         idempotency_key=idempotency_key,
     )
     result = send_command(run_id, IntegrationRunWorkflow.run_preflight, request, as_json)
@@ -315,18 +384,28 @@ def run_finish(
     changes: Annotated[str, typer.Option("--changes", help="What changed (commit body).")],
     project: Annotated[str, typer.Option("--project", help="Project name for the record.")],
     commit_title: Annotated[
-        str, typer.Option("--commit-title", help="One-line conventional commit title, e.g. "
-                          "'feat(llm): add Forge provider'.")
+        str,
+        typer.Option(
+            "--commit-title",
+            help="One-line conventional commit title, e.g. 'feat(llm): add Forge provider'.",
+        ),
     ],
-    reason: ReasonOption = None, idempotency_key: KeyOption = None, as_json: JsonOption = False,
+    reason: ReasonOption = None,
+    idempotency_key: KeyOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Commit the workspace's changes with the operator's identity (signed off when the
     repository requires DCO) and push the branch to the fork; the run moves to PUSHED. After a
     crash between commit and push, running it again pushes the existing commit."""
     from workflows.run import IntegrationRunWorkflow
+
     request = build(
-        FinishRequest, changes=changes, project=project, commit_title=commit_title,
-        reason=reason, idempotency_key=idempotency_key,
+        FinishRequest,
+        changes=changes,
+        project=project,
+        commit_title=commit_title,
+        reason=reason,
+        idempotency_key=idempotency_key,
     )
     send_command(run_id, IntegrationRunWorkflow.run_finish, request, as_json)
 
@@ -335,7 +414,9 @@ def simple_command(update: str, doc: str) -> Callable[..., None]:
     """A command that only moves the run (start-discovery, pause, mark-done, …)."""
 
     def command(
-        run_id: RunIdOption, reason: ReasonOption = None, idempotency_key: KeyOption = None,
+        run_id: RunIdOption,
+        reason: ReasonOption = None,
+        idempotency_key: KeyOption = None,
         as_json: JsonOption = False,
     ) -> None:
         from workflows.run import IntegrationRunWorkflow
@@ -351,14 +432,19 @@ def target_state_command(update: str, doc: str) -> Callable[..., None]:
     """resume and retry: move the run to the state the operator names."""
 
     def command(
-        run_id: RunIdOption, target_state: TargetStateOption, reason: ReasonOption = None,
-        idempotency_key: KeyOption = None, as_json: JsonOption = False,
+        run_id: RunIdOption,
+        target_state: TargetStateOption,
+        reason: ReasonOption = None,
+        idempotency_key: KeyOption = None,
+        as_json: JsonOption = False,
     ) -> None:
         from workflows.run import IntegrationRunWorkflow
 
         request = build(
-            TargetStateRequest, target_state=parse_state(target_state, "--target-state"),
-            reason=reason, idempotency_key=idempotency_key,
+            TargetStateRequest,
+            target_state=parse_state(target_state, "--target-state"),
+            reason=reason,
+            idempotency_key=idempotency_key,
         )
         send_command(run_id, getattr(IntegrationRunWorkflow, update), request, as_json)
 
@@ -383,10 +469,10 @@ def list_runs(
     state: Annotated[
         str | None, typer.Option("--state", help="Only runs in this state (e.g. PAUSED).")
     ] = None,
-    repo: Annotated[
-        str | None, typer.Option("--repo", help="Only runs of OWNER/REPO.")
-    ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="At most N runs, newest first.")] = 50,
+    repo: Annotated[str | None, typer.Option("--repo", help="Only runs of OWNER/REPO.")] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, help="At most N runs, newest first.")
+    ] = 50,
     as_json: JsonOption = False,
 ) -> None:
     """List runs from Temporal visibility (search attributes), newest first."""
@@ -412,9 +498,7 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "create-run": create_run,
     "start-discovery": simple_command("start_discovery", "Move the run to DISCOVERY."),
     "mark-plan-ready": mark_plan_ready,
-    "start-implementation": simple_command(
-        "start_implementation", "Move the run to IMPLEMENTING."
-    ),
+    "start-implementation": simple_command("start_implementation", "Move the run to IMPLEMENTING."),
     "mark-local-validated": simple_command(
         "mark_local_validated", "Move the run to LOCAL_VALIDATING."
     ),

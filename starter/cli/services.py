@@ -21,19 +21,29 @@ HeadlessOption = Annotated[bool, typer.Option("--headless", help="Do not serve t
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
-def server(port: PortOption = 7233, ui_port: UiPortOption = 8233, headless: HeadlessOption = False) -> None:
+def server(
+    port: PortOption = 7233, ui_port: UiPortOption = 8233, headless: HeadlessOption = False
+) -> None:
     """Run the embedded Temporal dev server (SQLite under $AGENTPR_HOME) until Ctrl-C."""
     from starter.devserver import serve
+
     set_level("INFO")
-    code = serve(Settings.from_env(), port=port, ui_port=ui_port, headless=headless, with_worker=False)
+    code = serve(
+        Settings.from_env(), port=port, ui_port=ui_port, headless=headless, with_worker=False
+    )
     raise typer.Exit(code)
 
 
-def up(port: PortOption = 7233, ui_port: UiPortOption = 8233, headless: HeadlessOption = False) -> None:
+def up(
+    port: PortOption = 7233, ui_port: UiPortOption = 8233, headless: HeadlessOption = False
+) -> None:
     """Dev server plus worker in one process tree (what `make up` runs); Ctrl-C stops both."""
     from starter.devserver import serve
+
     set_level("INFO")
-    code = serve(Settings.from_env(), port=port, ui_port=ui_port, headless=headless, with_worker=True)
+    code = serve(
+        Settings.from_env(), port=port, ui_port=ui_port, headless=headless, with_worker=True
+    )
     raise typer.Exit(code)
 
 
@@ -48,6 +58,7 @@ def worker() -> None:
 def init_db() -> None:
     """Create the data directory and register our search attributes on the running server."""
     from common.connection import TemporalUnreachable, connect, register_search_attributes
+
     settings = Settings.from_env()
     settings.home.mkdir(parents=True, exist_ok=True)
     render.console.print(f"data directory {settings.home} ready")
@@ -78,12 +89,16 @@ def doctor(
     """Check this machine: git, python, codex, GitHub token and API, Telegram (if configured),
     Temporal and its worker, data and workspace directories, disk space, the policy file."""
     from activities.checks import CheckStatus, run_doctor
+
     report = asyncio.run(run_doctor(Settings.from_env(), require_codex=require_codex))
     if as_json:
         render.print_json(report)
     else:
-        marks = {CheckStatus.OK: "[green]ok[/green]  ", CheckStatus.WARN: "[yellow]warn[/yellow]",
-                 CheckStatus.FAIL: "[red]FAIL[/red]"}
+        marks = {
+            CheckStatus.OK: "[green]ok[/green]  ",
+            CheckStatus.WARN: "[yellow]warn[/yellow]",
+            CheckStatus.FAIL: "[red]FAIL[/red]",
+        }
         for check in report.checks:
             render.console.print(f"{marks[check.status]}  {check.name:<18} {check.detail}")
     if not report.ok:

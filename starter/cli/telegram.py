@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 
 def run_telegram_bot(
     allow_chat_id: Annotated[
-        list[int] | None, typer.Option("--allow-chat-id", help="A chat allowed to control "
-                                       "runs (repeatable).")
+        list[int] | None,
+        typer.Option("--allow-chat-id", help="A chat allowed to control runs (repeatable)."),
     ] = None,
     allow_any_chat: Annotated[
         bool, typer.Option("--allow-any-chat", help="Accept every chat (development only).")
@@ -30,19 +30,23 @@ def run_telegram_bot(
     """Run the Telegram control bot (long polling). Needs AGENTPR_TELEGRAM_BOT_TOKEN; the Bot
     API base URL comes from AGENTPR_TELEGRAM_API_URL (a self-hosted Bot API server works)."""
     from starter.cli.gate import require_healthy
+
     settings = Settings.from_env()
     if settings.telegram_bot_token is None:
         raise UsageError("AGENTPR_TELEGRAM_BOT_TOKEN is not set")
     if not allow_chat_id and not allow_any_chat:
-        raise UsageError("refusing to start without --allow-chat-id (or --allow-any-chat for "
-                         "development only)")
+        raise UsageError(
+            "refusing to start without --allow-chat-id (or --allow-any-chat for development only)"
+        )
     token = settings.telegram_bot_token.get_secret_value()
     register_secret(token)
     set_level("INFO")
     if allow_any_chat and not allow_chat_id:
-        render.console.print("[bold red]WARNING: --allow-any-chat: ANY Telegram chat that finds "
-                             "this bot can pause, resume and approve runs. Development only."
-                             "[/bold red]")
+        render.console.print(
+            "[bold red]WARNING: --allow-any-chat: ANY Telegram chat that finds "
+            "this bot can pause, resume and approve runs. Development only."
+            "[/bold red]"
+        )
     require_healthy(settings)
 
     from temporalio.worker import Worker
@@ -68,11 +72,16 @@ def run_telegram_bot(
             return len(notify_chats)
 
         # This process also hosts the notify queue: notifications wait there until a bot is up.
-        notifier = Worker(client, task_queue=settings.notify_task_queue,
-                          activities=[Notifier(send).send_notification])
-        render.console.print(f"telegram bot @{me.username} polling "
-                             f"({'any chat' if allowed is None else f'{len(allowed)} chat(s)'}); "
-                             f"notifying {len(notify_chats)} chat(s)")
+        notifier = Worker(
+            client,
+            task_queue=settings.notify_task_queue,
+            activities=[Notifier(send).send_notification],
+        )
+        render.console.print(
+            f"telegram bot @{me.username} polling "
+            f"({'any chat' if allowed is None else f'{len(allowed)} chat(s)'}); "
+            f"notifying {len(notify_chats)} chat(s)"
+        )
         try:
             async with notifier:
                 await dispatcher.start_polling(bot, polling_timeout=20)

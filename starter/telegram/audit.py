@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +45,18 @@ class AuditLog:
                 text = text.replace(secret, REDACTED)
         return text
 
-    def write(self, *, chat_id: int | None, update_id: int | None, command: str, outcome: str,
-              detail: str, request_text: str, response_text: str,
-              extra_secrets: tuple[str, ...] = ()) -> None:
+    def write(
+        self,
+        *,
+        chat_id: int | None,
+        update_id: int | None,
+        command: str,
+        outcome: str,
+        detail: str,
+        request_text: str,
+        response_text: str,
+        extra_secrets: tuple[str, ...] = (),
+    ) -> None:
         entry: dict[str, Any] = {
             "chat_id": chat_id,
             "command": command,
@@ -55,7 +64,7 @@ class AuditLog:
             "outcome": outcome,
             "request_text": self.scrub(request_text, extra_secrets)[:MAX_TEXT],
             "response_text": self.scrub(response_text, extra_secrets)[:MAX_TEXT],
-            "ts": datetime.now(timezone.utc).isoformat(),
+            "ts": datetime.now(UTC).isoformat(),
             "update_id": update_id,
         }
         with self._lock:

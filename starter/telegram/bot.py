@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +22,6 @@ from aiogram.filters import Filter
 from aiogram.types import Message, TelegramObject, Update
 
 from common.errors import OperatorError
-from starter.client import RunClient
-from starter.telegram.audit import AuditLog
-from starter.telegram.intents import Intent, help_text, parse_message
 from contracts import (
     Actor,
     ApprovePrRequest,
@@ -32,8 +29,11 @@ from contracts import (
     RunRecord,
     TargetStateRequest,
 )
-from workflows.run import IntegrationRunWorkflow
 from contracts.states import RunState
+from starter.client import RunClient
+from starter.telegram.audit import AuditLog
+from starter.telegram.intents import Intent, help_text, parse_message
+from workflows.run import IntegrationRunWorkflow
 
 REFUSAL = "This chat is not allowed to control agentpr."
 DEFAULT_LIST = 10
@@ -47,31 +47,51 @@ class Access(BaseMiddleware):
         self.allowed = allowed
         self.audit = audit
 
-    async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-                       event: TelegramObject, data: dict[str, Any]) -> Any:
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
         assert isinstance(event, Update)
         message = event.message
         chat_id = message.chat.id if message else None
         text = (message.text or "") if message else ""
         if not self.audit.claim_update(event.update_id):
-            self.audit.write(chat_id=chat_id, update_id=event.update_id, command="-",
-                             outcome="duplicate", detail="update already processed",
-                             request_text=text, response_text="")
+            self.audit.write(
+                chat_id=chat_id,
+                update_id=event.update_id,
+                command="-",
+                outcome="duplicate",
+                detail="update already processed",
+                request_text=text,
+                response_text="",
+            )
             return None
         if message is None:
             return None
         if self.allowed is not None and chat_id not in self.allowed:
             await message.answer(REFUSAL)
-            self.audit.write(chat_id=chat_id, update_id=event.update_id, command="-",
-                             outcome="refused", detail="chat not allowed", request_text=text,
-                             response_text=REFUSAL)
+            self.audit.write(
+                chat_id=chat_id,
+                update_id=event.update_id,
+                command="-",
+                outcome="refused",
+                detail="chat not allowed",
+                request_text=text,
+                response_text=REFUSAL,
+            )
             return None
         return await handler(event, data)
 
 
 class ParseIntent(BaseMiddleware):
-    async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-                       event: TelegramObject, data: dict[str, Any]) -> Any:
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
         assert isinstance(event, Message)
         data["intent"] = parse_message(event.text or "")
         return await handler(event, data)
@@ -86,7 +106,7 @@ class IntentIs(Filter):
 
 
 def _when(value: datetime | None) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "-"
 
 
 def describe_run(record: RunRecord) -> str:
@@ -97,8 +117,10 @@ def describe_run(record: RunRecord) -> str:
         lines.append(f"verdict: {record.grade.verdict} ({record.grade.reason_code})")
         lines.append(f"next: {record.grade.next_action}")
     if record.pr_request and record.state == RunState.PUSHED:
-        lines.append(f"PR request waiting: {record.pr_request.title} (expires "
-                     f"{_when(record.pr_request.expires_at)})")
+        lines.append(
+            f"PR request waiting: {record.pr_request.title} (expires "
+            f"{_when(record.pr_request.expires_at)})"
+        )
     lines.append(f"updated: {_when(record.updated_at)}")
     return "\n".join(lines)
 
@@ -114,10 +136,14 @@ class Replies:
         if not rows:
             return "No runs yet." if intent.language == "en" else "还没有运行。"
         head = "Latest runs:" if intent.language == "en" else "最近的运行："
-        return "\n".join([head] + [
-            f"{r.run_id} | {r.repo or '-'} | {r.state or '-'}"
-            + (f" | PR #{r.pr_number}" if r.pr_number else "") for r in rows
-        ])
+        return "\n".join(
+            [head]
+            + [
+                f"{r.run_id} | {r.repo or '-'} | {r.state or '-'}"
+                + (f" | PR #{r.pr_number}" if r.pr_number else "")
+                for r in rows
+            ]
+        )
 
     async def pending_prs(self, intent: Intent) -> str:
         rows = await self.runs.list_runs(state=RunState.PUSHED, limit=intent.limit or DEFAULT_LIST)
@@ -139,8 +165,10 @@ class Replies:
             ask = record.pr_request
             if ask is None:
                 continue
-            lines.append(f"{record.run_id} | {record.full_name} | {ask.title} | expires "
-                         f"{_when(ask.expires_at)}\n  /approve_pr {record.run_id} <confirm_token>")
+            lines.append(
+                f"{record.run_id} | {record.full_name} | {ask.title} | expires "
+                f"{_when(ask.expires_at)}\n  /approve_pr {record.run_id} <confirm_token>"
+            )
         note = f"\n({silent} run(s) in PUSHED did not answer)" if silent else ""
         if not lines:
             empty = "No PR requests are waiting." if intent.language == "en" else "没有待审批的PR。"
@@ -157,13 +185,17 @@ class Replies:
             file_hash = hashlib.sha256(Path(ask.request_file).read_bytes()).hexdigest()
         except OSError:
             return f"⚠️ cannot read the request file {ask.request_file} on this machine"
-        result = await self.runs.send(intent.run_id, IntegrationRunWorkflow.approve_open_pr,
-                                      ApprovePrRequest(
-                                          request_file_sha256=file_hash,
-                                          token_sha256=hashlib.sha256(
-                                              intent.confirm_token.encode()).hexdigest(),
-                                          confirm=True, by=Actor.TELEGRAM,
-                                          idempotency_key=f"telegram-{update_id}"))
+        result = await self.runs.send(
+            intent.run_id,
+            IntegrationRunWorkflow.approve_open_pr,
+            ApprovePrRequest(
+                request_file_sha256=file_hash,
+                token_sha256=hashlib.sha256(intent.confirm_token.encode()).hexdigest(),
+                confirm=True,
+                by=Actor.TELEGRAM,
+                idempotency_key=f"telegram-{update_id}",
+            ),
+        )
         pr = result.pull_request
         if pr is None:
             return f"{intent.run_id}: {result.to_state}"
@@ -174,13 +206,19 @@ class Replies:
         key = f"telegram-{update_id}"  # a redelivered update applies once
         w = IntegrationRunWorkflow
         if intent.action == "pause":
-            result = await self.runs.send(intent.run_id, w.pause,
-                                          CommandRequest(by=Actor.TELEGRAM, idempotency_key=key))
+            result = await self.runs.send(
+                intent.run_id, w.pause, CommandRequest(by=Actor.TELEGRAM, idempotency_key=key)
+            )
         else:
             assert intent.target_state is not None
             update = w.resume if intent.action == "resume" else w.retry
-            result = await self.runs.send(intent.run_id, update, TargetStateRequest(
-                target_state=intent.target_state, by=Actor.TELEGRAM, idempotency_key=key))
+            result = await self.runs.send(
+                intent.run_id,
+                update,
+                TargetStateRequest(
+                    target_state=intent.target_state, by=Actor.TELEGRAM, idempotency_key=key
+                ),
+            )
         return f"{result.run_id}: {result.from_state} → {result.to_state} ({intent.action})"
 
 
@@ -194,8 +232,13 @@ def build_dispatcher(runs: RunClient, allowed: set[int] | None, audit: AuditLog)
     for router in (reads, controls, approvals):
         router.message.outer_middleware(ParseIntent())  # before filters: they read it
 
-    async def answer(message: Message, update_id: int, intent: Intent, audit: AuditLog,
-                     work: Callable[[], Awaitable[str]]) -> None:
+    async def answer(
+        message: Message,
+        update_id: int,
+        intent: Intent,
+        audit: AuditLog,
+        work: Callable[[], Awaitable[str]],
+    ) -> None:
         outcome, detail = "ok", intent.rule
         if intent.error:
             reply, outcome = intent.error, "error"
@@ -208,14 +251,21 @@ def build_dispatcher(runs: RunClient, allowed: set[int] | None, audit: AuditLog)
         if sentence and intent.action not in ("help", "unknown"):
             reply += f"\n(rule: {intent.rule})"  # operators see which rule read their words
         await message.answer(reply)
-        audit.write(chat_id=message.chat.id, update_id=update_id, command=intent.action,
-                    outcome=outcome, detail=detail, request_text=message.text or "",
-                    response_text=reply,
-                    extra_secrets=(intent.confirm_token,) if intent.confirm_token else ())
+        audit.write(
+            chat_id=message.chat.id,
+            update_id=update_id,
+            command=intent.action,
+            outcome=outcome,
+            detail=detail,
+            request_text=message.text or "",
+            response_text=reply,
+            extra_secrets=(intent.confirm_token,) if intent.confirm_token else (),
+        )
 
     @reads.message(IntentIs("list", "show", "status", "pending_pr", "help", "unknown"))
-    async def on_read(message: Message, event_update: Update, intent: Intent, replies: Replies,
-                      audit: AuditLog) -> None:
+    async def on_read(
+        message: Message, event_update: Update, intent: Intent, replies: Replies, audit: AuditLog
+    ) -> None:
         async def work() -> str:
             if intent.action == "list":
                 return await replies.list_runs(intent)
@@ -229,16 +279,28 @@ def build_dispatcher(runs: RunClient, allowed: set[int] | None, audit: AuditLog)
         await answer(message, event_update.update_id, intent, audit, work)
 
     @controls.message(IntentIs("pause", "resume", "retry"))
-    async def on_control(message: Message, event_update: Update, intent: Intent,
-                         replies: Replies, audit: AuditLog) -> None:
-        await answer(message, event_update.update_id, intent, audit,
-                     lambda: replies.control(intent, event_update.update_id))
+    async def on_control(
+        message: Message, event_update: Update, intent: Intent, replies: Replies, audit: AuditLog
+    ) -> None:
+        await answer(
+            message,
+            event_update.update_id,
+            intent,
+            audit,
+            lambda: replies.control(intent, event_update.update_id),
+        )
 
     @approvals.message(IntentIs("approve_pr"))
-    async def on_approve(message: Message, event_update: Update, intent: Intent,
-                         replies: Replies, audit: AuditLog) -> None:
-        await answer(message, event_update.update_id, intent, audit,
-                     lambda: replies.approve(intent, event_update.update_id))
+    async def on_approve(
+        message: Message, event_update: Update, intent: Intent, replies: Replies, audit: AuditLog
+    ) -> None:
+        await answer(
+            message,
+            event_update.update_id,
+            intent,
+            audit,
+            lambda: replies.approve(intent, event_update.update_id),
+        )
 
     dispatcher.include_routers(reads, controls, approvals)
     return dispatcher

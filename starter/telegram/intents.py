@@ -21,7 +21,15 @@ from contracts import RunId
 from contracts.states import RunState
 
 Action = Literal[
-    "list", "show", "status", "pending_pr", "approve_pr", "pause", "resume", "retry", "help",
+    "list",
+    "show",
+    "status",
+    "pending_pr",
+    "approve_pr",
+    "pause",
+    "resume",
+    "retry",
+    "help",
     "unknown",
 ]
 Language = Literal["en", "zh"]
@@ -85,7 +93,10 @@ _RUN_ID_ADAPTER: TypeAdapter[str] = TypeAdapter(RunId)
 _STATES: dict[str, RunState] = {s.value: s for s in RunState}
 # The states an operator most often resumes or retries at, for "unknown state" replies.
 _COMMON_TARGETS = (
-    RunState.DISCOVERY, RunState.PLAN_READY, RunState.IMPLEMENTING, RunState.LOCAL_VALIDATING,
+    RunState.DISCOVERY,
+    RunState.PLAN_READY,
+    RunState.IMPLEMENTING,
+    RunState.LOCAL_VALIDATING,
     RunState.ITERATING,
 )
 _TOKEN_ALPHABET_RE = re.compile(r"^[A-Za-z0-9_-]+$")  # secrets.token_urlsafe
@@ -156,18 +167,28 @@ def _parse_command(text: str, language: Language) -> Intent:
     if match is None:
         word = text.split(maxsplit=1)[0]
         return Intent(
-            action="unknown", language=language, rule="command (unknown)",
-            error=_say(language, f"Unknown command {word}; /help lists the commands.",
-                       f"未知命令 {word}；发送 /help 查看命令列表。"),
+            action="unknown",
+            language=language,
+            rule="command (unknown)",
+            error=_say(
+                language,
+                f"Unknown command {word}; /help lists the commands.",
+                f"未知命令 {word}；发送 /help 查看命令列表。",
+            ),
         )
     name = match.group(1).lower()
     args = (match.group(2) or "").split()
     rule = f"command /{name}"
     if name not in USAGE:
         return Intent(
-            action="unknown", language=language, rule="command (unknown)",
-            error=_say(language, f"Unknown command /{name}; /help lists the commands.",
-                       f"未知命令 /{name}；发送 /help 查看命令列表。"),
+            action="unknown",
+            language=language,
+            rule="command (unknown)",
+            error=_say(
+                language,
+                f"Unknown command /{name}; /help lists the commands.",
+                f"未知命令 /{name}；发送 /help 查看命令列表。",
+            ),
         )
     if name in ("help", "start"):
         return Intent(action="help", language=language, rule=rule)
@@ -186,11 +207,15 @@ def _command_intent(action: Action, args: list[str], language: Language, rule: s
 
     def run_id(word: str) -> str:
         if _state(word) is not None:
-            raise fail(f"{word} is a state, not a run id; the run id comes first.",
-                       f"{word} 是状态而不是运行 ID；运行 ID 在前。")
+            raise fail(
+                f"{word} is a state, not a run id; the run id comes first.",
+                f"{word} 是状态而不是运行 ID；运行 ID 在前。",
+            )
         if not _is_run_id(word):
-            raise fail(f"{word!r} is not a run id (e.g. {EXAMPLE_RUN}).",
-                       f"{word!r} 不是运行 ID（例如 {EXAMPLE_RUN}）。")
+            raise fail(
+                f"{word!r} is not a run id (e.g. {EXAMPLE_RUN}).",
+                f"{word!r} 不是运行 ID（例如 {EXAMPLE_RUN}）。",
+            )
         return word
 
     if action in ("list", "pending_pr"):
@@ -219,8 +244,7 @@ def _command_intent(action: Action, args: list[str], language: Language, rule: s
         rid, token = run_id(args[0]), args[1]
         if not _TOKEN_ALPHABET_RE.match(token):
             raise fail("That does not look like a confirm token.", "确认令牌格式不对。")
-        return Intent(action=action, run_id=rid, confirm_token=token, language=language,
-                      rule=rule)
+        return Intent(action=action, run_id=rid, confirm_token=token, language=language, rule=rule)
 
     # resume / retry: <run_id> [to|at] <state>
     rid = run_id(args[0])
@@ -357,15 +381,17 @@ def _parse_sentence(text: str, language: Language) -> Intent:
     low = text.casefold().replace("\u2019", "'")
     words = _Words(text)
 
-    def intent(action: Action, rule: str, *, run_id: str | None = None,
-               error: str | None = None) -> Intent:
+    def intent(
+        action: Action, rule: str, *, run_id: str | None = None, error: str | None = None
+    ) -> Intent:
         return Intent(action=action, run_id=run_id, language=language, rule=rule, error=error)
 
     # 1. Never approve from a sentence.
     if _APPROVE_EN.search(low) or _APPROVE_ZH.search(_AWAITING_ZH.sub("", low)):
         which = "en" if _APPROVE_EN.search(low) else "zh"
         return intent(
-            "unknown", "en: approve (refused)" if which == "en" else "zh: 批准 (refused)",
+            "unknown",
+            "en: approve (refused)" if which == "en" else "zh: 批准 (refused)",
             error=_say(
                 language,
                 "I never approve a PR from a sentence: send /approve_pr <run_id> <confirm_token>.",
@@ -384,15 +410,23 @@ def _parse_sentence(text: str, language: Language) -> Intent:
             verbs.append((verb, lang))
     if len(verbs) > 1:
         names = " / ".join(a for a, _ in verbs)
-        return intent("unknown", "run control (ambiguous)", error=_say(
-            language, f"One action at a time, please ({names}).", f"一次只做一个操作（{names}）。"))
+        return intent(
+            "unknown",
+            "run control (ambiguous)",
+            error=_say(
+                language,
+                f"One action at a time, please ({names}).",
+                f"一次只做一个操作（{names}）。",
+            ),
+        )
     if verbs:
         return _control(verbs[0][0], verbs[0][1], words, language)
 
     # 4. PRs waiting for approval.
     if (lang := _which(low, _PENDING_EN, _PENDING_ZH)) is not None:
-        return _with_limit("pending_pr", "en: pending prs" if lang == "en" else "zh: 待审批的PR",
-                           words, language)
+        return _with_limit(
+            "pending_pr", "en: pending prs" if lang == "en" else "zh: 待审批的PR", words, language
+        )
 
     run_ids = words.run_ids()
     # 5. One run, read: status beats show ("查看 X 状态" asks for the state).
@@ -414,14 +448,19 @@ def _parse_sentence(text: str, language: Language) -> Intent:
 
     # 6. No run named: the list of runs, or the overall picture (also the list).
     if (lang := _which(low, _LIST_EN, _LIST_ZH)) is not None:
-        return _with_limit("list", "en: list runs" if lang == "en" else "zh: 列出运行",
-                           words, language)
+        return _with_limit(
+            "list", "en: list runs" if lang == "en" else "zh: 列出运行", words, language
+        )
     if (lang := _which(low, _OVERALL_EN, _OVERALL_ZH)) is not None:
-        return _with_limit("list", "en: overall status" if lang == "en" else "zh: 整体状态",
-                           words, language)
+        return _with_limit(
+            "list", "en: overall status" if lang == "en" else "zh: 整体状态", words, language
+        )
     if (lang := _which(low, _SHOW_EN, _SHOW_ZH)) is not None:
-        return intent("show", "en: show <run>" if lang == "en" else "zh: 查看 <run>",
-                      error=_which_run(f"show {EXAMPLE_RUN}", f"查看 {EXAMPLE_RUN}", language))
+        return intent(
+            "show",
+            "en: show <run>" if lang == "en" else "zh: 查看 <run>",
+            error=_which_run(f"show {EXAMPLE_RUN}", f"查看 {EXAMPLE_RUN}", language),
+        )
 
     return intent("unknown", "no rule matched")
 
@@ -437,8 +476,9 @@ def _which_run(example_en: str, example_zh: str, language: Language) -> str:
 
 def _which_run_of(run_ids: list[str], language: Language) -> str:
     names = ", ".join(run_ids)
-    return _say(language, f"Which run? I see several: {names}.",
-                f"请只指明一个运行，这里有多个：{names}。")
+    return _say(
+        language, f"Which run? I see several: {names}.", f"请只指明一个运行，这里有多个：{names}。"
+    )
 
 
 _CONTROL_WORDS: dict[str, tuple[str, str, str, str]] = {
@@ -460,8 +500,13 @@ def _control(action: Action, matched: Language, words: _Words, language: Languag
         return Intent(action=action, language=language, rule=rule, error=message)
 
     if not run_ids:
-        return error(_which_run(f"{en_verb} {EXAMPLE_RUN}{_CONNECTOR_EN[action]}",
-                                f"{zh_verb} {EXAMPLE_RUN}{_CONNECTOR_ZH[action]}", language))
+        return error(
+            _which_run(
+                f"{en_verb} {EXAMPLE_RUN}{_CONNECTOR_EN[action]}",
+                f"{zh_verb} {EXAMPLE_RUN}{_CONNECTOR_ZH[action]}",
+                language,
+            )
+        )
     if len(run_ids) > 1:
         return error(_which_run_of(run_ids, language))
     run_id = run_ids[0]
@@ -470,36 +515,56 @@ def _control(action: Action, matched: Language, words: _Words, language: Languag
 
     if len(words.states) > 1:
         names = ", ".join(words.states)
-        return error(_say(language, f"Which state? I see several: {names}.",
-                          f"请只给出一个目标状态，这里有多个：{names}。"))
+        return error(
+            _say(
+                language,
+                f"Which state? I see several: {names}.",
+                f"请只给出一个目标状态，这里有多个：{names}。",
+            )
+        )
     if not words.states:
         bad = words.bad_state()
         if bad is not None:
             return error(_unknown_state(bad, language))
-        return error(_say(
-            language,
-            f'Which state? Say e.g. "{en_verb} {run_id}{_CONNECTOR_EN[action]}".',
-            f"请给出目标状态，例如“{zh_verb} {run_id}{_CONNECTOR_ZH[action]}”。",
-        ))
-    return Intent(action=action, run_id=run_id, target_state=words.states[0],
-                  language=language, rule=rule)
+        return error(
+            _say(
+                language,
+                f'Which state? Say e.g. "{en_verb} {run_id}{_CONNECTOR_EN[action]}".',
+                f"请给出目标状态，例如“{zh_verb} {run_id}{_CONNECTOR_ZH[action]}”。",
+            )
+        )
+    return Intent(
+        action=action, run_id=run_id, target_state=words.states[0], language=language, rule=rule
+    )
 
 
 def _with_limit(action: Action, rule: str, words: _Words, language: Language) -> Intent:
     if not words.numbers:
         return Intent(action=action, language=language, rule=rule)
     if len(words.numbers) > 1:
-        return Intent(action=action, language=language, rule=rule, error=_say(
-            language, f"How many? I see several numbers: {', '.join(words.numbers)}.",
-            f"要几个？这里有多个数字：{'、'.join(words.numbers)}。"))
+        return Intent(
+            action=action,
+            language=language,
+            rule=rule,
+            error=_say(
+                language,
+                f"How many? I see several numbers: {', '.join(words.numbers)}.",
+                f"要几个？这里有多个数字：{'、'.join(words.numbers)}。",
+            ),
+        )
     limit = _limit(words.numbers[0])
     if limit is None:
-        return Intent(action=action, language=language, rule=rule,
-                      error=_bad_limit(words.numbers[0], language))
+        return Intent(
+            action=action,
+            language=language,
+            rule=rule,
+            error=_bad_limit(words.numbers[0], language),
+        )
     return Intent(action=action, limit=limit, language=language, rule=rule)
 
 
 # --- entry points --------------------------------------------------------------------------
+
 
 def parse_message(text: str) -> Intent:
     """The intent of one operator message. Deterministic: the same text, the same intent."""

@@ -104,6 +104,11 @@ class WebhookBridge:
         except Exception:
             self._runs_by_fact_target.pop(key, None)  # the run may have finished; look again
             raise
-        log.info("delivery applied", delivery=delivery, github_event=event, run_id=run_id,
-                 fact=fact.fact_key)
+        log.info(
+            "delivery applied",
+            delivery=delivery,
+            github_event=event,
+            run_id=run_id,
+            fact=fact.fact_key,
+        )
         return web.json_response({"run_id": run_id, "fact": fact.fact_key})

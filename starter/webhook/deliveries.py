@@ -21,8 +21,7 @@ class DeliveryStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()  # one connection, used from the bridge's worker threads
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None,
-                                   check_same_thread=False)
+        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(
@@ -47,7 +46,8 @@ class DeliveryStore:
                 return False
             self._db.execute(
                 "INSERT OR REPLACE INTO deliveries (id, event, status, claimed_at) "
-                "VALUES (?, ?, 'claimed', ?)", (delivery_id, event, now),
+                "VALUES (?, ?, 'claimed', ?)",
+                (delivery_id, event, now),
             )
             self._db.execute("COMMIT")
             return True
@@ -57,13 +57,16 @@ class DeliveryStore:
 
     def complete(self, delivery_id: str) -> None:
         with self._lock:
-            self._db.execute("UPDATE deliveries SET status = 'done', done_at = ? WHERE id = ?",
-                             (time.time(), delivery_id))
+            self._db.execute(
+                "UPDATE deliveries SET status = 'done', done_at = ? WHERE id = ?",
+                (time.time(), delivery_id),
+            )
 
     def release(self, delivery_id: str) -> None:
         with self._lock:
-            self._db.execute("DELETE FROM deliveries WHERE id = ? AND status = 'claimed'",
-                             (delivery_id,))
+            self._db.execute(
+                "DELETE FROM deliveries WHERE id = ? AND status = 'claimed'", (delivery_id,)
+            )
 
     def cleanup(self, keep_days: float) -> int:
         cutoff = time.time() - keep_days * 86400

@@ -38,16 +38,26 @@ def event_from_payload(event: str, delivery_id: str, payload: dict[str, Any]) ->
         run = payload.get("check_run") or {}
         output = run.get("output") or {}
         detail = " ".join(filter(None, [output.get("title"), output.get("summary")]))[:2000]
-        return GitHubEvent(**common, kind="check_run", head_sha=run.get("head_sha"),
-                           pr_number=_pr_number(run.get("pull_requests")), name=run.get("name"),
-                           conclusion=_conclusion(run.get("conclusion")), detail=detail)
+        return GitHubEvent(
+            **common,
+            kind="check_run",
+            head_sha=run.get("head_sha"),
+            pr_number=_pr_number(run.get("pull_requests")),
+            name=run.get("name"),
+            conclusion=_conclusion(run.get("conclusion")),
+            detail=detail,
+        )
     if event == "check_suite":
         if action != "completed":
             raise Ignored(f"check_suite {action}")
         suite = payload.get("check_suite") or {}
-        return GitHubEvent(**common, kind="check_suite", head_sha=suite.get("head_sha"),
-                           pr_number=_pr_number(suite.get("pull_requests")),
-                           conclusion=_conclusion(suite.get("conclusion")))
+        return GitHubEvent(
+            **common,
+            kind="check_suite",
+            head_sha=suite.get("head_sha"),
+            pr_number=_pr_number(suite.get("pull_requests")),
+            conclusion=_conclusion(suite.get("conclusion")),
+        )
     if event == "pull_request_review":
         if action != "submitted":
             raise Ignored(f"pull_request_review {action}")
@@ -56,14 +66,24 @@ def event_from_payload(event: str, delivery_id: str, payload: dict[str, Any]) ->
         state = str(review.get("state", "")).lower()
         if state not in ("approved", "changes_requested", "commented"):
             raise Ignored(f"review state {state!r}")
-        return GitHubEvent(**common, kind="review", pr_number=pr.get("number"),
-                           head_sha=(pr.get("head") or {}).get("sha"), review_state=state,
-                           review_id=review.get("id"), detail=(review.get("body") or "")[:2000])
+        return GitHubEvent(
+            **common,
+            kind="review",
+            pr_number=pr.get("number"),
+            head_sha=(pr.get("head") or {}).get("sha"),
+            review_state=state,
+            review_id=review.get("id"),
+            detail=(review.get("body") or "")[:2000],
+        )
     if event == "pull_request":
         if action != "closed":
             raise Ignored(f"pull_request {action}")
         pr = payload.get("pull_request") or {}
-        return GitHubEvent(**common, kind="pr_closed", pr_number=pr.get("number"),
-                           head_sha=(pr.get("head") or {}).get("sha"),
-                           merged=bool(pr.get("merged")))
+        return GitHubEvent(
+            **common,
+            kind="pr_closed",
+            pr_number=pr.get("number"),
+            head_sha=(pr.get("head") or {}).get("sha"),
+            merged=bool(pr.get("merged")),
+        )
     raise Ignored(f"event {event!r} is not one we act on")

@@ -36,7 +36,9 @@ def agent_env(env: Env, tmp_path: Path) -> Env:
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     env.reconfigure(
         agent_env={"CODEX_HOME": str(codex_home), "PATH": path},
-        git_author_name="Ops", git_author_email="ops@example.com", agent_grace_s=3.0,
+        git_author_name="Ops",
+        git_author_email="ops@example.com",
+        agent_grace_s=3.0,
     )
     return env
 
@@ -48,11 +50,24 @@ def prompt(tmp_path: Path) -> Path:
     return path
 
 
-def agent_step(env: Env, run_id: str, prompt: Path, server: ScriptedModelServer,
-               *extra: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def agent_step(
+    env: Env,
+    run_id: str,
+    prompt: Path,
+    server: ScriptedModelServer,
+    *extra: str,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
     overrides = [arg for arg in server.codex_args() if arg != "-c"]
-    args = ["run-agent-step", "--run-id", run_id, "--prompt-file", str(prompt),
-            "--skip-network-check", *extra]
+    args = [
+        "run-agent-step",
+        "--run-id",
+        run_id,
+        "--prompt-file",
+        str(prompt),
+        "--skip-network-check",
+        *extra,
+    ]
     for override in overrides:
         args += ["--codex-config", override]
     return env.cli(*args, timeout=timeout)
@@ -60,11 +75,15 @@ def agent_step(env: Env, run_id: str, prompt: Path, server: ScriptedModelServer,
 
 def test_agent_edits_and_tests_pass(agent_env: Env, remotes: Remotes, prompt: Path) -> None:
     run_id = implementing_run(agent_env, remotes)
-    steps = [run_command(ADD_MULTIPLY), run_command("python3 -m pytest -q"),
-             say("Added multiply; tests pass.\nSTATUS: PASS")]
+    steps = [
+        run_command(ADD_MULTIPLY),
+        run_command("python3 -m pytest -q"),
+        say("Added multiply; tests pass.\nSTATUS: PASS"),
+    ]
     with ScriptedModelServer(steps) as server:
-        result = agent_step(agent_env, run_id, prompt, server, "--success-state",
-                            "LOCAL_VALIDATING", "--json")
+        result = agent_step(
+            agent_env, run_id, prompt, server, "--success-state", "LOCAL_VALIDATING", "--json"
+        )
     assert result.returncode == 0, result.stderr + result.stdout
     answer = json.loads(result.stdout)
     step = answer["agent"]
@@ -103,12 +122,17 @@ def test_tests_failing_at_the_end_is_not_a_pass(
     agent_env: Env, remotes: Remotes, prompt: Path
 ) -> None:
     run_id = implementing_run(agent_env, remotes)
-    steps = [run_command(ADD_MULTIPLY), run_command("python3 -m pytest -q"),
-             run_command(BREAK_ADD), run_command("python3 -m pytest -q"),
-             say("Done. STATUS: PASS")]
+    steps = [
+        run_command(ADD_MULTIPLY),
+        run_command("python3 -m pytest -q"),
+        run_command(BREAK_ADD),
+        run_command("python3 -m pytest -q"),
+        say("Done. STATUS: PASS"),
+    ]
     with ScriptedModelServer(steps) as server:
-        result = agent_step(agent_env, run_id, prompt, server, "--success-state",
-                            "LOCAL_VALIDATING")
+        result = agent_step(
+            agent_env, run_id, prompt, server, "--success-state", "LOCAL_VALIDATING"
+        )
     assert result.returncode == 1
     assert "verdict HUMAN_REVIEW (tests_failing)" in result.stdout
     assert f"{run_id}: IMPLEMENTING -> NEEDS_HUMAN_REVIEW (run-agent-step)" in result.stdout
@@ -151,12 +175,16 @@ def test_workspace_write_sandbox_blocks_writes_outside_the_repo(
     run_id = implementing_run(agent_env, remotes)
     # Not under /tmp or $HOME-under-/tmp: codex's workspace-write lets the agent write to /tmp.
     outside = Path("/var/tmp") / f"agentpr-outside-{run_id}.txt"
-    steps = [run_command(f"sh -c 'echo x > {outside}; echo rc=$?'"), run_command(ADD_MULTIPLY),
-             say("STATUS: NEEDS REVIEW")]
+    steps = [
+        run_command(f"sh -c 'echo x > {outside}; echo rc=$?'"),
+        run_command(ADD_MULTIPLY),
+        say("STATUS: NEEDS REVIEW"),
+    ]
     try:
         with ScriptedModelServer(steps) as server:
-            result = agent_step(agent_env, run_id, prompt, server, "--codex-sandbox",
-                                "workspace-write")
+            result = agent_step(
+                agent_env, run_id, prompt, server, "--codex-sandbox", "workspace-write"
+            )
         assert not outside.exists()
         assert "Traceback" not in result.stderr
         # The in-repo edit went through; the step is for a human (the agent asked for review).
@@ -167,18 +195,26 @@ def test_workspace_write_sandbox_blocks_writes_outside_the_repo(
         outside.unlink(missing_ok=True)
 
 
-def test_pause_cancels_a_running_agent_step(
-    agent_env: Env, remotes: Remotes, prompt: Path
-) -> None:
+def test_pause_cancels_a_running_agent_step(agent_env: Env, remotes: Remotes, prompt: Path) -> None:
     run_id = implementing_run(agent_env, remotes)
     with ScriptedModelServer([hang()]) as server:
         overrides = [a for a in server.codex_args() if a != "-c"]
-        args = [*agentpr_command(), "run-agent-step", "--run-id", run_id, "--prompt-file",
-                str(prompt), "--skip-network-check", "--max-minutes", "10"]
+        args = [
+            *agentpr_command(),
+            "run-agent-step",
+            "--run-id",
+            run_id,
+            "--prompt-file",
+            str(prompt),
+            "--skip-network-check",
+            "--max-minutes",
+            "10",
+        ]
         for override in overrides:
             args += ["--codex-config", override]
-        step = subprocess.Popen(args, env=agent_env.environ, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        step = subprocess.Popen(
+            args, env=agent_env.environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         try:
             deadline = time.monotonic() + 30
             while not stray_processes(run_id) and time.monotonic() < deadline:
@@ -198,10 +234,21 @@ def test_pause_cancels_a_running_agent_step(
 
 def test_command_engine_runs_a_codemod(agent_env: Env, remotes: Remotes) -> None:
     run_id = implementing_run(agent_env, remotes)
-    result = agent_env.cli("run-agent-step", "--run-id", run_id, "--engine", "command",
-                           "--command", f"{ADD_MULTIPLY} && python3 -m pytest -q",
-                           "--skip-network-check", "--success-state", "LOCAL_VALIDATING")
+    result = agent_env.cli(
+        "run-agent-step",
+        "--run-id",
+        run_id,
+        "--engine",
+        "command",
+        "--command",
+        f"{ADD_MULTIPLY} && python3 -m pytest -q",
+        "--skip-network-check",
+        "--success-state",
+        "LOCAL_VALIDATING",
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "verdict PASS (tests_passed)" in result.stdout
     record = show(agent_env, run_id)
-    assert record["state"] == "LOCAL_VALIDATING" and record["last_agent_step"]["engine"] == "command"
+    assert (
+        record["state"] == "LOCAL_VALIDATING" and record["last_agent_step"]["engine"] == "command"
+    )

@@ -38,21 +38,36 @@ def prompt(tmp_path: Path) -> Path:
 def configure(env: Env, server: ScriptedMessagesServer, home: Path) -> None:
     home.mkdir(exist_ok=True)
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    env.reconfigure(agent_env={**server.claude_env(), "HOME": str(home), "PATH": path},
-                    agent_grace_s=3.0)
+    env.reconfigure(
+        agent_env={**server.claude_env(), "HOME": str(home), "PATH": path}, agent_grace_s=3.0
+    )
 
 
 def test_claude_edits_and_tests_pass(
     env: Env, remotes: Remotes, prompt: Path, tmp_path: Path
 ) -> None:
     run_id = implementing_run(env, remotes)
-    steps = [run_bash(ADD_MULTIPLY), run_bash("python3 -m pytest -q"),
-             say("Added multiply; the tests pass.\nSTATUS: PASS")]
+    steps = [
+        run_bash(ADD_MULTIPLY),
+        run_bash("python3 -m pytest -q"),
+        say("Added multiply; the tests pass.\nSTATUS: PASS"),
+    ]
     with ScriptedMessagesServer(steps) as server:
         configure(env, server, tmp_path / "claude-home")
-        result = env.cli("run-agent-step", "--run-id", run_id, "--engine", "claude",
-                         "--prompt-file", str(prompt), "--skip-network-check",
-                         "--success-state", "LOCAL_VALIDATING", "--json", timeout=120)
+        result = env.cli(
+            "run-agent-step",
+            "--run-id",
+            run_id,
+            "--engine",
+            "claude",
+            "--prompt-file",
+            str(prompt),
+            "--skip-network-check",
+            "--success-state",
+            "LOCAL_VALIDATING",
+            "--json",
+            timeout=120,
+        )
     assert result.returncode == 0, result.stdout + result.stderr
     step = json.loads(result.stdout)["agent"]
     assert step["engine"] == "claude" and step["exit_code"] == 0
@@ -73,9 +88,19 @@ def test_claude_with_a_failing_server_is_bounded_by_the_wall_clock(
     # Claude Code retries 5xx up to 10 times with backoff (minutes): the wall clock ends it.
     with ScriptedMessagesServer([fail_http(500, times=50)]) as server:
         configure(env, server, tmp_path / "claude-home")
-        result = env.cli("run-agent-step", "--run-id", run_id, "--engine", "claude",
-                         "--prompt-file", str(prompt), "--skip-network-check",
-                         "--max-minutes", "0.1", timeout=120)
+        result = env.cli(
+            "run-agent-step",
+            "--run-id",
+            run_id,
+            "--engine",
+            "claude",
+            "--prompt-file",
+            str(prompt),
+            "--skip-network-check",
+            "--max-minutes",
+            "0.1",
+            timeout=120,
+        )
     assert time.monotonic() - started < 60
     assert result.returncode == 1
     record = show(env, run_id)

@@ -13,8 +13,12 @@ from tests.transcript_cases import CASES, FIXTURES, Case
 
 
 def analyze(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*agentpr_command(), "analyze-transcript", *args],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [*agentpr_command(), "analyze-transcript", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name[:40] for c in CASES])
@@ -22,10 +26,22 @@ def test_cli_verdict_on_real_transcript(case: Case) -> None:
     path = FIXTURES / case.name
     if not path.exists():
         pytest.skip(f"real transcripts not present at {FIXTURES} (../shared is not checked out)")
-    result = analyze(str(path), "--engine", "codex", "--exit-code", "0",
-                     "--changed-files", str(case.changed_files),
-                     "--added-lines", str(case.added_lines), "--state", case.state.value,
-                     "--workspace", case.workspace, "--json")
+    result = analyze(
+        str(path),
+        "--engine",
+        "codex",
+        "--exit-code",
+        "0",
+        "--changed-files",
+        str(case.changed_files),
+        "--added-lines",
+        str(case.added_lines),
+        "--state",
+        case.state.value,
+        "--workspace",
+        case.workspace,
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert (answer["verdict"], answer["reason_code"]) == (case.verdict.value, case.reason_code)

@@ -40,9 +40,17 @@ def telegram() -> Iterator[str]:
         def do_GET(self) -> None:  # noqa: N802
             good = self.path == f"/bot{TELEGRAM_TOKEN}/getMe"
             body = (
-                {"ok": True, "result": {"id": 123456, "is_bot": True, "first_name": "agentpr",
-                                        "username": "agentpr_bot"}}
-                if good else {"ok": False, "error_code": 401, "description": "Unauthorized"}
+                {
+                    "ok": True,
+                    "result": {
+                        "id": 123456,
+                        "is_bot": True,
+                        "first_name": "agentpr",
+                        "username": "agentpr_bot",
+                    },
+                }
+                if good
+                else {"ok": False, "error_code": 401, "description": "Unauthorized"}
             )
             payload = json.dumps(body).encode()
             self.send_response(200 if good else 401)
@@ -73,15 +81,27 @@ def codex_stand_in(tmp_path: Path) -> Path:
 def test_everything_present(
     env: Env, github: FakeGitHub, telegram: str, codex_stand_in: Path
 ) -> None:
-    env.reconfigure(github_token=SecretStr(TOKEN), github_api_url=github.base_url,
-                    telegram_bot_token=SecretStr(TELEGRAM_TOKEN), telegram_api_url=telegram,
-                    codex_bin=str(codex_stand_in))
+    env.reconfigure(
+        github_token=SecretStr(TOKEN),
+        github_api_url=github.base_url,
+        telegram_bot_token=SecretStr(TELEGRAM_TOKEN),
+        telegram_api_url=telegram,
+        codex_bin=str(codex_stand_in),
+    )
     code, checks = doctor(env, "--require-codex")
     assert code == 0
     assert {name: c["status"] for name, c in checks.items()} == {
-        "git": "ok", "data dir": "ok", "workspace root": "ok", "policy": "ok", "python": "ok",
-        "codex": "ok", "github": "ok", "telegram": "ok", "temporal": "ok",
-        "search attributes": "ok", "worker": "ok",
+        "git": "ok",
+        "data dir": "ok",
+        "workspace root": "ok",
+        "policy": "ok",
+        "python": "ok",
+        "codex": "ok",
+        "github": "ok",
+        "telegram": "ok",
+        "temporal": "ok",
+        "search attributes": "ok",
+        "worker": "ok",
     }
     assert checks["codex"]["detail"] == f"codex-cli 0.169.0 ({codex_stand_in})"
     assert checks["github"]["detail"] == "authenticated as agentpr-bot; rate limit 4999/5000 left"
@@ -92,12 +112,27 @@ def test_everything_present(
 
 def test_git_missing_fails_and_gates_mutable_commands(env: Env) -> None:
     run_id = new_run_id()
-    assert env.cli("create-run", "--owner", "o", "--repo", "r", "--prompt-version", "v1",
-                   "--run-id", run_id).returncode == 0
+    assert (
+        env.cli(
+            "create-run",
+            "--owner",
+            "o",
+            "--repo",
+            "r",
+            "--prompt-version",
+            "v1",
+            "--run-id",
+            run_id,
+        ).returncode
+        == 0
+    )
     env.extra["PATH"] = "/nonexistent"
     code, checks = doctor(env)
-    assert code == 1 and checks["git"] == {"name": "git", "status": "fail",
-                                           "detail": "git is not on PATH"}
+    assert code == 1 and checks["git"] == {
+        "name": "git",
+        "status": "fail",
+        "detail": "git is not on PATH",
+    }
     assert checks["python"]["status"] == "warn"
     gated = env.cli("pause", "--run-id", run_id)
     assert gated.returncode == 1
@@ -165,7 +200,9 @@ def test_workspace_root_not_writable_and_bad_policy(env: Env, tmp_path: Path) ->
     assert checks["workspace root"]["status"] == "fail"
     assert "is not writable: Not a directory" in checks["workspace root"]["detail"]
     assert checks["policy"]["status"] == "fail"
-    assert checks["policy"]["detail"].startswith(f"{policy}: defaults.codex_sandbox: Input should be")
+    assert checks["policy"]["detail"].startswith(
+        f"{policy}: defaults.codex_sandbox: Input should be"
+    )
 
 
 def test_temporal_unreachable(env: Env) -> None:

@@ -14,7 +14,9 @@ from tests.run_env import Env
 
 
 def test_iterations_push_to_the_same_pr_until_the_retry_cap(
-    env: Env, github: FakeGitHub, tmp_path: Path  # noqa: F811
+    env: Env,
+    github: FakeGitHub,
+    tmp_path: Path,  # noqa: F811
 ) -> None:
     policy = tmp_path / "policy.json"
     policy.write_text(json.dumps({"defaults": {"retry_cap": 1}}))

@@ -28,19 +28,31 @@ def test_every_refusal_creates_no_pr(env: Env, github: FakeGitHub, tmp_path: Pat
     # Wrong state: approving before any request.
     fake_request = tmp_path / "forged.json"
     fake_request.write_text("{}")
-    line = refused(env.cli("approve-open-pr", "--run-id", run_id, "--request-file",
-                           str(fake_request), "--confirm-token", "x", "--confirm"))
+    line = refused(
+        env.cli(
+            "approve-open-pr",
+            "--run-id",
+            run_id,
+            "--request-file",
+            str(fake_request),
+            "--confirm-token",
+            "x",
+            "--confirm",
+        )
+    )
     assert "has no pending PR request" in line
     ask = request(env, run_id)
     assert ask["dod"] == {"passed": True, "failures": []}
     assert ask["head"] == "agentpr-bot:" + f"agentpr/{run_id}" and ask["base"] == "main"
     # No token at all: a usage error.
-    missing = env.cli("approve-open-pr", "--run-id", run_id, "--request-file",
-                      ask["request_file"], "--confirm")
+    missing = env.cli(
+        "approve-open-pr", "--run-id", run_id, "--request-file", ask["request_file"], "--confirm"
+    )
     assert "Missing option '--confirm-token'" in refused(missing, 2)
     # Wrong token.
-    assert "confirm token does not match" in refused(approve(env, run_id, ask, "--confirm",
-                                                             token="not-the-token"))
+    assert "confirm token does not match" in refused(
+        approve(env, run_id, ask, "--confirm", token="not-the-token")
+    )
     # No --confirm.
     assert "--confirm is required" in refused(approve(env, run_id, ask))
     # Edited request file.
@@ -68,12 +80,16 @@ async def test_one_pr_after_approval_and_after_a_second_approval(
     pulls = github.pulls("demo", "calc")
     assert len(pulls) == 1
     number = pulls[0]["number"]
-    assert out.strip() == (f"{run_id}: opened PR #{number} {pulls[0]['html_url']} "
-                           "(PUSHED -> CI_WAIT)")
+    assert out.strip() == (
+        f"{run_id}: opened PR #{number} {pulls[0]['html_url']} (PUSHED -> CI_WAIT)"
+    )
     assert pulls[0]["title"] == TITLE and pulls[0]["body"] == BODY
     assert pulls[0]["head"]["label"] == f"agentpr-bot:agentpr/{run_id}"
     again = ok(approve(env, run_id, ask, "--confirm"))
-    assert again.strip() == f"{run_id}: PR #{number} is already open: {pulls[0]['html_url']} (no change)"
+    assert (
+        again.strip()
+        == f"{run_id}: PR #{number} is already open: {pulls[0]['html_url']} (no change)"
+    )
     assert len(github.pulls("demo", "calc")) == 1 and pull_posts(github) == 1
     record = show(env, run_id)
     assert record["state"] == "CI_WAIT" and record["pr_number"] == number
@@ -113,10 +129,16 @@ def test_secondary_rate_limit_is_waited_out_by_the_retry_policy(
 ) -> None:
     run_id = pushed_run(env, github)
     ask = request(env, run_id)
-    github.fail_next.append((403, {
-        "message": "You have exceeded a secondary rate limit. Please wait a few minutes.",
-        "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
-    }, {"Retry-After": "1"}))
+    github.fail_next.append(
+        (
+            403,
+            {
+                "message": "You have exceeded a secondary rate limit. Please wait a few minutes.",
+                "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+            },
+            {"Retry-After": "1"},
+        )
+    )
     started = time.monotonic()
     ok(approve(env, run_id, ask, "--confirm"))
     assert time.monotonic() - started >= 1.0

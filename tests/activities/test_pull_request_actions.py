@@ -41,8 +41,14 @@ def github(tmp_path: Path) -> Iterator[FakeGitHub]:
         fake.add_repo("agentpr-bot", "calc", remotes.fork, fork_of=("demo", "calc"))
         opened = ActivityEnvironment().run(
             GitHubActivities(settings(tmp_path, fake)).create_pull_request,
-            OpenPullRequestInput(run_id=RUN_ID, repo="demo/calc", title="feat: add Forge",
-                                 body="Adds Forge.", base="main", head="agentpr-bot:agentpr/x"),
+            OpenPullRequestInput(
+                run_id=RUN_ID,
+                repo="demo/calc",
+                title="feat: add Forge",
+                body="Adds Forge.",
+                base="main",
+                head="agentpr-bot:agentpr/x",
+            ),
         )
         assert opened.number == 1
         fake.requests.clear()
@@ -50,14 +56,17 @@ def github(tmp_path: Path) -> Iterator[FakeGitHub]:
 
 
 def settings(tmp_path: Path, fake: FakeGitHub, token: str = TOKEN) -> Settings:
-    return Settings(home=tmp_path / "home", github_token=SecretStr(token),
-                    github_api_url=fake.base_url)
+    return Settings(
+        home=tmp_path / "home", github_token=SecretStr(token), github_api_url=fake.base_url
+    )
 
 
-def act(tmp_path: Path, fake: FakeGitHub, action: str, body: str = "",
-        token: str = TOKEN) -> PullRequestActionResult:
-    request = PullRequestActionInput(run_id=RUN_ID, repo="demo/calc", pr_number=1,
-                                     action=action, body=body)  # type: ignore[arg-type]
+def act(
+    tmp_path: Path, fake: FakeGitHub, action: str, body: str = "", token: str = TOKEN
+) -> PullRequestActionResult:
+    request = PullRequestActionInput(
+        run_id=RUN_ID, repo="demo/calc", pr_number=1, action=action, body=body
+    )  # type: ignore[arg-type]
     activities = GitHubActivities(settings(tmp_path, fake, token))
     return ActivityEnvironment().run(activities.act_on_pull_request, request)
 
@@ -67,8 +76,11 @@ def comment_posts(fake: FakeGitHub) -> int:
 
 
 def comments(fake: FakeGitHub) -> list[str]:
-    return [r.json()["body"] for r in fake.requests
-            if r.method == "POST" and r.route_path.endswith("/comments")]
+    return [
+        r.json()["body"]
+        for r in fake.requests
+        if r.method == "POST" and r.route_path.endswith("/comments")
+    ]
 
 
 def test_comment_posts_once_when_called_twice(tmp_path: Path, github: FakeGitHub) -> None:
@@ -166,8 +178,7 @@ def test_rate_limit_becomes_a_retry_delay(tmp_path: Path, github: FakeGitHub) ->
 
 
 def test_unknown_pr_is_refused(tmp_path: Path, github: FakeGitHub) -> None:
-    request = PullRequestActionInput(run_id=RUN_ID, repo="demo/calc", pr_number=9,
-                                     action="close")
+    request = PullRequestActionInput(run_id=RUN_ID, repo="demo/calc", pr_number=9, action="close")
     activities = GitHubActivities(settings(tmp_path, github))
     with pytest.raises(ApplicationError) as raised:
         ActivityEnvironment().run(activities.act_on_pull_request, request)

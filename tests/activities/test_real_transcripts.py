@@ -36,8 +36,11 @@ def test_every_fixture_has_a_case(fixtures: Path) -> None:
     assert sorted(p.name for p in fixtures.glob("*.jsonl")) == sorted(c.name for c in CASES)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name.split("_agent_events_")[0] + "@" +
-                                             c.name.rsplit("_", 1)[-1][:15] for c in CASES])
+@pytest.mark.parametrize(
+    "case",
+    CASES,
+    ids=[c.name.split("_agent_events_")[0] + "@" + c.name.rsplit("_", 1)[-1][:15] for c in CASES],
+)
 def test_real_transcript_verdict(fixtures: Path, case: Case) -> None:
     ev = evidence_of(fixtures, case)
     # What holds for all of them: clean streams, completed turns, nothing unsafe or blocked.
@@ -46,13 +49,20 @@ def test_real_transcript_verdict(fixtures: Path, case: Case) -> None:
     assert ev.safety_violations == []
     assert ev.hard_failures == []
     assert ev.usage.input_tokens > 0
-    outcome = grade(GradeInput(
-        evidence=ev, exit_code=0, changed_files=case.changed_files,
-        added_lines=case.added_lines, state=case.state,
-        expects_changes=step_changes_code(case.state), policy=RunPolicy(),
-    ))
-    assert (outcome.verdict, outcome.reason_code) == (case.verdict, case.reason_code), \
+    outcome = grade(
+        GradeInput(
+            evidence=ev,
+            exit_code=0,
+            changed_files=case.changed_files,
+            added_lines=case.added_lines,
+            state=case.state,
+            expects_changes=step_changes_code(case.state),
+            policy=RunPolicy(),
+        )
+    )
+    assert (outcome.verdict, outcome.reason_code) == (case.verdict, case.reason_code), (
         outcome.reasons
+    )
     assert outcome.next_action and outcome.reasons
 
 
@@ -91,6 +101,12 @@ def test_real_transcript_details(fixtures: Path) -> None:
 def test_read_only_smokes_pass_as_discovery(fixtures: Path, name: str) -> None:
     # The same read-only checks are exactly what DISCOVERY expects.
     case = next(c for c in CASES if c.name == name)
-    outcome = grade(GradeInput(evidence=evidence_of(fixtures, case), exit_code=0,
-                               state=RunState.DISCOVERY, expects_changes=False))
+    outcome = grade(
+        GradeInput(
+            evidence=evidence_of(fixtures, case),
+            exit_code=0,
+            state=RunState.DISCOVERY,
+            expects_changes=False,
+        )
+    )
     assert (outcome.verdict, outcome.reason_code) == (P, "no_tests_required")

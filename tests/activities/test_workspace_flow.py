@@ -47,9 +47,23 @@ def local_run(env: Env, remotes: Remotes) -> str:
     """A run over local bare repositories (no GitHub)."""
     env.reconfigure(**AUTHOR)
     run_id = new_run_id()
-    ok(env.cli("create-run", "--owner", "demo", "--repo", "calc", "--prompt-version", "v1",
-               "--run-id", run_id, "--upstream-url", remotes.upstream_url,
-               "--fork-url", remotes.fork_url))
+    ok(
+        env.cli(
+            "create-run",
+            "--owner",
+            "demo",
+            "--repo",
+            "calc",
+            "--prompt-version",
+            "v1",
+            "--run-id",
+            run_id,
+            "--upstream-url",
+            remotes.upstream_url,
+            "--fork-url",
+            remotes.fork_url,
+        )
+    )
     return run_id
 
 
@@ -70,7 +84,9 @@ def test_prepare_twice_second_is_a_no_op(env: Env, remotes: Remotes, local_run: 
     assert "did: nothing (already prepared)" in second
     assert f"{local_run}: run-prepare recorded; state stays DISCOVERY" in second
     assert git("rev-parse", "HEAD", cwd=workspace) == head
-    assert {p: p.stat().st_mtime_ns for p in workspace.rglob("*") if ".git" not in p.parts} == mtimes
+    assert {
+        p: p.stat().st_mtime_ns for p in workspace.rglob("*") if ".git" not in p.parts
+    } == mtimes
 
     shown = record(env, local_run)
     assert shown["workspace"]["path"] == str(workspace)
@@ -93,11 +109,26 @@ def test_preflight_verdicts_and_report(env: Env, local_run: str) -> None:
     names = [c["name"] for c in saved["checks"]]
     assert names == ["workspace", ".git writable", "toolchain python3", "registry pypi", "sandbox"]
     # Discovery may read only; implementation may not.
-    ok(env.cli("run-preflight", "--run-id", local_run, "--skip-network-check",
-               "--codex-sandbox", "read-only"))
+    ok(
+        env.cli(
+            "run-preflight",
+            "--run-id",
+            local_run,
+            "--skip-network-check",
+            "--codex-sandbox",
+            "read-only",
+        )
+    )
     ok(env.cli("mark-plan-ready", "--run-id", local_run, "--contract-path", str(report)))
-    failed = env.cli("run-preflight", "--run-id", local_run, "--skip-network-check",
-                     "--codex-sandbox", "read-only", "--json")
+    failed = env.cli(
+        "run-preflight",
+        "--run-id",
+        local_run,
+        "--skip-network-check",
+        "--codex-sandbox",
+        "read-only",
+        "--json",
+    )
     assert failed.returncode == 1
     answer = json.loads(failed.stdout)
     assert answer["preflight"]["verdict"] == "FAIL"
@@ -168,15 +199,44 @@ def implement(env: Env, run_id: str) -> Path:
 
 def test_finish_commits_signs_off_and_pushes(env: Env, remotes: Remotes, local_run: str) -> None:
     implement(env, local_run)
-    bad = env.cli("run-finish", "--run-id", local_run, "--changes", "x", "--project", "calc",
-                  "--commit-title", "Add multiply")
+    bad = env.cli(
+        "run-finish",
+        "--run-id",
+        local_run,
+        "--changes",
+        "x",
+        "--project",
+        "calc",
+        "--commit-title",
+        "Add multiply",
+    )
     assert "not a conventional commit" in one_line(bad, 2)
-    two_lines = env.cli("run-finish", "--run-id", local_run, "--changes", "x", "--project",
-                        "calc", "--commit-title", "feat: a\nb")
+    two_lines = env.cli(
+        "run-finish",
+        "--run-id",
+        local_run,
+        "--changes",
+        "x",
+        "--project",
+        "calc",
+        "--commit-title",
+        "feat: a\nb",
+    )
     assert "commit title must be a single line" in one_line(two_lines, 2)
 
-    out = ok(env.cli("run-finish", "--run-id", local_run, "--changes", "Add multiply()",
-                     "--project", "calc", "--commit-title", "feat(calc): add multiply"))
+    out = ok(
+        env.cli(
+            "run-finish",
+            "--run-id",
+            local_run,
+            "--changes",
+            "Add multiply()",
+            "--project",
+            "calc",
+            "--commit-title",
+            "feat(calc): add multiply",
+        )
+    )
     assert f"{local_run}: LOCAL_VALIDATING -> PUSHED (run-finish)" in out
     assert "committed and pushed" in out and "(1 files, +4 -0)" in out
     branch = f"agentpr/{local_run}"
@@ -202,8 +262,17 @@ def test_finish_after_a_crash_between_commit_and_push(
     implement(env, local_run)
     offline = remotes.fork.with_name("calc.git.offline")
     remotes.fork.rename(offline)  # the push will fail after the commit is made
-    finish = ("run-finish", "--run-id", local_run, "--changes", "Add multiply()", "--project",
-              "calc", "--commit-title", "feat(calc): add multiply")
+    finish = (
+        "run-finish",
+        "--run-id",
+        local_run,
+        "--changes",
+        "Add multiply()",
+        "--project",
+        "calc",
+        "--commit-title",
+        "feat(calc): add multiply",
+    )
     crashed = env.cli(*finish, timeout=120)
     line = one_line(crashed, 1)
     assert line.startswith(f"agentpr: run-finish failed for run {local_run}: git push")
@@ -228,16 +297,27 @@ def test_finish_with_nothing_to_commit_is_refused(env: Env, local_run: str) -> N
     ok(env.cli("run-prepare", "--run-id", local_run))
     ok(env.cli("pause", "--run-id", local_run))
     ok(env.cli("resume", "--run-id", local_run, "--target-state", "LOCAL_VALIDATING"))
-    refused = env.cli("run-finish", "--run-id", local_run, "--changes", "none", "--project",
-                      "calc", "--commit-title", "fix: nothing")
+    refused = env.cli(
+        "run-finish",
+        "--run-id",
+        local_run,
+        "--changes",
+        "none",
+        "--project",
+        "calc",
+        "--commit-title",
+        "fix: nothing",
+    )
     assert "nothing to commit" in one_line(refused, 1)
     assert record(env, local_run)["state"] == "LOCAL_VALIDATING"
 
 
 def test_step_commands_before_prepare_are_refused(env: Env, local_run: str) -> None:
     line = one_line(env.cli("run-preflight", "--run-id", local_run), 1)
-    assert line == (f"agentpr: run-preflight refused: run {local_run} has no workspace yet; "
-                    "run `agentpr run-prepare` first")
+    assert line == (
+        f"agentpr: run-preflight refused: run {local_run} has no workspace yet; "
+        "run `agentpr run-prepare` first"
+    )
 
 
 @pytest.fixture
@@ -254,14 +334,27 @@ async def test_prepare_forks_through_github_and_never_leaks_the_token(
 
     env.reconfigure(github_token=SecretStr(TOKEN), github_api_url=github.base_url, **AUTHOR)
     run_id = new_run_id()
-    ok(env.cli("create-run", "--owner", "demo", "--repo", "calc", "--prompt-version", "v1",
-               "--run-id", run_id))
+    ok(
+        env.cli(
+            "create-run",
+            "--owner",
+            "demo",
+            "--repo",
+            "calc",
+            "--prompt-version",
+            "v1",
+            "--run-id",
+            run_id,
+        )
+    )
     out = ok(env.cli("run-prepare", "--run-id", run_id, timeout=120))
     assert "did: fork, clone, branch" in out
     forks = [r for r in github.requests if r.method == "POST"]
     assert [r.route_path for r in forks] == ["/repos/demo/calc/forks"]
-    assert all(r.headers.get("authorization") in (f"token {TOKEN}", f"Bearer {TOKEN}")
-               for r in github.requests)
+    assert all(
+        r.headers.get("authorization") in (f"token {TOKEN}", f"Bearer {TOKEN}")
+        for r in github.requests
+    )
 
     again = ok(env.cli("run-prepare", "--run-id", run_id, timeout=120))
     assert "did: nothing (already prepared)" in again
@@ -274,8 +367,19 @@ async def test_prepare_forks_through_github_and_never_leaks_the_token(
     (workspace / "forge.py").write_text("PROVIDER = 'forge'\n")
     ok(env.cli("pause", "--run-id", run_id))
     ok(env.cli("resume", "--run-id", run_id, "--target-state", "LOCAL_VALIDATING"))
-    ok(env.cli("run-finish", "--run-id", run_id, "--changes", "Forge", "--project", "calc",
-               "--commit-title", "feat(llm): add Forge provider"))
+    ok(
+        env.cli(
+            "run-finish",
+            "--run-id",
+            run_id,
+            "--changes",
+            "Forge",
+            "--project",
+            "calc",
+            "--commit-title",
+            "feat(llm): add Forge provider",
+        )
+    )
     fork = github.fork_path("agentpr-bot", "calc")
     assert git("--git-dir", str(fork), "log", "-1", "--format=%s", f"agentpr/{run_id}") == (
         "feat(llm): add Forge provider"
@@ -283,7 +387,8 @@ async def test_prepare_forks_through_github_and_never_leaks_the_token(
 
     # The token is nowhere on disk under $AGENTPR_HOME (workspaces, reports, git config)…
     leaks = [
-        path for path in env.settings.home.rglob("*")
+        path
+        for path in env.settings.home.rglob("*")
         if path.is_file() and TOKEN.encode() in path.read_bytes()
     ]
     assert leaks == []
@@ -295,11 +400,24 @@ async def test_prepare_forks_through_github_and_never_leaks_the_token(
 
 def test_missing_token_without_fork_url_is_one_line(env: Env, remotes: Remotes) -> None:
     run_id = new_run_id()
-    ok(env.cli("create-run", "--owner", "demo", "--repo", "calc", "--prompt-version", "v1",
-               "--run-id", run_id))
+    ok(
+        env.cli(
+            "create-run",
+            "--owner",
+            "demo",
+            "--repo",
+            "calc",
+            "--prompt-version",
+            "v1",
+            "--run-id",
+            run_id,
+        )
+    )
     line = one_line(env.cli("run-prepare", "--run-id", run_id), 1)
-    assert line == (f"agentpr: run-prepare failed for run {run_id}: no GitHub token: set "
-                    "AGENTPR_GITHUB_TOKEN, or create the run with --upstream-url and --fork-url")
+    assert line == (
+        f"agentpr: run-prepare failed for run {run_id}: no GitHub token: set "
+        "AGENTPR_GITHUB_TOKEN, or create the run with --upstream-url and --fork-url"
+    )
     assert record(env, run_id)["state"] == "QUEUED"
 
 
@@ -310,8 +428,10 @@ def test_malformed_policy_file(env: Env, local_run: str, tmp_path: Path) -> None
     expected = f"{policy}: defaults.agent_timeout_minutes: Input should be greater than 0"
     # The startup gate stops mutable commands with the policy's one-line error…
     gated = one_line(env.cli("run-prepare", "--run-id", local_run), 1)
-    assert gated == f"agentpr: startup check failed: policy: {expected} (see `agentpr doctor`; " \
+    assert (
+        gated == f"agentpr: startup check failed: policy: {expected} (see `agentpr doctor`; "
         "--skip-doctor bypasses this for recovery)"
+    )
     # …and with --skip-doctor the worker's prepare refuses with the same words.
     line = one_line(env.cli("--skip-doctor", "run-prepare", "--run-id", local_run), 1)
     assert line == f"agentpr: run-prepare failed for run {local_run}: {expected}"

@@ -43,17 +43,35 @@ def cluster(tmp_path: Path) -> Iterator[dict[str, str]]:
     """A separate Temporal frontend and the environment both workers and the CLI share."""
     port = free_port()
     server = subprocess.Popen(
-        [str(temporal_binary()), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port),
-         "--headless", "--log-level", "error"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        [
+            str(temporal_binary()),
+            "server",
+            "start-dev",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--headless",
+            "--log-level",
+            "error",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     agent_env = tmp_path / "agent-env.json"
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     agent_env.write_text(json.dumps({"PATH": path}))
     environ = {
-        **os.environ, "TEMPORAL_ADDRESS": f"127.0.0.1:{port}", "AGENTPR_HOME": str(tmp_path / "home"),
-        "AGENTPR_TASK_QUEUE": "scale-out", "AGENTPR_AGENT_ENV_FILE": str(agent_env),
-        "AGENTPR_GIT_AUTHOR_NAME": "Ops", "AGENTPR_GIT_AUTHOR_EMAIL": "ops@example.com",
-        "AGENTPR_AGENT_SLOTS": "2", "COLUMNS": "200",
+        **os.environ,
+        "TEMPORAL_ADDRESS": f"127.0.0.1:{port}",
+        "AGENTPR_HOME": str(tmp_path / "home"),
+        "AGENTPR_TASK_QUEUE": "scale-out",
+        "AGENTPR_AGENT_ENV_FILE": str(agent_env),
+        "AGENTPR_GIT_AUTHOR_NAME": "Ops",
+        "AGENTPR_GIT_AUTHOR_EMAIL": "ops@example.com",
+        "AGENTPR_AGENT_SLOTS": "2",
+        "COLUMNS": "200",
     }
     try:
         wait_for_port(environ["TEMPORAL_ADDRESS"])
@@ -64,13 +82,15 @@ def cluster(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 
 def cli(environ: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*agentpr_command(), *args], env=environ, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [*agentpr_command(), *args], env=environ, capture_output=True, text=True, timeout=120
+    )
 
 
 def start_worker(environ: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([*agentpr_command(), "worker"], env=environ,
-                            stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [*agentpr_command(), "worker"], env=environ, stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
 
 
 async def activity_identities(address: str, run_ids: list[str]) -> dict[str, set[str]]:
@@ -79,9 +99,11 @@ async def activity_identities(address: str, run_ids: list[str]) -> dict[str, set
     found: dict[str, set[str]] = {}
     for run_id in run_ids:
         history = await client.get_workflow_handle(run_id).fetch_history()
-        found[run_id] = {event.activity_task_started_event_attributes.identity
-                         for event in history.events
-                         if event.HasField("activity_task_started_event_attributes")}
+        found[run_id] = {
+            event.activity_task_started_event_attributes.identity
+            for event in history.events
+            if event.HasField("activity_task_started_event_attributes")
+        }
     return found
 
 
@@ -92,9 +114,26 @@ def test_two_workers_share_a_campaign_and_losing_one_loses_no_run(
     repos = local_repos(tmp_path / "git", 8)
     workers = [start_worker(cluster, tmp_path / f"worker{i}.log") for i in (1, 2)]
     try:
-        ok(cli(cluster, "campaign", "start", "--name", "scale", "--repos-file", str(repos),
-               "--engine", "command", "--command", f"sleep 1; {FORGE}", "--skip-network-check",
-               "--max-parallel", "4", "--commit-title", "feat: add the Forge provider"))
+        ok(
+            cli(
+                cluster,
+                "campaign",
+                "start",
+                "--name",
+                "scale",
+                "--repos-file",
+                str(repos),
+                "--engine",
+                "command",
+                "--command",
+                f"sleep 1; {FORGE}",
+                "--skip-network-check",
+                "--max-parallel",
+                "4",
+                "--commit-title",
+                "feat: add the Forge provider",
+            )
+        )
 
         def show() -> dict:
             return json.loads(ok(cli(cluster, "campaign", "show", "--name", "scale", "--json")))

@@ -48,9 +48,11 @@ def parse_table(text: str) -> dict[RunState, set[RunState]]:
         match = re.match(r"^\|\s*([A-Z_, ]+?)\s*\|\s*([A-Za-z_, ]+?)\s*\|$", line)
         if not match or match.group(1) == "from":
             continue
-        targets = set() if match.group(2).strip() == "none" else {
-            RunState(t.strip()) for t in match.group(2).split(",")
-        }
+        targets = (
+            set()
+            if match.group(2).strip() == "none"
+            else {RunState(t.strip()) for t in match.group(2).split(",")}
+        )
         for source in match.group(1).split(","):
             table[RunState(source.strip())] = targets
     return table

@@ -22,14 +22,21 @@ UNITS = sorted((DEPLOY / "systemd").glob("*.service"))
 ENV_EXAMPLE = DEPLOY / "agentpr.env.example"
 INSTALLED = "/opt/agentpr"
 # Which agentpr command each unit / supervisord program runs.
-COMMANDS = {"server": "server", "worker": "worker", "webhook": "run-github-webhook",
-            "telegram": "run-telegram-bot"}
+COMMANDS = {
+    "server": "server",
+    "worker": "worker",
+    "webhook": "run-github-webhook",
+    "telegram": "run-telegram-bot",
+}
 UNIT_ONLY = {"WEBHOOK_ARGS": "run-github-webhook", "TELEGRAM_BOT_ARGS": "run-telegram-bot"}
 
 
 def unit_lines(unit: Path, key: str) -> list[str]:
-    return [line.split("=", 1)[1] for line in unit.read_text().splitlines()
-            if line.startswith(f"{key}=")]
+    return [
+        line.split("=", 1)[1]
+        for line in unit.read_text().splitlines()
+        if line.startswith(f"{key}=")
+    ]
 
 
 def env_example() -> dict[str, str]:
@@ -48,6 +55,7 @@ def cli_options(command: str) -> set[str]:
 
 
 # ---- systemd ---------------------------------------------------------------------------------
+
 
 def test_every_program_has_a_unit() -> None:
     assert {unit.stem.removeprefix("agentpr-") for unit in UNITS} == set(COMMANDS)
@@ -75,8 +83,9 @@ def test_systemd_analyze_verify(unit: Path, tmp_path: Path) -> None:
     text = unit.read_text().replace(f"{INSTALLED}/.venv", sys.prefix)
     copy = tmp_path / unit.name
     copy.write_text(text.replace(INSTALLED, str(REPO_ROOT)))
-    done = subprocess.run([analyze, "verify", str(copy)], capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        [analyze, "verify", str(copy)], capture_output=True, text=True, timeout=60
+    )
     # Unknown keys and bad values are only warnings (exit 0): fail on any line about the unit.
     complaints = [line for line in (done.stdout + done.stderr).splitlines() if unit.name in line]
     assert done.returncode == 0 and not complaints, done.stdout + done.stderr
@@ -84,11 +93,15 @@ def test_systemd_analyze_verify(unit: Path, tmp_path: Path) -> None:
 
 # ---- supervisord -----------------------------------------------------------------------------
 
+
 def supervisord_programs() -> dict[str, configparser.SectionProxy]:
     config = configparser.RawConfigParser()  # supervisord's own %(…)s expansion is unused here
     config.read(DEPLOY / "supervisord" / "agentpr.conf")
-    return {section.removeprefix("program:agentpr-"): config[section]
-            for section in config.sections() if section.startswith("program:")}
+    return {
+        section.removeprefix("program:agentpr-"): config[section]
+        for section in config.sections()
+        if section.startswith("program:")
+    }
 
 
 def test_supervisord_programs_match_the_units() -> None:
@@ -116,20 +129,30 @@ def test_supervisord_gate_stops_a_failing_start(tmp_path: Path) -> None:
     if not (Path(sys.prefix) / "bin" / "agentpr").exists():
         pytest.skip(f"no agentpr script in {sys.prefix}/bin")
     env_file = tmp_path / "agentpr.env"
-    env_file.write_text(f'AGENTPR_HOME={tmp_path / "home"}\nTEMPORAL_ADDRESS=127.0.0.1:1\n'
-                        'WEBHOOK_ARGS="--host 127.0.0.1 --port 8787"\n')
+    env_file.write_text(
+        f"AGENTPR_HOME={tmp_path / 'home'}\nTEMPORAL_ADDRESS=127.0.0.1:1\n"
+        'WEBHOOK_ARGS="--host 127.0.0.1 --port 8787"\n'
+    )
     script = shlex.split(supervisord_programs()["worker"]["command"])[2]
-    script = (script.replace("/etc/agentpr/agentpr.env", str(env_file))
-              .replace(f"{INSTALLED}/.venv", sys.prefix))
+    script = script.replace("/etc/agentpr/agentpr.env", str(env_file)).replace(
+        f"{INSTALLED}/.venv", sys.prefix
+    )
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTPR_", "TEMPORAL_"))}
-    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=120,
-                          env=environ, cwd=REPO_ROOT)
+    done = subprocess.run(
+        ["sh", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environ,
+        cwd=REPO_ROOT,
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "cannot reach Temporal at 127.0.0.1:1" in done.stdout
     assert "worker started" not in done.stdout + done.stderr
 
 
 # ---- the env example -------------------------------------------------------------------------
+
 
 def test_env_example_has_every_setting() -> None:
     names = set(env_example())
@@ -140,8 +163,11 @@ def test_env_example_has_every_setting() -> None:
 
 def test_env_example_names_exist() -> None:
     """No invented variable: each is read by agentpr's code or used by a unit."""
-    sources = "".join(path.read_text() for folder in ("common", "activities", "starter")
-                      for path in (REPO_ROOT / folder).rglob("*.py"))
+    sources = "".join(
+        path.read_text()
+        for folder in ("common", "activities", "starter")
+        for path in (REPO_ROOT / folder).rglob("*.py")
+    )
     for name in env_example():
         assert f'"{name}"' in sources or name in UNIT_ONLY, f"{name} is read by nothing"
 
@@ -159,8 +185,13 @@ def test_unit_variables_are_in_the_example_with_real_flags() -> None:
 
 def test_env_example_is_valid_shell() -> None:
     """supervisord's programs source it with sh; values with spaces must survive."""
-    done = subprocess.run(["sh", "-c", f'set -a; . "{ENV_EXAMPLE}"; set +a; env'],
-                          capture_output=True, text=True, check=True, env={})
+    done = subprocess.run(
+        ["sh", "-c", f'set -a; . "{ENV_EXAMPLE}"; set +a; env'],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={},
+    )
     seen = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
     assert seen["WEBHOOK_ARGS"] == "--host 127.0.0.1 --port 8787"
     assert seen["TEMPORAL_ADDRESS"] == "127.0.0.1:7233"
@@ -202,10 +233,20 @@ def test_compose_text() -> None:
 
 def test_docker_compose_config() -> None:
     docker = shutil.which("docker")
-    plugin = docker and subprocess.run([docker, "compose", "version"], capture_output=True,
-                                       timeout=30).returncode == 0
+    plugin = (
+        docker
+        and subprocess.run(
+            [docker, "compose", "version"], capture_output=True, timeout=30
+        ).returncode
+        == 0
+    )
     if not plugin:
         pytest.skip("the docker CLI with the compose plugin is not installed")
-    done = subprocess.run([docker, "compose", "config", "-q"], cwd=COMPOSE_DIR,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [docker, "compose", "config", "-q"],
+        cwd=COMPOSE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr

@@ -68,9 +68,17 @@ def test_claude_retries_that_recover_do_not_matter() -> None:
 def test_claude_auth_failure_is_human_review() -> None:
     stream = Claude()
     stream.api_retry("authentication_failed", 401)
-    stream._add({"type": "assistant", "error": "authentication_failed", "message": {
-        "role": "assistant", "model": "<synthetic>",
-        "content": [{"type": "text", "text": "Failed to authenticate. API Error: 401 x"}]}})
+    stream._add(
+        {
+            "type": "assistant",
+            "error": "authentication_failed",
+            "message": {
+                "role": "assistant",
+                "model": "<synthetic>",
+                "content": [{"type": "text", "text": "Failed to authenticate. API Error: 401 x"}],
+            },
+        }
+    )
     stream.api_error(401, "Failed to authenticate. API Error: 401 x")
     ev = stream.evidence()
     assert not ev.turn_completed
@@ -83,8 +91,11 @@ def test_claude_overloaded_until_giving_up_is_retryable() -> None:
     stream = Claude()
     for attempt in (1, 2):
         stream.api_retry("overloaded", 529, attempt)
-    stream.api_error(529, "API Error: 529 overloaded. This is a server-side issue, usually "
-                          "temporary — try again in a moment.")
+    stream.api_error(
+        529,
+        "API Error: 529 overloaded. This is a server-side issue, usually "
+        "temporary — try again in a moment.",
+    )
     outcome = grade_of(stream.evidence(), exit_code=1)
     assert (outcome.verdict, outcome.reason_code) == (Verdict.RETRYABLE, "model_unavailable")
 
@@ -109,17 +120,28 @@ def test_claude_write_tool_outside_the_session_cwd_is_a_violation() -> None:
     assert grade_of(ev).reason_code == "safety_violation"
 
 
-
-
 def test_claude_argv_and_environment(tmp_path: Path) -> None:
     claude = tmp_path / "claude"
     claude.write_text("#!/bin/sh\n")
     engine = engine_for(Engine.CLAUDE)
-    step = AgentStepInput(run_id="r1", workspace=WS, base_branch="main", engine=Engine.CLAUDE,
-                          prompt="Add Forge.", codex_model="claude-sonnet")
+    step = AgentStepInput(
+        run_id="r1",
+        workspace=WS,
+        base_branch="main",
+        engine=Engine.CLAUDE,
+        prompt="Add Forge.",
+        codex_model="claude-sonnet",
+    )
     assert engine.argv(Settings(home=tmp_path, claude_bin=str(claude)), step) == [
-        str(claude), "-p", "--output-format", "stream-json", "--verbose",
-        "--permission-mode", "bypassPermissions", "--model", "claude-sonnet",
+        str(claude),
+        "-p",
+        "--output-format",
+        "stream-json",
+        "--verbose",
+        "--permission-mode",
+        "bypassPermissions",
+        "--model",
+        "claude-sonnet",
     ]
     # As root, Claude Code refuses bypassPermissions unless told it is sandboxed.
     assert engine.env(step) == ({"IS_SANDBOX": "1"} if os.geteuid() == 0 else {})

@@ -22,8 +22,15 @@ from tests.transcript_builders import WS, Claude, Codex, grade_of, passing_codex
 
 
 def test_codex_stream_gives_commands_usage_and_final_message() -> None:
-    ev = (Codex().cmd("ls", 0, "a\nb").cmd("pytest -q", 1, "1 failed")
-          .cmd("pytest -q", 0, "2 passed").msg("All good.\nStatus: PASS").done().evidence())
+    ev = (
+        Codex()
+        .cmd("ls", 0, "a\nb")
+        .cmd("pytest -q", 1, "1 failed")
+        .cmd("pytest -q", 0, "2 passed")
+        .msg("All good.\nStatus: PASS")
+        .done()
+        .evidence()
+    )
     assert ev.engine == Engine.CODEX
     assert ev.command_count == 3
     assert [s.exit_code for s in ev.command_samples] == [0, 1, 0]
@@ -39,9 +46,19 @@ def test_codex_stream_gives_commands_usage_and_final_message() -> None:
 
 
 def test_malformed_lines_are_counted_not_fatal() -> None:
-    ev = (Codex().raw("not json at all").raw("").raw("   ").raw("[1, 2]").raw('{"type": "tru')
-          .cmd("pytest", 0, "3 passed").raw("WARNING: something on stdout").msg("ok").done()
-          .evidence())
+    ev = (
+        Codex()
+        .raw("not json at all")
+        .raw("")
+        .raw("   ")
+        .raw("[1, 2]")
+        .raw('{"type": "tru')
+        .cmd("pytest", 0, "3 passed")
+        .raw("WARNING: something on stdout")
+        .msg("ok")
+        .done()
+        .evidence()
+    )
     assert ev.malformed_lines == 4  # blank lines are not malformed
     assert ev.turn_completed and len(ev.test_runs) == 1
     outcome = grade_of(ev)
@@ -57,13 +74,18 @@ def test_bytes_lines_are_accepted() -> None:
 
 def test_agent_message_is_trusted_only_after_the_turn_completed() -> None:
     # On a cut stream codex repeats the partial message on every retry; no turn.completed.
-    stream = (Codex().cmd("pytest", 0, "1 passed").msg("Status: PASS (partial")
-              .error("Reconnecting... 1/5 (stream disconnected before completion)")
-              .msg("Status: PASS (partial"))
+    stream = (
+        Codex()
+        .cmd("pytest", 0, "1 passed")
+        .msg("Status: PASS (partial")
+        .error("Reconnecting... 1/5 (stream disconnected before completion)")
+        .msg("Status: PASS (partial")
+    )
     ev = stream.evidence()
     assert ev.agent_final_message is None and ev.agent_status is None
     assert ev.transient_errors == [
-        "network_error: Reconnecting... 1/5 (stream disconnected before completion)"]
+        "network_error: Reconnecting... 1/5 (stream disconnected before completion)"
+    ]
 
 
 def test_command_samples_are_bounded_to_first_10_and_last_20() -> None:
@@ -149,8 +171,14 @@ def test_unreachable_model_server_then_wall_clock_is_retryable_timeout() -> None
 
 
 def test_transient_errors_that_recovered_do_not_matter() -> None:
-    ev = (Codex().error("Reconnecting... 1/5 (stream disconnected before completion)")
-          .cmd("pytest", 0, "2 passed").msg("Status: PASS").done().evidence())
+    ev = (
+        Codex()
+        .error("Reconnecting... 1/5 (stream disconnected before completion)")
+        .cmd("pytest", 0, "2 passed")
+        .msg("Status: PASS")
+        .done()
+        .evidence()
+    )
     assert len(ev.transient_errors) == 1
     assert grade_of(ev).verdict == Verdict.PASS
 
@@ -182,15 +210,18 @@ def test_nonzero_exit_after_a_completed_turn_is_human_review() -> None:
     assert (outcome.verdict, outcome.reason_code) == (Verdict.HUMAN_REVIEW, "nonzero_exit")
 
 
-
-
 # ---- the command line and the binary ---------------------------------------------------------
 
 
 def step_input(**changes: Any) -> AgentStepInput:
-    fields: dict[str, Any] = dict(run_id="r1", workspace=WS, base_branch="main",
-                                  engine=Engine.CODEX, prompt="Add Forge.",
-                                  codex_sandbox="workspace-write")
+    fields: dict[str, Any] = dict(
+        run_id="r1",
+        workspace=WS,
+        base_branch="main",
+        engine=Engine.CODEX,
+        prompt="Add Forge.",
+        codex_sandbox="workspace-write",
+    )
     fields.update(changes)
     return AgentStepInput(**fields)
 
@@ -202,9 +233,19 @@ def test_codex_argv_puts_the_prompt_on_stdin(tmp_path: Path) -> None:
     engine = engine_for(Engine.CODEX)
     step = step_input(codex_model="gpt-5-codex", codex_config=["model_provider=forge"])
     assert engine.argv(settings, step) == [
-        str(codex), "exec", "--json", "--skip-git-repo-check", "-C", WS,
-        "--sandbox", "workspace-write", "--model", "gpt-5-codex",
-        "-c", "model_provider=forge", "-",
+        str(codex),
+        "exec",
+        "--json",
+        "--skip-git-repo-check",
+        "-C",
+        WS,
+        "--sandbox",
+        "workspace-write",
+        "--model",
+        "gpt-5-codex",
+        "-c",
+        "model_provider=forge",
+        "-",
     ]
     stdin = engine.stdin(step)
     assert stdin is not None and stdin.startswith(f"You are working in the git repository at {WS}")

@@ -39,14 +39,20 @@ def test_command_engine_without_tests_needs_test_evidence() -> None:
     assert grade_of(ev, policy=RunPolicy(require_test_evidence=False)).verdict == Verdict.PASS
 
 
-
-
 def test_command_engine_runs_sh_without_stdin(tmp_path: Path) -> None:
     engine = engine_for(Engine.COMMAND)
-    step = AgentStepInput(run_id="r1", workspace=WS, base_branch="main", engine=Engine.COMMAND,
-                          command="python codemod.py && pytest -q")
+    step = AgentStepInput(
+        run_id="r1",
+        workspace=WS,
+        base_branch="main",
+        engine=Engine.COMMAND,
+        command="python codemod.py && pytest -q",
+    )
     assert engine.argv(Settings(home=tmp_path), step) == [
-        "/bin/sh", "-c", "python codemod.py && pytest -q"]
+        "/bin/sh",
+        "-c",
+        "python codemod.py && pytest -q",
+    ]
     assert engine.stdin(step) is None and engine.env(step) == {}
     out, err = tmp_path / "out.log", tmp_path / "err.log"
     out.write_text("3 passed in 0.1s\n")

@@ -59,5 +59,3 @@ def test_agent_status_applies_in_discovery_too() -> None:
     ev = Codex().cmd("ls", 0).msg('{"status": "NEEDS REVIEW"}').done().evidence()
     outcome = grade_of(ev, state=RunState.DISCOVERY, changed_files=0, added_lines=0)
     assert outcome.reason_code == "agent_needs_review"
-
-

@@ -20,7 +20,7 @@ from tests.transcript_builders import WS
         "python -m pytest",
         "python3.11 -m pytest tests/",
         "/bin/zsh -lc 'cd pkg && pytest -x'",
-        "bash -lc \"make test\"",
+        'bash -lc "make test"',
         "make check",
         "make test-py-3.11",
         "make -C sdk test",
@@ -75,9 +75,14 @@ def test_non_test_commands_are_not_test_runs(command: str) -> None:
 
 
 def test_lint_and_type_checks_are_check_runs() -> None:
-    for command in ("make lint", "ruff check .", "mypy src", "bun run typecheck",
-                    "npx tsc --noEmit", "hatch run lint", "pre-commit run --all-files",
-                    "cargo clippy"):
+    for command in (
+        "make lint",
+        "ruff check .",
+        "mypy src",
+        "bun run typecheck",
+        "npx tsc --noEmit",
+        "hatch run lint",
+        "pre-commit run --all-files",
+        "cargo clippy",
+    ):
         assert analyze_shell(command, WS).is_check, command
-
-

@@ -25,5 +25,7 @@ def test_throughput_is_linear(capsys: pytest.CaptureFixture[str]) -> None:
     elapsed = time.perf_counter() - started
     assert ev.command_count == 4_080 and len(ev.command_samples) == 30
     with capsys.disabled():
-        print(f"\n  grading throughput: {size / elapsed / 1e6:.0f} MB/s "
-              f"({size / 1e6:.1f} MB, {ev.command_count} commands)")
+        print(
+            f"\n  grading throughput: {size / elapsed / 1e6:.0f} MB/s "
+            f"({size / 1e6:.1f} MB, {ev.command_count} commands)"
+        )

@@ -14,16 +14,28 @@ from tests.transcript_builders import Codex, grade_of, passing_codex
 
 
 def test_fail_then_pass_is_pass() -> None:
-    ev = (Codex().cmd("pytest -q", 1, "2 failed, 5 passed").cmd("pytest -q", 0, "7 passed")
-          .msg("Status: PASS").done().evidence())
+    ev = (
+        Codex()
+        .cmd("pytest -q", 1, "2 failed, 5 passed")
+        .cmd("pytest -q", 0, "7 passed")
+        .msg("Status: PASS")
+        .done()
+        .evidence()
+    )
     outcome = grade_of(ev)
     assert (outcome.verdict, outcome.reason_code) == (Verdict.PASS, "tests_passed")
     assert "passed" in outcome.reasons[0]
 
 
 def test_pass_then_fail_is_not_pass() -> None:
-    ev = (Codex().cmd("pytest -q", 0, "7 passed").cmd("pytest -q", 1, "1 failed, 6 passed")
-          .msg("Status: PASS").done().evidence())
+    ev = (
+        Codex()
+        .cmd("pytest -q", 0, "7 passed")
+        .cmd("pytest -q", 1, "1 failed, 6 passed")
+        .msg("Status: PASS")
+        .done()
+        .evidence()
+    )
     outcome = grade_of(ev)
     assert (outcome.verdict, outcome.reason_code) == (Verdict.HUMAN_REVIEW, "tests_failing")
     assert "failed (exit 1)" in outcome.reasons[0]
@@ -50,13 +62,20 @@ def test_pytest_exit_5_no_tests_collected_is_not_a_pass() -> None:
 
 
 def test_tests_failing_on_the_network_are_retryable_with_full_access() -> None:
-    output = ("ERROR: Could not install packages due to an OSError: "
-              "HTTPSConnectionPool(host='pypi.org', port=443): Max retries exceeded with url: "
-              "/simple/httpx/ (Caused by NewConnectionError('Failed to establish a new "
-              "connection: [Errno -3] Temporary failure in name resolution'))")
-    ev = (Codex().cmd("pip install -e '.[test]'", 1, output)
-          .cmd("pytest -q", 2, "E   ModuleNotFoundError: No module named 'httpx'")
-          .msg("Status: FAIL").done().evidence())
+    output = (
+        "ERROR: Could not install packages due to an OSError: "
+        "HTTPSConnectionPool(host='pypi.org', port=443): Max retries exceeded with url: "
+        "/simple/httpx/ (Caused by NewConnectionError('Failed to establish a new "
+        "connection: [Errno -3] Temporary failure in name resolution'))"
+    )
+    ev = (
+        Codex()
+        .cmd("pip install -e '.[test]'", 1, output)
+        .cmd("pytest -q", 2, "E   ModuleNotFoundError: No module named 'httpx'")
+        .msg("Status: FAIL")
+        .done()
+        .evidence()
+    )
     assert ev.test_runs[-1].network_error is not None
     outcome = grade_of(ev)
     assert (outcome.verdict, outcome.reason_code) == (Verdict.RETRYABLE, "dependency_network_error")
@@ -64,20 +83,35 @@ def test_tests_failing_on_the_network_are_retryable_with_full_access() -> None:
 
 
 def test_network_failures_under_a_codex_sandbox_need_a_human() -> None:
-    ev = (Codex().cmd("npm ci", 1, "npm ERR! network request to https://registry.npmjs.org/x "
-                                   "failed, reason: getaddrinfo ENOTFOUND registry.npmjs.org")
-          .cmd("npm test", 1, "Cannot find module 'x'").done().evidence())
+    ev = (
+        Codex()
+        .cmd(
+            "npm ci",
+            1,
+            "npm ERR! network request to https://registry.npmjs.org/x "
+            "failed, reason: getaddrinfo ENOTFOUND registry.npmjs.org",
+        )
+        .cmd("npm test", 1, "Cannot find module 'x'")
+        .done()
+        .evidence()
+    )
     outcome = grade_of(ev, policy=RunPolicy(codex_sandbox="workspace-write"))
     assert (outcome.verdict, outcome.reason_code) == (Verdict.HUMAN_REVIEW, "network_blocked")
     # the step's own --codex-sandbox override wins over the policy
-    outcome = grade_of(ev, policy=RunPolicy(codex_sandbox="workspace-write"),
-                       codex_sandbox="danger-full-access")
+    outcome = grade_of(
+        ev, policy=RunPolicy(codex_sandbox="workspace-write"), codex_sandbox="danger-full-access"
+    )
     assert outcome.reason_code == "dependency_network_error"
 
 
 def test_a_test_failure_after_a_clean_install_is_not_network() -> None:
-    ev = (Codex().cmd("pip install -e .", 0, "Successfully installed x")
-          .cmd("pytest", 1, "AssertionError: expected 2, got 3\n1 failed").done().evidence())
+    ev = (
+        Codex()
+        .cmd("pip install -e .", 0, "Successfully installed x")
+        .cmd("pytest", 1, "AssertionError: expected 2, got 3\n1 failed")
+        .done()
+        .evidence()
+    )
     assert grade_of(ev).reason_code == "tests_failing"
 
 
@@ -85,11 +119,23 @@ def test_a_test_failure_after_a_clean_install_is_not_network() -> None:
 
 
 def test_failing_lint_at_the_end_is_checks_failing() -> None:
-    ev = (Codex().cmd("make lint", 1, "Found 3 errors.").cmd("make test", 0, "9 passed")
-          .msg("Status: PASS").done().evidence())
+    ev = (
+        Codex()
+        .cmd("make lint", 1, "Found 3 errors.")
+        .cmd("make test", 0, "9 passed")
+        .msg("Status: PASS")
+        .done()
+        .evidence()
+    )
     assert grade_of(ev).reason_code == "checks_failing"
-    ev = (Codex().cmd("make lint", 1, "Found 3 errors.").cmd("make lint", 0, "All checks passed!")
-          .cmd("make test", 0, "9 passed").done().evidence())
+    ev = (
+        Codex()
+        .cmd("make lint", 1, "Found 3 errors.")
+        .cmd("make lint", 0, "All checks passed!")
+        .cmd("make test", 0, "9 passed")
+        .done()
+        .evidence()
+    )
     assert grade_of(ev).verdict == Verdict.PASS
 
 
@@ -116,8 +162,14 @@ def test_implementation_without_changes_is_no_changes() -> None:
 
 def test_missing_test_evidence_in_implementation_states() -> None:
     ev = Codex().cmd("ls", 0).msg("Implemented it.").done().evidence()
-    for state in (RunState.IMPLEMENTING, RunState.LOCAL_VALIDATING, RunState.ITERATING,
-                  RunState.EXECUTING, RunState.PLAN_READY, RunState.NEEDS_HUMAN_REVIEW):
+    for state in (
+        RunState.IMPLEMENTING,
+        RunState.LOCAL_VALIDATING,
+        RunState.ITERATING,
+        RunState.EXECUTING,
+        RunState.PLAN_READY,
+        RunState.NEEDS_HUMAN_REVIEW,
+    ):
         outcome = grade_of(ev, state=state)
         assert outcome.reason_code == "missing_test_evidence", state
     outcome = grade_of(ev, policy=RunPolicy(require_test_evidence=False))
@@ -149,5 +201,3 @@ def test_retry_cap_turns_retryable_into_human_review() -> None:
 
 def test_retry_cap_does_not_touch_human_or_pass_verdicts() -> None:
     assert grade_of(passing_codex().evidence(), attempt=9).verdict == Verdict.PASS
-
-

@@ -8,7 +8,7 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import github
@@ -189,7 +189,7 @@ def test_rate_limit_headers_and_endpoint(gh: Github, fake: FakeGitHub) -> None:
     overview = gh.get_rate_limit()
     assert overview.resources.core.remaining == 1234
     assert overview.resources.core.used == 5000 - 1234
-    reset = datetime.fromtimestamp(fake.rate_limit_reset, timezone.utc)
+    reset = datetime.fromtimestamp(fake.rate_limit_reset, UTC)
     assert overview.resources.core.reset == reset
     assert overview.resources.search.limit == 30
     assert overview.resources.graphql.limit == 5000
@@ -244,8 +244,7 @@ def test_queued_secondary_rate_limit_is_retried_after_retry_after(
     gh: Github, fake: FakeGitHub
 ) -> None:
     message = (
-        "You have exceeded a secondary rate limit. "
-        "Please wait a few minutes before you try again."
+        "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
     )
     fake.fail_next.append((403, {"message": message}, {"Retry-After": "0"}))
     assert gh.get_user().login == "agentpr-bot"
@@ -616,9 +615,7 @@ def test_unknown_ref_and_pull(gh: Github, fake: FakeGitHub) -> None:
         gh.get_repo("demo/calc").get_pull(7).title
 
 
-def test_pagination_follows_link_headers(
-    fake: FakeGitHub, tmp_path: Path, pushed: str
-) -> None:
+def test_pagination_follows_link_headers(fake: FakeGitHub, tmp_path: Path, pushed: str) -> None:
     gh = client(fake, per_page=2)
     push_branch(fake, tmp_path, "agentpr/y", "y = 1\n")
     push_branch(fake, tmp_path, "agentpr/z", "z = 1\n")
@@ -735,9 +732,7 @@ def test_primary_rate_limit_and_429_without_retry(fake: FakeGitHub) -> None:
     assert raised.value.headers is not None and raised.value.headers["retry-after"] == "7"
 
 
-def test_lost_create_response_is_retried_into_already_exists(
-    fake: FakeGitHub, pushed: str
-) -> None:
+def test_lost_create_response_is_retried_into_already_exists(fake: FakeGitHub, pushed: str) -> None:
     # GitHub created the pull request but answered 502; PyGithub's default retry repeats the
     # POST, and the caller sees 422 "already exists" for its own pull request.
     gh = client(fake)
@@ -773,8 +768,9 @@ def test_issue_comment_wire_format(fake: FakeGitHub, pushed: str) -> None:
     assert status == 422 and missing["errors"][0]["field"] == "body"  # type: ignore[index]
     unknown = raw_request(fake, "POST", "/repos/demo/calc/issues/9/comments", body=b'{"body": "x"}')
     assert unknown[0] == 404
-    status, _, closed = raw_request(fake, "PATCH", "/repos/demo/calc/pulls/1",
-                                    body=b'{"state": "closed"}')
+    status, _, closed = raw_request(
+        fake, "PATCH", "/repos/demo/calc/pulls/1", body=b'{"state": "closed"}'
+    )
     assert status == 200 and closed["state"] == "closed"  # type: ignore[index]
 
 
@@ -786,8 +782,9 @@ def catalog(fake: FakeGitHub, tmp_path: Path) -> FakeGitHub:
     """Besides demo/calc: acme's api (topics llm, python), web, sdk (archived) and a fork of
     demo/calc; zeta/gateway (llm). The bare paths do not exist: nothing here reads git."""
     bare = tmp_path / "absent"
-    fake.add_repo("acme", "api", bare / "api.git", topics=["LLM", "python"],
-                  description="The public API")
+    fake.add_repo(
+        "acme", "api", bare / "api.git", topics=["LLM", "python"], description="The public API"
+    )
     fake.add_repo("acme", "web", bare / "web.git", description="Marketing site")
     fake.add_repo("acme", "sdk", bare / "sdk.git", description="Gateway SDK", archived=True)
     fake.add_repo("acme", "calc", bare / "calc.git", fork_of=("demo", "calc"))
@@ -911,11 +908,13 @@ def test_search_pages_and_the_result_cap(catalog: FakeGitHub, tmp_path: Path) ->
     assert pages == [None, "2", "3"]
 
     catalog.search_result_cap = 5  # GitHub's is 1000
-    _, headers, body = raw_request(catalog, "GET",
-                                   "/search/repositories?q=topic%3Abulk&per_page=3&page=2")
+    _, headers, body = raw_request(
+        catalog, "GET", "/search/repositories?q=topic%3Abulk&per_page=3&page=2"
+    )
     assert body["total_count"] == 7 and len(body["items"]) == 2  # type: ignore[index,arg-type]
     assert 'rel="next"' not in headers["link"]
-    status, _, body = raw_request(catalog, "GET",
-                                  "/search/repositories?q=topic%3Abulk&per_page=3&page=3")
+    status, _, body = raw_request(
+        catalog, "GET", "/search/repositories?q=topic%3Abulk&per_page=3&page=3"
+    )
     assert status == 422
     assert body["message"] == "Only the first 5 search results are available"  # type: ignore[index]

@@ -52,7 +52,9 @@ def _node_bin_dir() -> str | None:
 def _git(*args: str, cwd: Path) -> None:
     subprocess.run(
         ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", *args],
-        cwd=cwd, check=True, capture_output=True,
+        cwd=cwd,
+        check=True,
+        capture_output=True,
     )
 
 
@@ -66,7 +68,8 @@ class CodexRun:
     def items(self, item_type: str) -> list[dict[str, Any]]:
         """Completed items of one type, in order."""
         return [
-            event["item"] for event in self.events
+            event["item"]
+            for event in self.events
             if event.get("type") == "item.completed" and event["item"].get("type") == item_type
         ]
 
@@ -108,8 +111,16 @@ class Codex:
     ) -> list[str]:
         provider = server.codex_args(stream_idle_timeout_ms=stream_idle_timeout_ms)
         return [
-            self.binary, "exec", "--json", "--skip-git-repo-check", "--sandbox", sandbox,
-            "-C", str(self.repo), *provider, prompt,
+            self.binary,
+            "exec",
+            "--json",
+            "--skip-git-repo-check",
+            "--sandbox",
+            sandbox,
+            "-C",
+            str(self.repo),
+            *provider,
+            prompt,
         ]
 
     def run(
@@ -175,10 +186,13 @@ def codex(codex_binary: str, tmp_path: Path) -> Codex:
 # --- the server alone ------------------------------------------------------------------------
 
 
-def _post(url: str, body: dict[str, Any], headers: dict[str, str] | None = None
-          ) -> tuple[int, dict[str, str], str]:
+def _post(
+    url: str, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], str]:
     request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), method="POST",
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
         headers={"content-type": "application/json", **(headers or {})},
     )
     try:
@@ -218,7 +232,9 @@ def test_server_plays_script_in_order_without_codex() -> None:
         status, _headers, body = _post(url, {"input": []})
         events = _sse_events(body)
         assert [kind for kind, _ in events] == [
-            "response.created", "response.output_item.done", "response.output_item.done",
+            "response.created",
+            "response.output_item.done",
+            "response.output_item.done",
             "response.completed",
         ]
         assert events[1][1]["item"]["type"] == "reasoning"
@@ -270,8 +286,12 @@ def test_codex_runs_commands_and_completes_the_turn(codex: Codex) -> None:
     assert run.items("reasoning")[0]["text"] == "Create the file, then run the tests."
     assert run.items("agent_message")[-1]["text"] == "All tests pass. STATUS: PASS"
     usage = run.events[-1]["usage"]
-    assert {"input_tokens", "cached_input_tokens", "output_tokens",
-            "reasoning_output_tokens"} <= usage.keys()
+    assert {
+        "input_tokens",
+        "cached_input_tokens",
+        "output_tokens",
+        "reasoning_output_tokens",
+    } <= usage.keys()
 
     outputs = server.function_call_outputs()
     assert len(outputs) == 2
@@ -317,10 +337,14 @@ def test_http_error_exits_1_after_one_request(codex: Codex, status: int, message
 @pytest.mark.parametrize(
     ("step", "message"),
     [
-        (fail_stream("server_error", "the model broke"),
-         "stream disconnected before completion: the model broke"),
-        (fail_stream("context_length_exceeded", "too long"),
-         "ran out of room in the model's context window"),
+        (
+            fail_stream("server_error", "the model broke"),
+            "stream disconnected before completion: the model broke",
+        ),
+        (
+            fail_stream("context_length_exceeded", "too long"),
+            "ran out of room in the model's context window",
+        ),
         (drop_connection(), "stream closed before response.completed"),
     ],
     ids=["response.failed", "context_length_exceeded", "dropped"],
@@ -342,8 +366,12 @@ def test_hang_before_headers_never_ends(codex: Codex) -> None:
     with ScriptedModelServer([hang()]) as server:
         process = subprocess.Popen(
             codex.command(server, "Do the task."),
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, env=codex.environ, start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=codex.environ,
+            start_new_session=True,
         )
         try:
             time.sleep(5)
@@ -379,12 +407,18 @@ def test_stall_after_headers_hits_idle_timeout(codex: Codex) -> None:
 def test_workspace_write_sandbox_blocks_writes_outside_the_repo(codex: Codex) -> None:
     probe = subprocess.run(
         [codex.binary, "sandbox", "--", "sh", "-c", "echo sandbox-ok"],
-        capture_output=True, text=True, env=codex.environ, cwd=codex.repo, timeout=RUN_TIMEOUT,
+        capture_output=True,
+        text=True,
+        env=codex.environ,
+        cwd=codex.repo,
+        timeout=RUN_TIMEOUT,
         stdin=subprocess.DEVNULL,
     )
     if probe.returncode != 0 or "sandbox-ok" not in probe.stdout:
-        pytest.skip(f"codex sandbox does not work here (rc={probe.returncode}): "
-                    f"{probe.stderr.strip()[-300:]}")
+        pytest.skip(
+            f"codex sandbox does not work here (rc={probe.returncode}): "
+            f"{probe.stderr.strip()[-300:]}"
+        )
     # Outside the repo and outside /tmp (which workspace-write leaves writable).
     outside = Path.home() / f"agentpr-outside-{uuid.uuid4().hex[:8]}.txt"
     if Path("/tmp") in outside.parents or not os.access(outside.parent, os.W_OK):
@@ -434,7 +468,8 @@ def test_prompt_from_stdin(codex: Codex) -> None:
     assert run.returncode == 0
     assert run.items("agent_message")[-1]["text"] == "Done from stdin."
     user_texts = [
-        part["text"] for item in server.requests[0]["input"]
+        part["text"]
+        for item in server.requests[0]["input"]
         if item.get("type") == "message" and item.get("role") == "user"
         for part in item["content"]
     ]
@@ -454,9 +489,13 @@ def test_piped_stdin_is_appended_to_an_argument_prompt(codex: Codex) -> None:
 
 def test_compaction_request_takes_no_script_step(codex: Codex) -> None:
     # Usage above the fallback model's window makes codex compact before the next request.
-    big = {"input_tokens": 300_000, "input_tokens_details": {"cached_tokens": 0},
-           "output_tokens": 20, "output_tokens_details": {"reasoning_tokens": 0},
-           "total_tokens": 300_020}
+    big = {
+        "input_tokens": 300_000,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": 20,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": 300_020,
+    }
     with ScriptedModelServer([run_command("echo hi"), say("done")], usage=big) as server:
         run = codex.run(server)
 

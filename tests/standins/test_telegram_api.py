@@ -254,8 +254,10 @@ async def test_commands_and_webhook_methods(fake: FakeTelegram) -> None:
     bot = make_bot(fake)
     try:
         assert await bot.delete_webhook(drop_pending_updates=True) is True
-        commands = [BotCommand(command="runs", description="List runs"),
-                    BotCommand(command="approve_pr", description="Approve a PR")]
+        commands = [
+            BotCommand(command="runs", description="List runs"),
+            BotCommand(command="approve_pr", description="Approve a PR"),
+        ]
         assert await bot.set_my_commands(commands) is True
         chat_scope = BotCommandScopeChat(chat_id=CHAT)
         assert await bot.set_my_commands(commands[:1], scope=chat_scope) is True
@@ -285,7 +287,7 @@ async def test_send_message_shapes_and_telegram_errors(fake: FakeTelegram) -> No
         fake.inject_message(CHAT, "hi")  # message 1 in chat 42
         sent = await bot.send_message(
             CHAT,
-            "<b>PR #7</b> opened: <a href=\"https://github.com/o/r/pull/7\">link</a> 1 &lt; 2",
+            '<b>PR #7</b> opened: <a href="https://github.com/o/r/pull/7">link</a> 1 &lt; 2',
             parse_mode="HTML",
             reply_parameters=ReplyParameters(message_id=1),
             link_preview_options=LinkPreviewOptions(is_disabled=True),
@@ -293,7 +295,8 @@ async def test_send_message_shapes_and_telegram_errors(fake: FakeTelegram) -> No
         )
         assert sent.message_id == 2 and sent.text == "PR #7 opened: link 1 < 2"
         assert [(e.type, e.offset, e.length) for e in sent.entities or []] == [
-            ("bold", 0, 5), ("text_link", 14, 4)
+            ("bold", 0, 5),
+            ("text_link", 14, 4),
         ]
         assert sent.reply_to_message is not None and sent.reply_to_message.text == "hi"
         other = await bot.send_message(CHAT + 1, "another chat")
@@ -339,7 +342,9 @@ async def test_send_message_shapes_and_telegram_errors(fake: FakeTelegram) -> No
     finally:
         await bot.session.close()
     assert [m["text"] for m in fake.sent()] == [
-        "PR #7 opened: link 1 < 2", "another chat", "after the wait"
+        "PR #7 opened: link 1 < 2",
+        "another chat",
+        "after the wait",
     ]
     assert [m["text"] for m in fake.sent(CHAT + 1)] == ["another chat"]
 
@@ -349,21 +354,25 @@ async def test_send_message_shapes_and_telegram_errors(fake: FakeTelegram) -> No
 
 def test_error_answers_have_telegrams_shape(fake: FakeTelegram) -> None:
     assert call(fake, "getMe", token="123456:wrong") == (
-        401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
+        401,
+        {"ok": False, "error_code": 401, "description": "Unauthorized"},
     )
     assert call(fake, "sendSticker") == (
-        404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
+        404,
+        {"ok": False, "error_code": 404, "description": "Not Found: method not found"},
     )
     assert call(fake, "", path="/getMe")[0] == 404
     assert call(fake, "sendMessage", {"text": "x"}) == (
-        400, {"ok": False, "error_code": 400, "description": "Bad Request: chat_id is empty"}
+        400,
+        {"ok": False, "error_code": 400, "description": "Bad Request: chat_id is empty"},
     )
     assert call(fake, "sendMessage", {"chat_id": CHAT})[1]["description"] == (
         "Bad Request: message text is empty"
     )
     status, body = call(fake, "sendMessage", {"chat_id": CHAT, "text": "x", "reply_markup": "{"})
     assert (status, body["description"]) == (
-        400, "Bad Request: can't parse reply keyboard markup JSON object"
+        400,
+        "Bad Request: can't parse reply keyboard markup JSON object",
     )
     fake.fail_next("getMe", 502, times=2)
     assert [call(fake, "getMe")[0] for _ in range(3)] == [502, 502, 200]
@@ -383,11 +392,14 @@ def test_methods_by_get_json_and_multipart(fake: FakeTelegram) -> None:
     # multipart/form-data, as aiogram sends whenever a file is attached.
     boundary = uuid.uuid4().hex
     parts = [("chat_id", str(CHAT)), ("text", "multi ✓"), ("disable_notification", "true")]
-    body = b"".join(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n'
-        f"Content-Type: text/plain; charset=utf-8\r\n\r\n{value}\r\n".encode()
-        for name, value in parts
-    ) + f"--{boundary}--\r\n".encode()
+    body = (
+        b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n'
+            f"Content-Type: text/plain; charset=utf-8\r\n\r\n{value}\r\n".encode()
+            for name, value in parts
+        )
+        + f"--{boundary}--\r\n".encode()
+    )
     request = urllib.request.Request(
         f"{fake.base_url}/bot{TOKEN}/sendMessage",
         data=body,
@@ -424,18 +436,35 @@ def test_offset_confirms_and_limit_and_negative_offset(fake: FakeTelegram) -> No
 
 
 def test_update_shapes(fake: FakeTelegram) -> None:
-    fake.inject_message(CHAT, "/approve_pr@agentpr_test_bot run-1 abc", first_name="Ann",
-                        username="ann")
+    fake.inject_message(
+        CHAT, "/approve_pr@agentpr_test_bot run-1 abc", first_name="Ann", username="ann"
+    )
     fake.inject_message(-100123, "hello group", user_id=7)
-    fake.inject_update({"callback_query": {"id": "1", "from": {"id": CHAT, "is_bot": False,
-                                                               "first_name": "Ann"},
-                                           "chat_instance": "c", "data": "approve"}})
+    fake.inject_update(
+        {
+            "callback_query": {
+                "id": "1",
+                "from": {"id": CHAT, "is_bot": False, "first_name": "Ann"},
+                "chat_instance": "c",
+                "data": "approve",
+            }
+        }
+    )
     updates = call(fake, "getUpdates")[1]["result"]
     private = updates[0]["message"]
-    assert private["chat"] == {"id": CHAT, "first_name": "Ann", "username": "ann",
-                               "type": "private"}
-    assert private["from"] == {"id": CHAT, "is_bot": False, "first_name": "Ann",
-                               "username": "ann", "language_code": "en"}
+    assert private["chat"] == {
+        "id": CHAT,
+        "first_name": "Ann",
+        "username": "ann",
+        "type": "private",
+    }
+    assert private["from"] == {
+        "id": CHAT,
+        "is_bot": False,
+        "first_name": "Ann",
+        "username": "ann",
+        "language_code": "en",
+    }
     assert private["entities"] == [{"offset": 0, "length": 28, "type": "bot_command"}]
     group = updates[1]["message"]
     assert group["chat"]["type"] == "supergroup" and group["from"]["id"] == 7
@@ -474,19 +503,24 @@ def test_second_long_poll_ends_the_first_with_409(fake: FakeTelegram) -> None:
     assert update_ids(call(fake, "getUpdates", {"timeout": 20})) == [1]
     first.join(5)
     timer.join()
-    assert answers == [(409, {"ok": False, "error_code": 409,
-                              "description": CONFLICT_OTHER_GET_UPDATES})]
+    assert answers == [
+        (409, {"ok": False, "error_code": 409, "description": CONFLICT_OTHER_GET_UPDATES})
+    ]
 
 
 def test_webhook_blocks_get_updates_until_deleted(fake: FakeTelegram) -> None:
     fake.inject_message(CHAT, "pending")
     assert call(fake, "setWebhook", {"url": "https://example.com/hook"})[1]["result"] is True
     assert call(fake, "getUpdates") == (
-        409, {"ok": False, "error_code": 409, "description": CONFLICT_WEBHOOK_ACTIVE}
+        409,
+        {"ok": False, "error_code": 409, "description": CONFLICT_WEBHOOK_ACTIVE},
     )
     info = call(fake, "getWebhookInfo")[1]["result"]
-    assert info == {"url": "https://example.com/hook", "has_custom_certificate": False,
-                    "pending_update_count": 1}
+    assert info == {
+        "url": "https://example.com/hook",
+        "has_custom_certificate": False,
+        "pending_update_count": 1,
+    }
     assert call(fake, "deleteWebhook", {"drop_pending_updates": True})[1]["result"] is True
     assert update_ids(call(fake, "getUpdates")) == []
 
@@ -519,7 +553,7 @@ def test_wait_for_sent_times_out_with_what_it_saw(fake: FakeTelegram) -> None:
 
 def test_html_parsing() -> None:
     text, entities = parse_html(
-        '<b>bold</b> <i>it</i> <code>x</code> '
+        "<b>bold</b> <i>it</i> <code>x</code> "
         '<pre><code class="language-python">p</code></pre> 😀<u>u</u> &amp;&#33;'
     )
     assert text == "bold it x p 😀u &!"
@@ -551,12 +585,18 @@ def test_markdown_v2_parsing() -> None:
     )
     assert text == "bold it u s sp link c` 1.5"
     assert [(e["type"], e["offset"], e["length"]) for e in entities] == [
-        ("bold", 0, 4), ("italic", 5, 2), ("underline", 8, 1), ("strikethrough", 10, 1),
-        ("spoiler", 12, 2), ("text_link", 15, 4), ("code", 20, 2),
+        ("bold", 0, 4),
+        ("italic", 5, 2),
+        ("underline", 8, 1),
+        ("strikethrough", 10, 1),
+        ("spoiler", 12, 2),
+        ("text_link", 15, 4),
+        ("code", 20, 2),
     ]
     assert entities[5]["url"] == "https://e.com/a)b"
     assert parse_markdown_v2("```python\nprint(1)\n```") == (
-        "print(1)\n", [{"offset": 0, "length": 9, "type": "pre", "language": "python"}]
+        "print(1)\n",
+        [{"offset": 0, "length": 9, "type": "pre", "language": "python"}],
     )
     for bad, message in [
         ("run-1", "Character '-' is reserved and must be escaped with the preceding '\\'"),
@@ -573,19 +613,25 @@ def test_legacy_markdown_and_trimming() -> None:
     text, entities = parse_markdown("*b* _i_ `c` [t](https://e.com) run-1.")
     assert text == "b i c t run-1."
     assert [(e["type"], e["offset"]) for e in entities] == [
-        ("bold", 0), ("italic", 2), ("code", 4), ("text_link", 6)
+        ("bold", 0),
+        ("italic", 2),
+        ("code", 4),
+        ("text_link", 6),
     ]
-    with pytest.raises(EntityParseError, match="Can't find end of the entity starting at byte "
-                                               "offset 2"):
+    with pytest.raises(
+        EntityParseError, match="Can't find end of the entity starting at byte offset 2"
+    ):
         parse_markdown("a *b")
     assert format_text("\n  hi  \n", None) == ("hi", [])
-    assert format_text("  <b>hi</b>  ", "HTML") == ("hi", [
-        {"offset": 0, "length": 2, "type": "bold"}
-    ])
+    assert format_text("  <b>hi</b>  ", "HTML") == (
+        "hi",
+        [{"offset": 0, "length": 2, "type": "bold"}],
+    )
     # On the left tdlib trims only spaces and newlines, and only up to the first entity.
-    assert format_text("\t<b> hi</b>", "HTML") == ("\t hi", [
-        {"offset": 1, "length": 3, "type": "bold"}
-    ])
+    assert format_text("\t<b> hi</b>", "HTML") == (
+        "\t hi",
+        [{"offset": 1, "length": 3, "type": "bold"}],
+    )
     assert format_text("<b>hi </b>", "html") == ("hi", [{"offset": 0, "length": 2, "type": "bold"}])
 
 

@@ -27,8 +27,17 @@ def history(env: Env, run_id: str) -> list[str]:
 @pytest.fixture
 def run_id(env: Env) -> str:
     run_id = new_run_id()
-    created = env.cli("create-run", "--owner", "mem0ai", "--repo", "mem0",
-                      "--prompt-version", "v1", "--run-id", run_id)
+    created = env.cli(
+        "create-run",
+        "--owner",
+        "mem0ai",
+        "--repo",
+        "mem0",
+        "--prompt-version",
+        "v1",
+        "--run-id",
+        run_id,
+    )
     assert created.returncode == 0, created.stderr
     return run_id
 
@@ -52,8 +61,17 @@ def test_owner_and_repo_follow_github_naming_rules(
 
 
 def test_bad_run_id_is_a_usage_error(env: Env) -> None:
-    result = env.cli("create-run", "--owner", "o", "--repo", "r", "--prompt-version", "v1",
-                     "--run-id", "has space")
+    result = env.cli(
+        "create-run",
+        "--owner",
+        "o",
+        "--repo",
+        "r",
+        "--prompt-version",
+        "v1",
+        "--run-id",
+        "has space",
+    )
     assert "invalid run id 'has space'" in one_line_error(result, 2)
 
 
@@ -70,8 +88,17 @@ def test_unknown_run_id(env: Env) -> None:
 
 
 def test_duplicate_run_id_is_refused_and_the_first_run_untouched(env: Env, run_id: str) -> None:
-    result = env.cli("create-run", "--owner", "other", "--repo", "thing",
-                     "--prompt-version", "v9", "--run-id", run_id)
+    result = env.cli(
+        "create-run",
+        "--owner",
+        "other",
+        "--repo",
+        "thing",
+        "--prompt-version",
+        "v9",
+        "--run-id",
+        run_id,
+    )
     assert one_line_error(result, 1) == (
         f"agentpr: run '{run_id}' already exists; pick another --run-id"
     )
@@ -98,9 +125,7 @@ def test_missing_contract_file(env: Env, run_id: str) -> None:
 
 
 def test_bad_enum_and_number_values(env: Env, run_id: str) -> None:
-    line = one_line_error(
-        env.cli("record-check", "--run-id", run_id, "--conclusion", "green"), 2
-    )
+    line = one_line_error(env.cli("record-check", "--run-id", run_id, "--conclusion", "green"), 2)
     assert "'green' is not one of" in line
     line = one_line_error(env.cli("link-pr", "--run-id", run_id, "--pr-number", "0"), 2)
     assert "--pr-number" in line
@@ -120,8 +145,7 @@ def test_unreachable_server(env: Env) -> None:
     address = f"127.0.0.1:{free_port()}"
     env.extra["TEMPORAL_ADDRESS"] = address
     expected = (
-        f"agentpr: cannot reach Temporal at {address} — start it with `agentpr server` "
-        "or `make up`"
+        f"agentpr: cannot reach Temporal at {address} — start it with `agentpr server` or `make up`"
     )
     for args in (
         ("create-run", "--owner", "o", "--repo", "r", "--prompt-version", "v1"),

@@ -15,8 +15,20 @@ def ok(result) -> str:  # type: ignore[no-untyped-def]
 
 
 def create(env: Env, run_id: str, *extra: str) -> None:
-    ok(env.cli("create-run", "--owner", "mem0ai", "--repo", "mem0", "--prompt-version", "v1",
-               "--run-id", run_id, *extra))
+    ok(
+        env.cli(
+            "create-run",
+            "--owner",
+            "mem0ai",
+            "--repo",
+            "mem0",
+            "--prompt-version",
+            "v1",
+            "--run-id",
+            run_id,
+            *extra,
+        )
+    )
 
 
 def show(env: Env, run_id: str) -> dict:
@@ -25,8 +37,21 @@ def show(env: Env, run_id: str) -> dict:
 
 def test_operator_drives_a_run_through_every_command(env: Env) -> None:
     run_id = new_run_id()
-    out = ok(env.cli("create-run", "--owner", "mem0ai", "--repo", "mem0",
-                     "--prompt-version", "v1", "--run-id", run_id, "--budget", "400"))
+    out = ok(
+        env.cli(
+            "create-run",
+            "--owner",
+            "mem0ai",
+            "--repo",
+            "mem0",
+            "--prompt-version",
+            "v1",
+            "--run-id",
+            run_id,
+            "--budget",
+            "400",
+        )
+    )
     assert out.strip() == f"created run {run_id} for mem0ai/mem0 (QUEUED)"
     out = ok(env.cli("start-discovery", "--run-id", run_id))
     assert out.strip() == f"{run_id}: QUEUED -> DISCOVERY (start-discovery)"
@@ -41,8 +66,9 @@ def test_operator_drives_a_run_through_every_command(env: Env) -> None:
     ok(env.cli("pause", "--run-id", run_id))
     ok(env.cli("resume", "--run-id", run_id, "--target-state", "pushed"))
     ok(env.cli("link-pr", "--run-id", run_id, "--pr-number", "123"))
-    out = ok(env.cli("record-check", "--run-id", run_id, "--conclusion", "failure",
-                     "--pr-number", "123"))
+    out = ok(
+        env.cli("record-check", "--run-id", run_id, "--conclusion", "failure", "--pr-number", "123")
+    )
     assert out.strip() == f"{run_id}: CI_WAIT -> ITERATING (record-check)"
     ok(env.cli("retry", "--run-id", run_id, "--target-state", "LOCAL_VALIDATING"))
     ok(env.cli("pause", "--run-id", run_id))
@@ -57,8 +83,18 @@ def test_operator_drives_a_run_through_every_command(env: Env) -> None:
     assert done["from"] == "REVIEW_WAIT" and done["to"] == "DONE" and done["applied"] is True
 
     record = show(env, run_id)
-    for key in ("run_id", "owner", "repo", "prompt_version", "mode", "state", "history",
-                "pr_number", "grade", "reports"):
+    for key in (
+        "run_id",
+        "owner",
+        "repo",
+        "prompt_version",
+        "mode",
+        "state",
+        "history",
+        "pr_number",
+        "grade",
+        "reports",
+    ):
         assert key in record
     assert (record["owner"], record["repo"], record["state"]) == ("mem0ai", "mem0", "DONE")
     assert record["pr_number"] == 123 and record["grade"] is None and record["budget"] == 400
@@ -110,8 +146,9 @@ def test_repeated_pause_resume_cycles_all_apply_from_the_cli(env: Env) -> None:
 def test_idempotency_key_from_the_cli(env: Env) -> None:
     run_id = new_run_id()
     create(env, run_id)
-    first = json.loads(ok(env.cli("pause", "--run-id", run_id, "--idempotency-key", "tg-77",
-                                  "--json")))
+    first = json.loads(
+        ok(env.cli("pause", "--run-id", run_id, "--idempotency-key", "tg-77", "--json"))
+    )
     again = ok(env.cli("pause", "--run-id", run_id, "--idempotency-key", "tg-77"))
     assert first["applied"] is True
     assert "already applied with this idempotency key" in again and "nothing changed" in again
@@ -135,8 +172,19 @@ def test_list_runs_filters_sorts_and_limits(env: Env) -> None:
     repo = f"org-{new_run_id()[2:8]}"
     ids = [new_run_id() for _ in range(3)]
     for run_id in ids:
-        ok(env.cli("create-run", "--owner", repo, "--repo", "calc", "--prompt-version", "v2",
-                   "--run-id", run_id))
+        ok(
+            env.cli(
+                "create-run",
+                "--owner",
+                repo,
+                "--repo",
+                "calc",
+                "--prompt-version",
+                "v2",
+                "--run-id",
+                run_id,
+            )
+        )
     ok(env.cli("start-discovery", "--run-id", ids[1]))
     ok(env.cli("pause", "--run-id", ids[1]))
 

@@ -37,8 +37,16 @@ def test_doctor_reports_every_check(env: Env) -> None:
     assert report["ok"] is True
     by_name = {check["name"]: check for check in report["checks"]}
     assert set(by_name) == {
-        "git", "data dir", "workspace root", "policy", "python", "codex", "github",
-        "temporal", "search attributes", "worker",
+        "git",
+        "data dir",
+        "workspace root",
+        "policy",
+        "python",
+        "codex",
+        "github",
+        "temporal",
+        "search attributes",
+        "worker",
     }
     assert by_name["git"]["detail"].startswith("git version")
     assert by_name["worker"]["status"] == "ok"

@@ -28,8 +28,18 @@ class Bridge:
         environ = {**env.environ, "AGENTPR_GITHUB_WEBHOOK_SECRET": SECRET}
         self.log = env.settings.home / f"bridge-{port}.log"
         self.process = subprocess.Popen(
-            [*agentpr_command(), "run-github-webhook", "--host", "127.0.0.1", "--port", str(port),
-             *extra], env=environ, stdout=open(self.log, "w"), stderr=subprocess.STDOUT,
+            [
+                *agentpr_command(),
+                "run-github-webhook",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                *extra,
+            ],
+            env=environ,
+            stdout=open(self.log, "w"),
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -61,8 +71,13 @@ def bridge(env: Env) -> Iterator[Bridge]:
 
 
 def failing_check(pull: dict, delivery: str | None = None) -> tuple[str, dict]:
-    return hooks.check_run_completed("demo/calc", name="tests", conclusion="failure",
-                                     head_sha=pull["head"]["sha"], head_branch=pull["head"]["ref"])
+    return hooks.check_run_completed(
+        "demo/calc",
+        name="tests",
+        conclusion="failure",
+        head_sha=pull["head"]["sha"],
+        head_branch=pull["head"]["ref"],
+    )
 
 
 async def history_length(client: Client, run_id: str) -> int:
@@ -79,11 +94,18 @@ async def test_signed_deliveries_move_the_run_once(
     assert status == 401
     status, _ = hooks.deliver(bridge.url, event, payload, delivery_id="d-1")  # unsigned
     assert status == 401
-    status, _ = hooks.deliver(bridge.url, event, payload, secret=SECRET, delivery_id="d-1",
-                              body=b"{not json")
+    status, _ = hooks.deliver(
+        bridge.url, event, payload, secret=SECRET, delivery_id="d-1", body=b"{not json"
+    )
     assert status == 400
-    status, _ = hooks.deliver(bridge.url, event, payload, secret=SECRET, delivery_id="d-1",
-                              headers_override={"X-GitHub-Event": None})
+    status, _ = hooks.deliver(
+        bridge.url,
+        event,
+        payload,
+        secret=SECRET,
+        delivery_id="d-1",
+        headers_override={"X-GitHub-Event": None},
+    )
     assert status == 400
     assert show(env, run_id)["state"] == "CI_WAIT"
 
@@ -99,8 +121,9 @@ async def test_signed_deliveries_move_the_run_once(
     assert await history_length(client, run_id) == before
     # Ping is answered; unknown PRs are accepted and ignored.
     assert hooks.deliver(bridge.url, *hooks.ping(), secret=SECRET)[0] == 200
-    other = hooks.check_run_completed("demo/calc", name="tests", conclusion="failure",
-                                      head_sha="0" * 40, head_branch="elsewhere")
+    other = hooks.check_run_completed(
+        "demo/calc", name="tests", conclusion="failure", head_sha="0" * 40, head_branch="elsewhere"
+    )
     status, answer = hooks.deliver(bridge.url, *other, secret=SECRET)
     assert status == 202 and "no run" in answer["ignored"]
 
@@ -110,17 +133,27 @@ def test_dedup_survives_restart_and_holds_across_two_bridges(
 ) -> None:
     run_id, pull = waiting_run
     event, payload = hooks.pull_request_review_submitted(
-        "demo/calc", number=pull["number"], state="commented", head_sha=pull["head"]["sha"],
-        review_id=77)
+        "demo/calc",
+        number=pull["number"],
+        state="commented",
+        head_sha=pull["head"]["sha"],
+        review_id=77,
+    )
     first, second = Bridge(env, free_port()), Bridge(env, free_port())
     try:
         assert hooks.deliver(first.url, event, payload, secret=SECRET, delivery_id="r-1")[0] == 200
-        assert hooks.deliver(second.url, event, payload, secret=SECRET,
-                             delivery_id="r-1")[1] == {"duplicate": True, "delivery": "r-1"}
+        assert hooks.deliver(second.url, event, payload, secret=SECRET, delivery_id="r-1")[1] == {
+            "duplicate": True,
+            "delivery": "r-1",
+        }
         first.stop()
         restarted = Bridge(env, free_port())
-        assert hooks.deliver(restarted.url, event, payload, secret=SECRET,
-                             delivery_id="r-1")[1]["duplicate"] is True
+        assert (
+            hooks.deliver(restarted.url, event, payload, secret=SECRET, delivery_id="r-1")[1][
+                "duplicate"
+            ]
+            is True
+        )
         restarted.stop()
     finally:
         for bridge in (first, second):
@@ -133,14 +166,20 @@ def test_dedup_survives_restart_and_holds_across_two_bridges(
 
 
 def test_reconciliation_catches_a_merge_no_webhook_announced(
-    env: Env, github: FakeGitHub, waiting_run: tuple[str, dict], bridge: Bridge  # noqa: F811
+    env: Env,
+    github: FakeGitHub,
+    waiting_run: tuple[str, dict],
+    bridge: Bridge,  # noqa: F811
 ) -> None:
     run_id, pull = waiting_run
     github.set_check_run("demo", "calc", pull["head"]["sha"], "tests", conclusion="success")
     # A webhook tells of the green checks; polling later finds the same fact and skips it.
-    event, payload = hooks.check_suite_completed("demo/calc", conclusion="success",
-                                                 head_sha=pull["head"]["sha"],
-                                                 head_branch=pull["head"]["ref"])
+    event, payload = hooks.check_suite_completed(
+        "demo/calc",
+        conclusion="success",
+        head_sha=pull["head"]["sha"],
+        head_branch=pull["head"]["ref"],
+    )
     assert hooks.deliver(bridge.url, event, payload, secret=SECRET)[0] == 200
     assert show(env, run_id)["state"] == "REVIEW_WAIT"
     github.merge_pull("demo", "calc", pull["number"])  # and no webhook says so
@@ -156,7 +195,9 @@ def test_reconciliation_catches_a_merge_no_webhook_announced(
 
 
 async def test_the_run_reconciles_on_its_own_timer(
-    env: Env, github: FakeGitHub, client: Client  # noqa: F811
+    env: Env,
+    github: FakeGitHub,
+    client: Client,  # noqa: F811
 ) -> None:
     from pydantic import SecretStr
 
@@ -167,9 +208,12 @@ async def test_the_run_reconciles_on_its_own_timer(
     run_id = "timer_" + str(free_port())
     await client.start_workflow(
         IntegrationRunWorkflow.run,
-        RunStart(spec=RunSpec(run_id=run_id, owner="demo", repo="calc", prompt_version="v1"),
-                 reconcile_every_s=1),
-        id=run_id, task_queue=env.settings.task_queue,
+        RunStart(
+            spec=RunSpec(run_id=run_id, owner="demo", repo="calc", prompt_version="v1"),
+            reconcile_every_s=1,
+        ),
+        id=run_id,
+        task_queue=env.settings.task_queue,
     )
     pushed = pushed_run(env, github, run_id=run_id)
     ok(approve(env, pushed, request(env, pushed), "--confirm"))
@@ -184,13 +228,18 @@ async def test_the_run_reconciles_on_its_own_timer(
 
 
 def test_a_crash_mid_approval_still_opens_exactly_one_pr(
-    env: Env, github: FakeGitHub  # noqa: F811
+    env: Env,
+    github: FakeGitHub,  # noqa: F811
 ) -> None:
     run_id = pushed_run(env, github)
     ask = request(env, run_id)
     # GitHub creates the PR, the worker never hears the answer (it died, or the link did).
-    github.fail_on("POST", "/repos/{owner}/{repo}/pulls",
-                   (502, {"message": "Bad Gateway"}), after_handling=True)
+    github.fail_on(
+        "POST",
+        "/repos/{owner}/{repo}/pulls",
+        (502, {"message": "Bad Gateway"}),
+        after_handling=True,
+    )
     out = ok(approve(env, run_id, ask, "--confirm"))
     pulls = github.pulls("demo", "calc")
     assert len(pulls) == 1
@@ -216,8 +265,9 @@ def test_a_failed_delivery_is_processed_when_github_redelivers(
         assert status == 500
         assert show(env, run_id)["state"] == "CI_WAIT"
         proxy.restore()
-        status, answer = hooks.deliver(bridge.url, event, payload, secret=SECRET,
-                                       delivery_id="f-1")  # GitHub's manual redelivery
+        status, answer = hooks.deliver(
+            bridge.url, event, payload, secret=SECRET, delivery_id="f-1"
+        )  # GitHub's manual redelivery
         assert status == 200 and answer["run_id"] == run_id, answer
         assert show(env, run_id)["state"] == "ITERATING"
     finally:
@@ -226,20 +276,31 @@ def test_a_failed_delivery_is_processed_when_github_redelivers(
 
 
 def test_link_pr_reads_the_head_so_fork_check_events_find_the_run(
-    env: Env, github: FakeGitHub, bridge: Bridge  # noqa: F811
+    env: Env,
+    github: FakeGitHub,
+    bridge: Bridge,  # noqa: F811
 ) -> None:
     from github import Auth, Github
 
     run_id = pushed_run(env, github)
     gh = Github(auth=Auth.Token(TOKEN), base_url=github.base_url)
-    pr = gh.get_repo("demo/calc").create_pull(title="by hand", body="", base="main",
-                                               head=f"agentpr-bot:agentpr/{run_id}")
+    pr = gh.get_repo("demo/calc").create_pull(
+        title="by hand", body="", base="main", head=f"agentpr-bot:agentpr/{run_id}"
+    )
     ok(env.cli("link-pr", "--run-id", run_id, "--pr-number", str(pr.number)))
     record = show(env, run_id)
     assert (record["state"], record["pr_number"], record["head_sha"]) == (
-        "CI_WAIT", pr.number, pr.head.sha)
-    event, payload = hooks.check_run_completed("demo/calc", name="lint", conclusion="failure",
-                                               head_sha=pr.head.sha, head_branch=pr.head.ref)
+        "CI_WAIT",
+        pr.number,
+        pr.head.sha,
+    )
+    event, payload = hooks.check_run_completed(
+        "demo/calc",
+        name="lint",
+        conclusion="failure",
+        head_sha=pr.head.sha,
+        head_branch=pr.head.ref,
+    )
     status, answer = hooks.deliver(bridge.url, event, payload, secret=SECRET)
     assert status == 200 and answer["run_id"] == run_id
     assert show(env, run_id)["state"] == "ITERATING"

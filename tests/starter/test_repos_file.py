@@ -17,11 +17,15 @@ from starter.repos_file import parse_repos
 
 
 def test_urls_comments_and_blank_lines() -> None:
-    repos = parse_repos("# wave 1\n\nmem0ai/mem0\nacme/calc file:///u.git file:///f.git  # local\n",
-                        "repos.txt")
-    assert repos == [CampaignRepo(owner="mem0ai", repo="mem0"),
-                     CampaignRepo(owner="acme", repo="calc", upstream_url="file:///u.git",
-                                  fork_url="file:///f.git")]
+    repos = parse_repos(
+        "# wave 1\n\nmem0ai/mem0\nacme/calc file:///u.git file:///f.git  # local\n", "repos.txt"
+    )
+    assert repos == [
+        CampaignRepo(owner="mem0ai", repo="mem0"),
+        CampaignRepo(
+            owner="acme", repo="calc", upstream_url="file:///u.git", fork_url="file:///f.git"
+        ),
+    ]
 
 
 def test_every_problem_is_reported_in_one_line() -> None:

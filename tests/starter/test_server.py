@@ -56,8 +56,12 @@ class Processes:
     def start(self, *args: str) -> subprocess.Popen[str]:
         log = open(self.env.settings.home / f"{args[0]}-{len(self.started)}.log", "w")  # noqa: SIM115
         process = subprocess.Popen(
-            [*agentpr_command(), *args], env=self.env.environ, stdout=log,
-            stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            [*agentpr_command(), *args],
+            env=self.env.environ,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
         )
         self.started.append(process)
         return process
@@ -80,8 +84,9 @@ class Processes:
 def own_server_env(tmp_path: Path) -> Iterator[tuple[Env, Processes]]:
     """An environment with its own server (these tests kill servers), no in-process worker."""
     port = free_port()
-    settings = Settings(home=tmp_path / "home", temporal_address=f"127.0.0.1:{port}",
-                        task_queue="agentpr-kill-test")
+    settings = Settings(
+        home=tmp_path / "home", temporal_address=f"127.0.0.1:{port}", task_queue="agentpr-kill-test"
+    )
     settings.home.mkdir()
     env = Env(settings=settings)
     processes = Processes(env)
@@ -123,8 +128,20 @@ def test_run_survives_kill_9_of_server_and_worker(own_server_env: tuple[Env, Pro
     wait_until(lambda: server_ready(env), 30, "the server")
     worker = processes.start("worker")
     run_id = new_run_id()
-    assert env.cli("create-run", "--owner", "mem0ai", "--repo", "mem0", "--prompt-version", "v1",
-                   "--run-id", run_id).returncode == 0
+    assert (
+        env.cli(
+            "create-run",
+            "--owner",
+            "mem0ai",
+            "--repo",
+            "mem0",
+            "--prompt-version",
+            "v1",
+            "--run-id",
+            run_id,
+        ).returncode
+        == 0
+    )
     for args in (("start-discovery",), ("pause",)):
         result = env.cli(*args, "--run-id", run_id)
         assert result.returncode == 0, result.stderr
@@ -164,8 +181,20 @@ def test_up_serves_the_web_ui_and_ctrl_c_stops_both(own_server_env: tuple[Env, P
     assert f"Web UI: {ui_url}" in output
     assert "worker running on task queue 'agentpr-kill-test'" in output
     run_id = new_run_id()
-    assert env.cli("create-run", "--owner", "mem0ai", "--repo", "mem0", "--prompt-version", "v1",
-                   "--run-id", run_id).returncode == 0
+    assert (
+        env.cli(
+            "create-run",
+            "--owner",
+            "mem0ai",
+            "--repo",
+            "mem0",
+            "--prompt-version",
+            "v1",
+            "--run-id",
+            run_id,
+        ).returncode
+        == 0
+    )
     assert env.cli("pause", "--run-id", run_id).returncode == 0
     # The Web UI answers, and its API filters runs by our search attribute.
     with urllib.request.urlopen(ui_url, timeout=10) as response:

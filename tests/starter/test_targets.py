@@ -27,28 +27,47 @@ def github(tmp_path: Path) -> Iterator[FakeGitHub]:
     with FakeGitHub(tmp_path / "github", token=TOKEN) as fake:
         bare = tmp_path / "bare"
         fake.add_repo("other", "calc", bare / "other-calc.git")
-        fake.add_repo("acme", "api", bare / "api.git", topics=["llm", "python"],
-                      description="The public API")
+        fake.add_repo(
+            "acme", "api", bare / "api.git", topics=["llm", "python"], description="The public API"
+        )
         fake.add_repo("acme", "web", bare / "web.git", description="Website")
-        fake.add_repo("acme", "gateway-sdk", bare / "sdk.git", topics=["llm"],
-                      description="LLM gateway client", archived=True)
+        fake.add_repo(
+            "acme",
+            "gateway-sdk",
+            bare / "sdk.git",
+            topics=["llm"],
+            description="LLM gateway client",
+            archived=True,
+        )
         fake.add_repo("acme", "old-cli", bare / "old-cli.git", disabled=True)
         fake.add_repo("acme", "calc", bare / "acme-calc.git", fork_of=("other", "calc"))
-        fake.add_repo("zeta", "llm-gateway", bare / "zeta.git", topics=["llm"],
-                      description="A gateway")
+        fake.add_repo(
+            "zeta", "llm-gateway", bare / "zeta.git", topics=["llm"], description="A gateway"
+        )
         yield fake
 
 
 def settings(tmp_path: Path, github: FakeGitHub, token: str | None = TOKEN) -> Settings:
-    return Settings(home=tmp_path / "home", github_api_url=github.base_url,
-                    github_token=SecretStr(token) if token else None)
+    return Settings(
+        home=tmp_path / "home",
+        github_api_url=github.base_url,
+        github_token=SecretStr(token) if token else None,
+    )
 
 
-def find(tmp_path: Path, github: FakeGitHub, org: str | None = None, topic: str | None = None,
-         search: str | None = None, include: list[str] | None = None,
-         exclude: list[str] | None = None, **options: int) -> TargetList:
-    return find_repositories(settings(tmp_path, github), org, topic, search, include or [],
-                             exclude or [], **options)
+def find(
+    tmp_path: Path,
+    github: FakeGitHub,
+    org: str | None = None,
+    topic: str | None = None,
+    search: str | None = None,
+    include: list[str] | None = None,
+    exclude: list[str] | None = None,
+    **options: int,
+) -> TargetList:
+    return find_repositories(
+        settings(tmp_path, github), org, topic, search, include or [], exclude or [], **options
+    )
 
 
 def names(target: TargetList) -> list[str]:
@@ -64,8 +83,11 @@ def test_org_lists_every_repository_and_says_why_some_are_skipped(
 ) -> None:
     target = find(tmp_path, github, org="acme")
     assert names(target) == ["acme/web", "acme/api"]  # newest first, as GitHub lists them
-    assert target.skipped == [("acme/calc", "fork"), ("acme/old-cli", "disabled"),
-                              ("acme/gateway-sdk", "archived")]
+    assert target.skipped == [
+        ("acme/calc", "fork"),
+        ("acme/old-cli", "disabled"),
+        ("acme/gateway-sdk", "archived"),
+    ]
     assert target.query == "GET /orgs/acme/repos" and not target.truncated
     assert all(r.upstream_url is None and r.fork_url is None for r in target.repos)
     listed = [r for r in github.requests if r.route_path == "/orgs/acme/repos"]
@@ -76,8 +98,9 @@ def test_org_lists_every_repository_and_says_why_some_are_skipped(
 def test_include_and_exclude_apply_to_owner_slash_repo(tmp_path: Path, github: FakeGitHub) -> None:
     for index in range(3):
         github.add_repo("acme", f"svc-{index}", tmp_path / f"svc-{index}.git")
-    target = find(tmp_path, github, org="acme", include=[r"^acme/svc-", "api$"],
-                  exclude=[r"svc-1", r"-2$"])
+    target = find(
+        tmp_path, github, org="acme", include=[r"^acme/svc-", "api$"], exclude=[r"svc-1", r"-2$"]
+    )
     assert names(target) == ["acme/svc-0", "acme/api"]
     reasons = dict(target.skipped)
     assert reasons["acme/svc-2"] == "excluded by --exclude -2$"
@@ -137,8 +160,9 @@ def test_search_cap_is_reported(tmp_path: Path, github: FakeGitHub) -> None:
     github.search_result_cap = 10  # GitHub's is 1000; fewer repositories show the same thing
     target = find(tmp_path, github, topic="bulk")
     assert len(target.repos) == 10 and target.truncated
-    assert target.notes == ["GitHub search matched 12 repositories but only 10 can be read; "
-                            "narrow the query"]
+    assert target.notes == [
+        "GitHub search matched 12 repositories but only 10 can be read; narrow the query"
+    ]
 
 
 def test_the_same_repository_twice_is_kept_once() -> None:
@@ -181,13 +205,10 @@ def refusal(call: object) -> str:
     return message
 
 
-def test_github_refusals_are_one_line_without_the_token(
-    tmp_path: Path, github: FakeGitHub
-) -> None:
+def test_github_refusals_are_one_line_without_the_token(tmp_path: Path, github: FakeGitHub) -> None:
     wrong = settings(tmp_path, github, token="ghp_wrongWrongWrong")
     message = refusal(lambda: find_repositories(wrong, "acme", None, None, [], []))
-    assert message == ("GitHub refused the token (401 Bad credentials); check "
-                       "AGENTPR_GITHUB_TOKEN")
+    assert message == ("GitHub refused the token (401 Bad credentials); check AGENTPR_GITHUB_TOKEN")
     assert "ghp_wrong" not in message
 
     message = refusal(lambda: find(tmp_path, github, org="nobody"))
@@ -195,21 +216,30 @@ def test_github_refusals_are_one_line_without_the_token(
     assert "--search 'user:nobody'" in message
 
     message = refusal(lambda: find(tmp_path, github, search="user:nobody"))
-    assert message.startswith("GitHub refused search: user:nobody (422 Validation Failed: "
-                              "The listed users and repositories cannot be searched")
+    assert message.startswith(
+        "GitHub refused search: user:nobody (422 Validation Failed: "
+        "The listed users and repositories cannot be searched"
+    )
 
     github.fail_next.append(primary_rate_limit(github.rate_limit_reset))
     message = refusal(lambda: find(tmp_path, github, topic="llm"))
     assert message.startswith("GitHub rate limit reached (search: topic:llm); try again in ")
 
-    message = refusal(lambda: find_repositories(settings(tmp_path, github, token=None),
-                                                "acme", None, None, [], []))
+    message = refusal(
+        lambda: find_repositories(
+            settings(tmp_path, github, token=None), "acme", None, None, [], []
+        )
+    )
     assert message == "no GitHub token: set AGENTPR_GITHUB_TOKEN to find repositories on GitHub"
 
 
 def test_unreachable_api_is_refused(tmp_path: Path) -> None:
-    closed = Settings(home=tmp_path, github_token=SecretStr(TOKEN),
-                      github_api_url=f"http://127.0.0.1:{free_port()}")
+    closed = Settings(
+        home=tmp_path,
+        github_token=SecretStr(TOKEN),
+        github_api_url=f"http://127.0.0.1:{free_port()}",
+    )
     message = refusal(lambda: find_repositories(closed, None, "llm", None, [], []))
-    assert message.startswith(f"GitHub API {closed.github_api_url} unreachable (search: "
-                              "topic:llm): ")
+    assert message.startswith(
+        f"GitHub API {closed.github_api_url} unreachable (search: topic:llm): "
+    )

@@ -21,9 +21,15 @@ OPERATOR, STRANGER = 111, 999
 
 def test_cli_and_worker_never_import_aiogram_or_pygithub() -> None:
     probe = subprocess.run(
-        [sys.executable, "-c", "import sys, starter.cli.app, worker, workflows.run; "
-         "print(sorted(m for m in ('aiogram', 'github') if m in sys.modules))"],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            "import sys, starter.cli.app, worker, workflows.run; "
+            "print(sorted(m for m in ('aiogram', 'github') if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert probe.stdout.strip() == "[]", probe.stderr
 
@@ -36,19 +42,27 @@ def telegram() -> Iterator[FakeTelegram]:
 
 @pytest.fixture
 def bot(env: Env, telegram: FakeTelegram) -> Iterator[subprocess.Popen[str]]:
-    environ = {**env.environ, "AGENTPR_TELEGRAM_BOT_TOKEN": BOT_TOKEN,
-               "AGENTPR_TELEGRAM_API_URL": telegram.base_url}
+    environ = {
+        **env.environ,
+        "AGENTPR_TELEGRAM_BOT_TOKEN": BOT_TOKEN,
+        "AGENTPR_TELEGRAM_API_URL": telegram.base_url,
+    }
     log = open(env.settings.home / "bot.log", "w")  # noqa: SIM115
-    process = subprocess.Popen([*agentpr_command(), "run-telegram-bot", "--allow-chat-id",
-                                str(OPERATOR)], env=environ, stdout=log, stderr=subprocess.STDOUT,
-                               text=True)
+    process = subprocess.Popen(
+        [*agentpr_command(), "run-telegram-bot", "--allow-chat-id", str(OPERATOR)],
+        env=environ,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     yield process
     process.terminate()
     process.wait(20)
 
 
-def ask(telegram: FakeTelegram, text: str, chat_id: int = OPERATOR,
-        update_id: int | None = None) -> str:
+def ask(
+    telegram: FakeTelegram, text: str, chat_id: int = OPERATOR, update_id: int | None = None
+) -> str:
     before = len(telegram.sent(chat_id))
     telegram.inject_message(chat_id, text, update_id=update_id)
     return telegram.wait_for_sent(before + 1, chat_id=chat_id, timeout=30)[-1]["text"]
@@ -56,8 +70,17 @@ def ask(telegram: FakeTelegram, text: str, chat_id: int = OPERATOR,
 
 def create(env: Env) -> str:
     run_id = new_run_id()
-    done = env.cli("create-run", "--owner", "mem0ai", "--repo", "mem0", "--prompt-version", "v1",
-                   "--run-id", run_id)
+    done = env.cli(
+        "create-run",
+        "--owner",
+        "mem0ai",
+        "--repo",
+        "mem0",
+        "--prompt-version",
+        "v1",
+        "--run-id",
+        run_id,
+    )
     assert done.returncode == 0, done.stderr
     return run_id
 
@@ -85,7 +108,8 @@ def test_commands_sentences_allowlist_and_audit(
     assert ask(telegram, "/pause no_such_run_x").startswith("⚠️ no run with id")
     # A stranger is refused and nothing changes.
     assert ask(telegram, f"/pause {run_id}", chat_id=STRANGER) == (
-        "This chat is not allowed to control agentpr.")
+        "This chat is not allowed to control agentpr."
+    )
     record = json.loads(env.cli("show-run", "--run-id", run_id, "--json").stdout)
     assert record["state"] == "DISCOVERY"
     assert [h["by"] for h in record["history"][-6:]] == ["telegram"] * 6
@@ -124,8 +148,9 @@ def test_pending_pr_and_approve_from_the_phone(
         waiting = ask(telegram, "/pending_pr")
         assert run_id in waiting and f"/approve_pr {run_id} <confirm_token>" in waiting
         wrong = ask(telegram, f"/approve_pr {run_id} not-the-token")
-        assert wrong == ("⚠️ approve-open-pr refused: the confirm token does not match the "
-                         "pending PR request")
+        assert wrong == (
+            "⚠️ approve-open-pr refused: the confirm token does not match the pending PR request"
+        )
         assert github.pulls("demo", "calc") == []
         # Sentences never approve.
         assert "/approve_pr" in ask(telegram, f"approve {run_id}")
@@ -137,22 +162,26 @@ def test_pending_pr_and_approve_from_the_phone(
     assert ask_pr["confirm_token"] not in audit and TOKEN not in audit
 
 
-def test_notification_waits_for_a_bot_and_arrives_once(
-    env: Env, telegram: FakeTelegram
-) -> None:
+def test_notification_waits_for_a_bot_and_arrives_once(env: Env, telegram: FakeTelegram) -> None:
     from pydantic import SecretStr
 
     # Runs created where a bot is configured notify (the CLI sees the token).
     env.extra["AGENTPR_TELEGRAM_BOT_TOKEN"] = BOT_TOKEN
     run_id = create(env)
-    for args in (("pause", "--run-id", run_id),
-                 ("resume", "--run-id", run_id, "--target-state", "NEEDS_HUMAN_REVIEW")):
+    for args in (
+        ("pause", "--run-id", run_id),
+        ("resume", "--run-id", run_id, "--target-state", "NEEDS_HUMAN_REVIEW"),
+    ):
         assert env.cli(*args).returncode == 0
     assert telegram.sent(OPERATOR) == []  # no bot yet: the notification waits on its queue
     environ = {**env.environ, "AGENTPR_TELEGRAM_API_URL": telegram.base_url}
     log = open(env.settings.home / "bot.log", "w")  # noqa: SIM115
-    bot = subprocess.Popen([*agentpr_command(), "run-telegram-bot", "--allow-chat-id",
-                            str(OPERATOR)], env=environ, stdout=log, stderr=subprocess.STDOUT)
+    bot = subprocess.Popen(
+        [*agentpr_command(), "run-telegram-bot", "--allow-chat-id", str(OPERATOR)],
+        env=environ,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         sent = telegram.wait_for_sent(1, chat_id=OPERATOR, timeout=60)
         assert sent[0]["text"].startswith(f"🙋 {run_id} (mem0ai/mem0) needs a human")

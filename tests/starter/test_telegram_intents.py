@@ -37,6 +37,7 @@ def refused(text: str) -> Intent:
 
 # --- slash commands: good arguments ---------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -50,22 +51,36 @@ def refused(text: str) -> Intent:
         (f"/show {SMOKE}", {"action": "show", "run_id": SMOKE}),
         (f"/show@agentpr_bot {RUN}", {"action": "show", "run_id": RUN}),
         (f"/status {CALIB}", {"action": "status", "run_id": CALIB}),
-        ("/status smoke-doctor-gate-20260224", {"action": "status",
-                                                 "run_id": "smoke-doctor-gate-20260224"}),
-        (f"/approve_pr {RUN} {TOKEN}", {"action": "approve_pr", "run_id": RUN,
-                                        "confirm_token": TOKEN}),
+        (
+            "/status smoke-doctor-gate-20260224",
+            {"action": "status", "run_id": "smoke-doctor-gate-20260224"},
+        ),
+        (
+            f"/approve_pr {RUN} {TOKEN}",
+            {"action": "approve_pr", "run_id": RUN, "confirm_token": TOKEN},
+        ),
         (f"/pause {SMOKE}", {"action": "pause", "run_id": SMOKE}),
         (f"/Pause@AgentPRBot {RUN}", {"action": "pause", "run_id": RUN}),
-        (f"/resume {RUN} IMPLEMENTING", {"action": "resume", "run_id": RUN,
-                                         "target_state": RunState.IMPLEMENTING}),
-        (f"/resume {RUN} implementing", {"action": "resume", "run_id": RUN,
-                                         "target_state": RunState.IMPLEMENTING}),
-        (f"/resume {RUN} to Plan_Ready", {"action": "resume", "run_id": RUN,
-                                          "target_state": RunState.PLAN_READY}),
-        (f"/retry {CALIB} ITERATING", {"action": "retry", "run_id": CALIB,
-                                       "target_state": RunState.ITERATING}),
-        (f"/retry {CALIB} at discovery", {"action": "retry", "run_id": CALIB,
-                                          "target_state": RunState.DISCOVERY}),
+        (
+            f"/resume {RUN} IMPLEMENTING",
+            {"action": "resume", "run_id": RUN, "target_state": RunState.IMPLEMENTING},
+        ),
+        (
+            f"/resume {RUN} implementing",
+            {"action": "resume", "run_id": RUN, "target_state": RunState.IMPLEMENTING},
+        ),
+        (
+            f"/resume {RUN} to Plan_Ready",
+            {"action": "resume", "run_id": RUN, "target_state": RunState.PLAN_READY},
+        ),
+        (
+            f"/retry {CALIB} ITERATING",
+            {"action": "retry", "run_id": CALIB, "target_state": RunState.ITERATING},
+        ),
+        (
+            f"/retry {CALIB} at discovery",
+            {"action": "retry", "run_id": CALIB, "target_state": RunState.DISCOVERY},
+        ),
         ("/help", {"action": "help"}),
         ("/help@agentpr_bot", {"action": "help"}),
         ("/start", {"action": "help"}),
@@ -82,6 +97,7 @@ def test_slash_commands(text: str, expected: dict[str, object]) -> None:
 
 
 # --- slash commands: bad arguments ----------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("text", "action", "needle"),
@@ -140,6 +156,7 @@ def test_slash_errors_speak_the_message_language() -> None:
 
 # --- sentences ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("text", "expected", "rule"),
     [
@@ -147,25 +164,39 @@ def test_slash_errors_speak_the_message_language() -> None:
         ("show runs", {"action": "list"}, "en: list runs"),
         ("List 5 runs", {"action": "list", "limit": 5}, "en: list runs"),
         (f"status of {RUN}", {"action": "status", "run_id": RUN}, "en: status of <run>"),
-        (f"what's the status of {RUN}?", {"action": "status", "run_id": RUN},
-         "en: status of <run>"),
-        (f"What\u2019s the status of {SMOKE}", {"action": "status", "run_id": SMOKE},
-         "en: status of <run>"),
+        (
+            f"what's the status of {RUN}?",
+            {"action": "status", "run_id": RUN},
+            "en: status of <run>",
+        ),
+        (
+            f"What\u2019s the status of {SMOKE}",
+            {"action": "status", "run_id": SMOKE},
+            "en: status of <run>",
+        ),
         (f"show {RUN}", {"action": "show", "run_id": RUN}, "en: show <run>"),
         (f"pause {RUN}", {"action": "pause", "run_id": RUN}, "en: pause <run>"),
         (f"please pause {CALIB}.", {"action": "pause", "run_id": CALIB}, "en: pause <run>"),
-        (f"resume {RUN} to IMPLEMENTING",
-         {"action": "resume", "run_id": RUN, "target_state": RunState.IMPLEMENTING},
-         "en: resume <run> to <state>"),
-        (f"resume {RUN} IMPLEMENTING",
-         {"action": "resume", "run_id": RUN, "target_state": RunState.IMPLEMENTING},
-         "en: resume <run> to <state>"),
-        (f"resume {RUN} to plan_ready",
-         {"action": "resume", "run_id": RUN, "target_state": RunState.PLAN_READY},
-         "en: resume <run> to <state>"),
-        (f"retry {RUN} at ITERATING",
-         {"action": "retry", "run_id": RUN, "target_state": RunState.ITERATING},
-         "en: retry <run> at <state>"),
+        (
+            f"resume {RUN} to IMPLEMENTING",
+            {"action": "resume", "run_id": RUN, "target_state": RunState.IMPLEMENTING},
+            "en: resume <run> to <state>",
+        ),
+        (
+            f"resume {RUN} IMPLEMENTING",
+            {"action": "resume", "run_id": RUN, "target_state": RunState.IMPLEMENTING},
+            "en: resume <run> to <state>",
+        ),
+        (
+            f"resume {RUN} to plan_ready",
+            {"action": "resume", "run_id": RUN, "target_state": RunState.PLAN_READY},
+            "en: resume <run> to <state>",
+        ),
+        (
+            f"retry {RUN} at ITERATING",
+            {"action": "retry", "run_id": RUN, "target_state": RunState.ITERATING},
+            "en: retry <run> at <state>",
+        ),
         ("pending prs", {"action": "pending_pr"}, "en: pending prs"),
         ("PRs awaiting approval", {"action": "pending_pr"}, "en: pending prs"),
         ("what's going on", {"action": "list"}, "en: overall status"),
@@ -180,15 +211,21 @@ def test_slash_errors_speak_the_message_language() -> None:
         (f"{RUN} 状态", {"action": "status", "run_id": RUN}, "zh: <run> 状态"),
         (f"查看 {SMOKE}", {"action": "show", "run_id": SMOKE}, "zh: 查看 <run>"),
         (f"暂停 {RUN}", {"action": "pause", "run_id": RUN}, "zh: 暂停 <run>"),
-        (f"恢复 {RUN} 到 IMPLEMENTING",
-         {"action": "resume", "run_id": RUN, "target_state": RunState.IMPLEMENTING},
-         "zh: 恢复 <run> 到 <state>"),
-        (f"恢复暂停的 {RUN} 到 IMPLEMENTING",  # "暂停的" describes the run; the verb is 恢复
-         {"action": "resume", "run_id": RUN, "target_state": RunState.IMPLEMENTING},
-         "zh: 恢复 <run> 到 <state>"),
-        (f"重试 {RUN} 到 ITERATING",
-         {"action": "retry", "run_id": RUN, "target_state": RunState.ITERATING},
-         "zh: 重试 <run> 到 <state>"),
+        (
+            f"恢复 {RUN} 到 IMPLEMENTING",
+            {"action": "resume", "run_id": RUN, "target_state": RunState.IMPLEMENTING},
+            "zh: 恢复 <run> 到 <state>",
+        ),
+        (
+            f"恢复暂停的 {RUN} 到 IMPLEMENTING",  # "暂停的" describes the run; the verb is 恢复
+            {"action": "resume", "run_id": RUN, "target_state": RunState.IMPLEMENTING},
+            "zh: 恢复 <run> 到 <state>",
+        ),
+        (
+            f"重试 {RUN} 到 ITERATING",
+            {"action": "retry", "run_id": RUN, "target_state": RunState.ITERATING},
+            "zh: 重试 <run> 到 <state>",
+        ),
         ("待审批的PR", {"action": "pending_pr"}, "zh: 待审批的PR"),
         ("待批准的PR", {"action": "pending_pr"}, "zh: 待审批的PR"),  # awaiting, not approving
         ("目前情况", {"action": "list"}, "zh: 整体状态"),
@@ -237,8 +274,13 @@ def test_sentence_errors(text: str, action: str, needle: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "language"),
-    [("what is this bot", "en"), ("make coffee", "en"), ("推进一次", "zh"), ("你好", "zh"),
-     (f"{RUN} please", "en")],
+    [
+        ("what is this bot", "en"),
+        ("make coffee", "en"),
+        ("推进一次", "zh"),
+        ("你好", "zh"),
+        (f"{RUN} please", "en"),
+    ],
 )
 def test_unrecognised_sentences_get_help(text: str, language: str) -> None:
     intent = ok(text)
@@ -252,6 +294,7 @@ def test_empty_message() -> None:
 
 
 # --- approving is a command, never a sentence -----------------------------------------------
+
 
 @pytest.mark.parametrize(
     "text",
@@ -279,8 +322,13 @@ def test_approve_by_sentence_is_refused(text: str) -> None:
 
 def test_no_sentence_ever_approves() -> None:
     sentences = [
-        "approve everything", f"approve_pr {RUN} {TOKEN}", f"{RUN} {TOKEN}", "批准所有PR",
-        f"open the pr for {RUN}", f"开 PR {RUN} {TOKEN}", "merge it",
+        "approve everything",
+        f"approve_pr {RUN} {TOKEN}",
+        f"{RUN} {TOKEN}",
+        "批准所有PR",
+        f"open the pr for {RUN}",
+        f"开 PR {RUN} {TOKEN}",
+        "merge it",
     ]
     for text in sentences:
         intent = parse_message(text)
@@ -313,8 +361,11 @@ FIXTURE_EXPECTED: dict[str, tuple[str, str | None, bool]] = {
 def test_every_fixture_message() -> None:
     if not AUDIT.exists():
         pytest.skip(f"{AUDIT} is absent (shared fixtures are not next to the checkout)")
-    texts = [json.loads(line)["request_text"]
-             for line in AUDIT.read_text(encoding="utf-8").splitlines() if line.strip()]
+    texts = [
+        json.loads(line)["request_text"]
+        for line in AUDIT.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     assert texts
     unjudged = sorted(set(texts) - set(FIXTURE_EXPECTED))
     assert not unjudged, f"new fixture messages need an expected intent: {unjudged}"
@@ -329,6 +380,7 @@ def test_every_fixture_message() -> None:
 
 
 # --- help -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_help_lists_every_command_and_state(language: str) -> None:
@@ -366,6 +418,7 @@ def test_help_intent_language_matches_message() -> None:
 
 
 # --- the model --------------------------------------------------------------------------------
+
 
 def test_an_executable_intent_is_complete() -> None:
     with pytest.raises(ValidationError):

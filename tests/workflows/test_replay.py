@@ -93,8 +93,16 @@ async def drive_steps_scenario(runs: RunClient, root: Path) -> str:
     """prepare, preflight and finish through activities, against local bare repositories."""
     remotes = make_remotes(root)
     run_id = new_run_id()
-    await runs.create_run(RunSpec(run_id=run_id, owner="demo", repo="calc", prompt_version="v1",
-                                  upstream_url=remotes.upstream_url, fork_url=remotes.fork_url))
+    await runs.create_run(
+        RunSpec(
+            run_id=run_id,
+            owner="demo",
+            repo="calc",
+            prompt_version="v1",
+            upstream_url=remotes.upstream_url,
+            fork_url=remotes.fork_url,
+        )
+    )
     w = IntegrationRunWorkflow
     prepared = await runs.send(run_id, w.run_prepare, PrepareRequest())
     assert prepared.prepare is not None
@@ -102,8 +110,13 @@ async def drive_steps_scenario(runs: RunClient, root: Path) -> str:
     Path(prepared.prepare.workspace.path, "forge.py").write_text("PROVIDER = 'forge'\n")
     await runs.send(run_id, w.pause, CommandRequest())
     await runs.send(run_id, w.resume, TargetStateRequest(target_state=RunState.LOCAL_VALIDATING))
-    await runs.send(run_id, w.run_finish, FinishRequest(
-        changes="Forge", project="calc", commit_title="feat(llm): add Forge provider"))
+    await runs.send(
+        run_id,
+        w.run_finish,
+        FinishRequest(
+            changes="Forge", project="calc", commit_title="feat(llm): add Forge provider"
+        ),
+    )
     return run_id
 
 
@@ -111,19 +124,38 @@ async def drive_agent_scenario(runs: RunClient, root: Path) -> str:
     """An agent step (command engine: a codemod and its tests) graded PASS, then finished."""
     remotes = make_remotes(root)
     run_id = new_run_id()
-    await runs.create_run(RunSpec(run_id=run_id, owner="demo", repo="calc", prompt_version="v1",
-                                  upstream_url=remotes.upstream_url, fork_url=remotes.fork_url))
+    await runs.create_run(
+        RunSpec(
+            run_id=run_id,
+            owner="demo",
+            repo="calc",
+            prompt_version="v1",
+            upstream_url=remotes.upstream_url,
+            fork_url=remotes.fork_url,
+        )
+    )
     w = IntegrationRunWorkflow
     await runs.send(run_id, w.run_prepare, PrepareRequest())
     await runs.send(run_id, w.pause, CommandRequest())
     await runs.send(run_id, w.resume, TargetStateRequest(target_state=RunState.IMPLEMENTING))
-    step = await runs.send(run_id, w.run_agent_step, AgentStepRequest(
-        engine=Engine.COMMAND, skip_network_check=True,
-        command="printf 'PROVIDER = 1\\n' > forge.py && python3 -m pytest -q",
-        success_state=RunState.LOCAL_VALIDATING))
+    step = await runs.send(
+        run_id,
+        w.run_agent_step,
+        AgentStepRequest(
+            engine=Engine.COMMAND,
+            skip_network_check=True,
+            command="printf 'PROVIDER = 1\\n' > forge.py && python3 -m pytest -q",
+            success_state=RunState.LOCAL_VALIDATING,
+        ),
+    )
     assert step.agent is not None and step.agent.grade.verdict == "PASS", step.agent
-    await runs.send(run_id, w.run_finish, FinishRequest(
-        changes="Forge", project="calc", commit_title="feat(llm): add Forge provider"))
+    await runs.send(
+        run_id,
+        w.run_finish,
+        FinishRequest(
+            changes="Forge", project="calc", commit_title="feat(llm): add Forge provider"
+        ),
+    )
     return run_id
 
 
@@ -137,14 +169,28 @@ async def drive_gate_scenario(env: Env, client: Client, root: Path) -> str:
     with FakeGitHub(root / "github", token=TOKEN) as github:
         github.add_repo("demo", "calc", remotes.upstream)
         run_id = pushed_run(env, github, codemod=CODEMOD)
-        assert approve(env, run_id, operator_steps.request(env, run_id), "--confirm").returncode == 0
+        assert (
+            approve(env, run_id, operator_steps.request(env, run_id), "--confirm").returncode == 0
+        )
         pull = github.pulls("demo", "calc")[0]
         runs = RunClient(client, env.settings)
-        await runs.signal_github_event(run_id, GitHubEvent(
-            delivery_id="d-1", kind="check_run", repo="demo/calc", head_sha=pull["head"]["sha"],
-            name="tests", conclusion=CheckConclusion.FAILURE, detail="1 failed"))
-        await runs.send(run_id, IntegrationRunWorkflow.retry,
-                        TargetStateRequest(target_state=RunState.ITERATING))
+        await runs.signal_github_event(
+            run_id,
+            GitHubEvent(
+                delivery_id="d-1",
+                kind="check_run",
+                repo="demo/calc",
+                head_sha=pull["head"]["sha"],
+                name="tests",
+                conclusion=CheckConclusion.FAILURE,
+                detail="1 failed",
+            ),
+        )
+        await runs.send(
+            run_id,
+            IntegrationRunWorkflow.retry,
+            TargetStateRequest(target_state=RunState.ITERATING),
+        )
         await asyncio.to_thread(wait_for_state, env, run_id, {"CI_WAIT"})
         github.merge_pull("demo", "calc", pull["number"])
         await runs.send(run_id, IntegrationRunWorkflow.reconcile_github, ReconcileRequest())
@@ -172,11 +218,13 @@ async def test_record_histories(client: Client, env: Env, tmp_path: Path) -> Non
     env.reconfigure(agent_env={"PATH": path})
     runs = RunClient(client, env.settings)
     if not (HISTORIES / "run_agent_step_v3.json").exists():
-        await save_history(client, await drive_agent_scenario(runs, tmp_path / "agent"),
-                           "run_agent_step_v3")
+        await save_history(
+            client, await drive_agent_scenario(runs, tmp_path / "agent"), "run_agent_step_v3"
+        )
     if not (HISTORIES / "run_github_v4.json").exists():
-        await save_history(client, await drive_gate_scenario(env, client, tmp_path / "gate"),
-                           "run_github_v4")
+        await save_history(
+            client, await drive_gate_scenario(env, client, tmp_path / "gate"), "run_github_v4"
+        )
     if not (HISTORIES / "campaign_auto_v5.json").exists():
         campaign_id, run_id = await drive_campaign_scenario(env, client, tmp_path / "campaign")
         await save_history(client, campaign_id, "campaign_auto_v5")
@@ -190,11 +238,17 @@ async def drive_campaign_scenario(env: Env, client: Client, root: Path) -> tuple
     from workflows.campaign import campaign_run_id, campaign_workflow_id
 
     remotes = make_remotes(root / "git")
-    repo = CampaignRepo(owner="demo", repo="calc", upstream_url=remotes.upstream_url,
-                        fork_url=remotes.fork.as_uri())
+    repo = CampaignRepo(
+        owner="demo", repo="calc", upstream_url=remotes.upstream_url, fork_url=remotes.fork.as_uri()
+    )
     name = f"replay-{new_run_id()[2:8]}"
-    plan = AutoPlan(step=AgentStepRequest(engine=Engine.COMMAND, skip_network_check=True,
-                                          command="printf 'PROVIDER = 1\\n' > forge.py"))
+    plan = AutoPlan(
+        step=AgentStepRequest(
+            engine=Engine.COMMAND,
+            skip_network_check=True,
+            command="printf 'PROVIDER = 1\\n' > forge.py",
+        )
+    )
     campaigns = CampaignClient(client, env.settings)
     await campaigns.start(CampaignStart(spec=CampaignSpec(name=name, repos=[repo], plan=plan)))
     for _ in range(240):
@@ -208,15 +262,22 @@ async def drive_campaign_scenario(env: Env, client: Client, root: Path) -> tuple
 
 def test_recorded_histories_exist() -> None:
     names = [path.name for path in recorded_histories()]
-    assert {"run_in_flight_v1.json", "run_done_v1.json", "run_steps_v2.json",
-            "run_agent_step_v3.json", "run_github_v4.json", "campaign_auto_v5.json",
-            "run_auto_v5.json"} <= set(names)
+    assert {
+        "run_in_flight_v1.json",
+        "run_done_v1.json",
+        "run_steps_v2.json",
+        "run_agent_step_v3.json",
+        "run_github_v4.json",
+        "campaign_auto_v5.json",
+        "run_auto_v5.json",
+    } <= set(names)
 
 
 @pytest.mark.parametrize("path", recorded_histories(), ids=lambda p: p.name)
 async def test_recorded_history_replays_with_current_code(path: Path) -> None:
-    replayer = Replayer(workflows=[IntegrationRunWorkflow, CampaignWorkflow],
-                        data_converter=pydantic_data_converter)
+    replayer = Replayer(
+        workflows=[IntegrationRunWorkflow, CampaignWorkflow], data_converter=pydantic_data_converter
+    )
     history = WorkflowHistory.from_json("recorded", path.read_text())
     await replayer.replay_workflow(history)
 

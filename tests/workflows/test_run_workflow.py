@@ -64,10 +64,13 @@ async def test_repeated_pause_resume_cycles_all_apply(runs: RunClient) -> None:
     for _ in range(5):
         paused = await runs.send(run_id, IntegrationRunWorkflow.pause, CommandRequest())
         assert (paused.from_state, paused.to_state, paused.applied) == (
-            RunState.DISCOVERY, RunState.PAUSED, True
+            RunState.DISCOVERY,
+            RunState.PAUSED,
+            True,
         )
         resumed = await runs.send(
-            run_id, IntegrationRunWorkflow.resume,
+            run_id,
+            IntegrationRunWorkflow.resume,
             TargetStateRequest(target_state=RunState.DISCOVERY),
         )
         assert resumed.to_state == RunState.DISCOVERY and resumed.applied
@@ -91,7 +94,8 @@ async def test_illegal_command_is_refused_before_it_enters_history(
     )
     with pytest.raises(Refused, match="not paused"):
         await runs.send(
-            run_id, IntegrationRunWorkflow.resume,
+            run_id,
+            IntegrationRunWorkflow.resume,
             TargetStateRequest(target_state=RunState.DISCOVERY),
         )
     assert await history_length(client, run_id) == before
@@ -105,7 +109,8 @@ async def test_idempotency_key_applies_at_most_once(runs: RunClient) -> None:
         run_id, IntegrationRunWorkflow.pause, CommandRequest(idempotency_key="k-1")
     )
     await runs.send(
-        run_id, IntegrationRunWorkflow.resume,
+        run_id,
+        IntegrationRunWorkflow.resume,
         TargetStateRequest(target_state=RunState.DISCOVERY),
     )
     again = await runs.send(
@@ -127,8 +132,10 @@ async def test_pr_lifecycle_checks_reviews_and_done(runs: RunClient, client: Cli
     run_id = await new_run(runs)
     steps = [
         (IntegrationRunWorkflow.start_discovery, CommandRequest()),
-        (IntegrationRunWorkflow.mark_plan_ready,
-         ContractRequest(contract_path="/tmp/c.md", contract_sha256="ab" * 32)),
+        (
+            IntegrationRunWorkflow.mark_plan_ready,
+            ContractRequest(contract_path="/tmp/c.md", contract_sha256="ab" * 32),
+        ),
         (IntegrationRunWorkflow.start_implementation, CommandRequest()),
         (IntegrationRunWorkflow.mark_local_validated, CommandRequest()),
         (IntegrationRunWorkflow.pause, CommandRequest(reason="finish by hand")),
@@ -146,7 +153,8 @@ async def test_pr_lifecycle_checks_reviews_and_done(runs: RunClient, client: Cli
     assert [c.conclusion for c in record.checks] == [CheckConclusion.FAILURE]
     with pytest.raises(Refused, match="tracks PR #41, not #42"):
         await runs.send(
-            run_id, IntegrationRunWorkflow.record_check,
+            run_id,
+            IntegrationRunWorkflow.record_check,
             CheckRequest(conclusion=CheckConclusion.SUCCESS, pr_number=42),
         )
     # Back through validation to CI, then green checks, reviews and done.
@@ -156,12 +164,14 @@ async def test_pr_lifecycle_checks_reviews_and_done(runs: RunClient, client: Cli
         run_id, IntegrationRunWorkflow.resume, TargetStateRequest(target_state=RunState.CI_WAIT)
     )
     ok = await runs.send(
-        run_id, IntegrationRunWorkflow.record_check,
+        run_id,
+        IntegrationRunWorkflow.record_check,
         CheckRequest(conclusion=CheckConclusion.SUCCESS, pr_number=41, by=Actor.WEBHOOK),
     )
     assert ok.to_state == RunState.REVIEW_WAIT
     approved = await runs.send(
-        run_id, IntegrationRunWorkflow.record_review,
+        run_id,
+        IntegrationRunWorkflow.record_review,
         ReviewRequest(review_state=ReviewState.APPROVED),
     )
     assert approved.from_state == approved.to_state == RunState.REVIEW_WAIT
@@ -215,7 +225,8 @@ async def test_continue_as_new_keeps_record_and_keys(
     await runs.send(run_id, IntegrationRunWorkflow.pause, CommandRequest(idempotency_key="once"))
     for _ in range(6):
         await runs.send(
-            run_id, IntegrationRunWorkflow.resume,
+            run_id,
+            IntegrationRunWorkflow.resume,
             TargetStateRequest(target_state=RunState.DISCOVERY),
         )
         await runs.send(run_id, IntegrationRunWorkflow.pause, CommandRequest())

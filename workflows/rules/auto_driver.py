@@ -41,13 +41,21 @@ def next_auto_step(record: RunRecord, driver: DriverState) -> AutoStep | None:
     """None: not auto, a gate, a failure, a pause, or a step already tried on this record (a
     step that left the record unchanged is not tried again until something else changes it,
     so the loop cannot spin)."""
-    if (not driver.auto or driver.held or driver.step_running or driver.iteration_pending
-            or len(record.history) == driver.tried_at):
+    if (
+        not driver.auto
+        or driver.held
+        or driver.step_running
+        or driver.iteration_pending
+        or len(record.history) == driver.tried_at
+    ):
         return None
     state = record.state
-    if (state == RunState.FAILED_RETRYABLE and record.grade is not None
-            and record.grade.reason_code == ReasonCode.AGENT_STEP_INTERRUPTED
-            and driver.interrupted_retries < AUTO_INTERRUPTED_RETRIES):
+    if (
+        state == RunState.FAILED_RETRYABLE
+        and record.grade is not None
+        and record.grade.reason_code == ReasonCode.AGENT_STEP_INTERRUPTED
+        and driver.interrupted_retries < AUTO_INTERRUPTED_RETRIES
+    ):
         return AutoStep.RETRY_INTERRUPTED
     if state == RunState.QUEUED:
         return AutoStep.START

@@ -33,17 +33,33 @@ def control_plan(record: RunRecord, control: CampaignControl) -> ControlPlan:
             return ControlPlan("resume", [target], paused_by_campaign=False)
     elif control.action == "cancel":
         # SKIPPED where the table allows it, else the terminal failure; never via a detour.
-        chain = next(([end] for end in (RunState.SKIPPED, RunState.FAILED_TERMINAL)
-                      if can_transition(state, end)), path_to(state, RunState.SKIPPED))
+        chain = next(
+            (
+                [end]
+                for end in (RunState.SKIPPED, RunState.FAILED_TERMINAL)
+                if can_transition(state, end)
+            ),
+            path_to(state, RunState.SKIPPED),
+        )
         return ControlPlan("cancel", chain)
     elif control.action == "retry" and state in RETRIED_BY_CAMPAIGN:
-        failed_from = next((t.from_state for t in reversed(record.history)
-                            if t.to_state == state and t.from_state != state), None)
-        target = failed_from if failed_from and can_transition(state, failed_from) \
+        failed_from = next(
+            (
+                t.from_state
+                for t in reversed(record.history)
+                if t.to_state == state and t.from_state != state
+            ),
+            None,
+        )
+        target = (
+            failed_from
+            if failed_from and can_transition(state, failed_from)
             else RunState.EXECUTING
+        )
         if failed_from == RunState.QUEUED:
             target = RunState.DISCOVERY
         if can_transition(state, target):
-            return ControlPlan("retry", [target],
-                               iterate=target == RunState.ITERATING and can_iterate(record))
+            return ControlPlan(
+                "retry", [target], iterate=target == RunState.ITERATING and can_iterate(record)
+            )
     return ControlPlan(control.action)

@@ -43,5 +43,9 @@ def fact_targets(record: RunRecord, event: GitHubEvent) -> list[RunState]:
 
 def fact_starts_iteration(record: RunRecord, targets: list[RunState]) -> bool:
     """An auto-mode run iterates by itself on a failing check or requested changes."""
-    return (bool(targets) and targets[-1] == RunState.ITERATING and record.mode == RunMode.AUTO
-            and can_iterate(record))
+    return (
+        bool(targets)
+        and targets[-1] == RunState.ITERATING
+        and record.mode == RunMode.AUTO
+        and can_iterate(record)
+    )

@@ -19,12 +19,15 @@ def change_notification(
         grade = record.grade
         lines = [f"🙋 {record.run_id} ({record.full_name}) needs a human: {reason or command}"]
         if grade and command in (AGENT_STEP, "iterate"):
-            lines.append(f"verdict {grade.verdict} ({grade.reason_code}); next: "
-                         f"{grade.next_action}")
+            lines.append(
+                f"verdict {grade.verdict} ({grade.reason_code}); next: {grade.next_action}"
+            )
         return "needs_human_review", "\n".join(lines)
     if target == RunState.DONE and command == "github:pr_closed":
-        return "pr_merged", (f"✅ {record.run_id}: PR #{record.pr_number} merged "
-                             f"({record.pr_url or record.full_name}); run DONE")
+        return "pr_merged", (
+            f"✅ {record.run_id}: PR #{record.pr_number} merged "
+            f"({record.pr_url or record.full_name}); run DONE"
+        )
     return None
 
 
@@ -32,8 +35,11 @@ def pr_request_notification(record: RunRecord, ask: PullRequestAsk, by: Actor) -
     return (
         f"📬 {record.run_id} ({record.full_name}) waits for PR approval: {ask.title}\n"
         f"DoD {'met' if ask.dod.passed else 'NOT met: ' + '; '.join(ask.dod.failures)}\n"
-        + ("Confirm token: agentpr show-pr-request --run-id " + record.run_id + "\n"
-           if by == Actor.WORKFLOW else "")
+        + (
+            "Confirm token: agentpr show-pr-request --run-id " + record.run_id + "\n"
+            if by == Actor.WORKFLOW
+            else ""
+        )
         + f"Approve: /approve_pr {record.run_id} <confirm_token>  (expires "
         f"{ask.expires_at.isoformat(timespec='minutes')})"
     )

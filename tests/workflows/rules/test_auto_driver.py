@@ -19,9 +19,14 @@ S = RunState
 
 
 def driver(**changes: object) -> DriverState:
-    fields: dict[str, object] = dict(auto=True, held=False, step_running=False,
-                                     iteration_pending=False, tried_at=-1,
-                                     interrupted_retries=0)
+    fields: dict[str, object] = dict(
+        auto=True,
+        held=False,
+        step_running=False,
+        iteration_pending=False,
+        tried_at=-1,
+        interrupted_retries=0,
+    )
     fields.update(changes)
     return DriverState(**fields)  # type: ignore[arg-type]
 
@@ -43,9 +48,12 @@ def driver(**changes: object) -> DriverState:
         (auto_record(S.CI_WAIT, pr_number=3), None),
         (auto_record(S.PAUSED), None),
         (auto_record(S.FAILED_RETRYABLE, grade=grade(Verdict.RETRYABLE, "tests_failing")), None),
-        (auto_record(S.FAILED_RETRYABLE,
-                     grade=grade(Verdict.RETRYABLE, "agent_step_interrupted")),
-         AutoStep.RETRY_INTERRUPTED),
+        (
+            auto_record(
+                S.FAILED_RETRYABLE, grade=grade(Verdict.RETRYABLE, "agent_step_interrupted")
+            ),
+            AutoStep.RETRY_INTERRUPTED,
+        ),
         # an auto run without a plan prepares its workspace and waits for an operator
         (record(S.DISCOVERY, mode="auto", workspace=None), AutoStep.PREPARE),
     ],
@@ -70,14 +78,14 @@ def test_nothing_is_due_while_blocked(blocked: dict[str, object]) -> None:
 
 
 def test_interrupted_steps_are_retried_a_few_times_only() -> None:
-    run = auto_record(S.FAILED_RETRYABLE, grade=grade(Verdict.RETRYABLE,
-                                                      "agent_step_interrupted"))
+    run = auto_record(S.FAILED_RETRYABLE, grade=grade(Verdict.RETRYABLE, "agent_step_interrupted"))
     assert next_auto_step(run, driver(interrupted_retries=AUTO_INTERRUPTED_RETRIES)) is None
 
 
 def test_validation_command_prefers_the_plan() -> None:
-    run = auto_record(S.LOCAL_VALIDATING,
-                      governance=GovernanceSummary(test_commands=["make test", "pytest"]))
+    run = auto_record(
+        S.LOCAL_VALIDATING, governance=GovernanceSummary(test_commands=["make test", "pytest"])
+    )
     assert validation_command(run) == "make test"
     assert run.auto is not None
     run.auto.validation_command = "tox -e py"

@@ -33,7 +33,8 @@ def test_control_plan(state: RunState, action: str, plan: ControlPlan) -> None:
 def test_resume_takes_back_only_what_the_campaign_paused() -> None:
     by_campaign = record(S.PAUSED, paused_from=S.IMPLEMENTING, paused_by_campaign=True)
     assert control_plan(by_campaign, CampaignControl(action="resume")) == ControlPlan(
-        "resume", [S.IMPLEMENTING], paused_by_campaign=False)
+        "resume", [S.IMPLEMENTING], paused_by_campaign=False
+    )
     by_operator = record(S.PAUSED, paused_from=S.IMPLEMENTING)
     assert control_plan(by_operator, CampaignControl(action="resume")).targets == []
 
@@ -46,8 +47,9 @@ def test_resume_takes_back_only_what_the_campaign_paused() -> None:
         (S.FAILED, S.PLAN_READY, S.EXECUTING),
     ],
 )
-def test_retry_goes_back_where_the_run_failed(failed: RunState, came_from: RunState,
-                                              target: RunState) -> None:
+def test_retry_goes_back_where_the_run_failed(
+    failed: RunState, came_from: RunState, target: RunState
+) -> None:
     plan = control_plan(record(failed, came_from=came_from), CampaignControl(action="retry"))
     assert plan.targets == [target]
 
@@ -59,7 +61,13 @@ def test_a_run_that_failed_from_queued_stays_failed() -> None:
 
 
 def test_retry_into_iterating_starts_an_iteration() -> None:
-    run = record(S.FAILED_RETRYABLE, came_from=S.ITERATING, workspace=workspace(), pr_number=9,
-                 agent_request=AgentStepRequest(prompt="p"))
+    run = record(
+        S.FAILED_RETRYABLE,
+        came_from=S.ITERATING,
+        workspace=workspace(),
+        pr_number=9,
+        agent_request=AgentStepRequest(prompt="p"),
+    )
     assert control_plan(run, CampaignControl(action="retry")) == ControlPlan(
-        "retry", [S.ITERATING], iterate=True)
+        "retry", [S.ITERATING], iterate=True
+    )

@@ -13,18 +13,32 @@ S = RunState
 
 
 def check(conclusion: CheckConclusion, kind: str = "check_run") -> GitHubEvent:
-    return GitHubEvent(delivery_id="d1", kind=kind, repo="demo/calc", pr_number=7,  # type: ignore[arg-type]
-                       head_sha="a" * 40, name="ci", conclusion=conclusion)
+    return GitHubEvent(
+        delivery_id="d1",
+        kind=kind,
+        repo="demo/calc",
+        pr_number=7,  # type: ignore[arg-type]
+        head_sha="a" * 40,
+        name="ci",
+        conclusion=conclusion,
+    )
 
 
 def review(state: ReviewState) -> GitHubEvent:
-    return GitHubEvent(delivery_id="d2", kind="review", repo="demo/calc", pr_number=7,
-                       review_state=state, review_id=3)
+    return GitHubEvent(
+        delivery_id="d2",
+        kind="review",
+        repo="demo/calc",
+        pr_number=7,
+        review_state=state,
+        review_id=3,
+    )
 
 
 def closed(merged: bool) -> GitHubEvent:
-    return GitHubEvent(delivery_id="d3", kind="pr_closed", repo="demo/calc", pr_number=7,
-                       merged=merged)
+    return GitHubEvent(
+        delivery_id="d3", kind="pr_closed", repo="demo/calc", pr_number=7, merged=merged
+    )
 
 
 @pytest.mark.parametrize(
@@ -67,8 +81,12 @@ def test_summaries() -> None:
         (RunMode.AUTO, True, [], False),
     ],
 )
-def test_fact_starts_iteration(mode: RunMode, ready: bool, targets: list[RunState],
-                               starts: bool) -> None:
-    fields = {"workspace": workspace(), "pr_number": 7,
-              "agent_request": AgentStepRequest(prompt="p")} if ready else {}
+def test_fact_starts_iteration(
+    mode: RunMode, ready: bool, targets: list[RunState], starts: bool
+) -> None:
+    fields = (
+        {"workspace": workspace(), "pr_number": 7, "agent_request": AgentStepRequest(prompt="p")}
+        if ready
+        else {}
+    )
     assert fact_starts_iteration(record(S.CI_WAIT, mode=mode, **fields), targets) is starts

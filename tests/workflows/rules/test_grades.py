@@ -25,8 +25,9 @@ V = Verdict
         (S.NEEDS_HUMAN_REVIEW, V.HUMAN_REVIEW, None, S.NEEDS_HUMAN_REVIEW),
     ],
 )
-def test_target_for_grade(state: RunState, verdict: Verdict, success: RunState | None,
-                          expected: RunState) -> None:
+def test_target_for_grade(
+    state: RunState, verdict: Verdict, success: RunState | None, expected: RunState
+) -> None:
     assert target_for_grade(state, verdict, success) == expected
 
 

@@ -26,8 +26,7 @@ def approval(**changes: object) -> ApprovePrRequest:
 
 
 def test_default_head_is_the_forks_owner_and_branch() -> None:
-    assert default_head(record(RunState.PUSHED, workspace=workspace())) == \
-        "agentpr-bot:agentpr/r1"
+    assert default_head(record(RunState.PUSHED, workspace=workspace())) == "agentpr-bot:agentpr/r1"
     assert default_head(record(RunState.PUSHED, workspace=workspace(fork=None))) == ""
     assert default_head(record(RunState.PUSHED)) == ""
 
@@ -52,8 +51,7 @@ def test_pr_request_refusals() -> None:
         (pushed(pr_request=pr_ask()), approval(confirm=False), "--confirm is required"),
         (pushed(pr_request=pr_ask()), approval(token_sha256="f" * 64), "does not match"),
         (pushed(pr_request=pr_ask()), approval(request_file_sha256="f" * 64), "was changed"),
-        (pushed(pr_request=pr_ask(expires_at=NOW - timedelta(seconds=1))), approval(),
-         "expired"),
+        (pushed(pr_request=pr_ask(expires_at=NOW - timedelta(seconds=1))), approval(), "expired"),
         (pushed(pr_request=pr_ask(passed=False)), approval(), "definition of done not met"),
         (pushed(pr_request=pr_ask(passed=False)), approval(allow_dod_bypass=True), None),
     ],

@@ -34,8 +34,9 @@ S = RunState
         (S.IMPLEMENTING, "run-agent-step", True, None),
     ],
 )
-def test_refuse_acting(state: RunState, step: str | None, may_interrupt: bool,
-                       expected: Refusal | None) -> None:
+def test_refuse_acting(
+    state: RunState, step: str | None, may_interrupt: bool, expected: Refusal | None
+) -> None:
     refused = refuse_acting(record(state), step, may_interrupt)
     assert (refused.refusal if refused else None) == expected
 
@@ -43,8 +44,9 @@ def test_refuse_acting(state: RunState, step: str | None, may_interrupt: bool,
 def test_busy_names_the_step() -> None:
     refused = refuse_acting(record(S.DISCOVERY), "run-prepare")
     assert refused is not None
-    assert refused.message == ("run r1 is busy: run-prepare is in progress; try again when it "
-                               "finishes")
+    assert refused.message == (
+        "run r1 is busy: run-prepare is in progress; try again when it finishes"
+    )
 
 
 @pytest.mark.parametrize(
@@ -86,8 +88,11 @@ def test_check_target(conclusion: CheckConclusion, expected: RunState) -> None:
 
 @pytest.mark.parametrize(
     ("review", "expected"),
-    [(ReviewState.CHANGES_REQUESTED, S.ITERATING), (ReviewState.APPROVED, S.REVIEW_WAIT),
-     (ReviewState.COMMENTED, S.REVIEW_WAIT)],
+    [
+        (ReviewState.CHANGES_REQUESTED, S.ITERATING),
+        (ReviewState.APPROVED, S.REVIEW_WAIT),
+        (ReviewState.COMMENTED, S.REVIEW_WAIT),
+    ],
 )
 def test_review_target(review: ReviewState, expected: RunState) -> None:
     assert review_target(record(S.REVIEW_WAIT), review) == expected
@@ -104,8 +109,9 @@ def test_review_target(review: ReviewState, expected: RunState) -> None:
         (S.CI_WAIT, None, Refusal.ILLEGAL_TRANSITION),
     ],
 )
-def test_refuse_agent_step(state: RunState, success_state: RunState | None,
-                           expected: Refusal | None) -> None:
+def test_refuse_agent_step(
+    state: RunState, success_state: RunState | None, expected: Refusal | None
+) -> None:
     refused = refuse_agent_step(record(state), success_state)
     assert (refused.refusal if refused else None) == expected
 
@@ -113,13 +119,15 @@ def test_refuse_agent_step(state: RunState, success_state: RunState | None,
 def test_small_refusals() -> None:
     assert refuse_resume(record(S.PAUSED)) is None
     assert "use retry" in (refuse_resume(record(S.FAILED)) or _no()).message
-    assert (refuse_unprepared("run-finish", record(S.DISCOVERY)) or _no()).refusal == \
-        Refusal.NOT_PREPARED
+    assert (
+        refuse_unprepared("run-finish", record(S.DISCOVERY)) or _no()
+    ).refusal == Refusal.NOT_PREPARED
     assert refuse_unprepared("run-finish", record(S.DISCOVERY, workspace=workspace())) is None
     assert refuse_prepare(record(S.QUEUED)) is None
     assert (refuse_prepare(record(S.PLAN_READY)) or _no()).refusal == Refusal.ILLEGAL_TRANSITION
-    assert (refuse_other_pr(record(S.CI_WAIT, pr_number=4), 5) or _no()).refusal == \
-        Refusal.PR_MISMATCH
+    assert (
+        refuse_other_pr(record(S.CI_WAIT, pr_number=4), 5) or _no()
+    ).refusal == Refusal.PR_MISMATCH
     assert refuse_other_pr(record(S.CI_WAIT, pr_number=4), 4) is None
     assert refuse_other_pr(record(S.CI_WAIT), 5) is None
     assert (refuse_reconcile(record(S.CI_WAIT)) or _no()).refusal == Refusal.NO_PR
@@ -129,7 +137,10 @@ def test_record_transition_keeps_where_a_pause_came_from() -> None:
     run = record(S.IMPLEMENTING)
     assert record_transition(run, "pause", "cli", None, S.PAUSED, NOW) == S.IMPLEMENTING
     assert (run.state, run.paused_from, run.history[-1].command) == (
-        S.PAUSED, S.IMPLEMENTING, "pause")
+        S.PAUSED,
+        S.IMPLEMENTING,
+        "pause",
+    )
     record_transition(run, "pause", "cli", None, S.PAUSED, NOW)  # a repeat keeps it
     assert run.paused_from == S.IMPLEMENTING
     record_transition(run, "resume", "cli", "go", S.IMPLEMENTING, NOW)
