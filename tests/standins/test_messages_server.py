@@ -45,8 +45,8 @@ from standins.messages_server import (
     write_file,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CLAUDE_BIN = REPO_ROOT / ".venv" / "agent-clis" / "node_modules" / ".bin" / "claude"
+# What `make` installs into the venv running the tests (tests/agent_steps.py finds codex alike).
+CLAUDE_BIN = Path(sys.prefix) / "agent-clis" / "node_modules" / ".bin" / "claude"
 PYTHON_BIN_DIR = Path(sys.executable).parent  # so the agent's `python3 -m pytest` finds pytest
 RUN_TIMEOUT = 120  # safety net: a successful scripted run takes about 0.6 s
 
