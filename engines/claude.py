@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from common.settings import Settings
-from contracts import AgentStepInput, Engine
+from contracts import AgentStepInput, Engine, ReasonCode
 from engines.contract import full_prompt
 from engines.node_clis import installed_cli
 from grading.evidence import Collector, Evidence, as_int_or_none, as_text, json_events
@@ -130,9 +130,9 @@ def parse_claude_events(lines: Iterable[str], workspace: str | None = None) -> E
             label = "" if subtype == "success" else subtype
             out.turn_failed = ": ".join(p for p in (label, detail) if p) or "error"
             if subtype == "error_max_turns":
-                out.add_hard("max_turns_reached", "claude", out.turn_failed)
+                out.add_hard(ReasonCode.MAX_TURNS_REACHED, "claude", out.turn_failed)
             elif subtype == "error_max_budget_usd":
-                out.add_hard("budget_exhausted", "claude", out.turn_failed)
+                out.add_hard(ReasonCode.BUDGET_EXHAUSTED, "claude", out.turn_failed)
             else:
                 out.note_claude_api_error(
                     "", as_int_or_none(event.get("api_error_status")), "", message=out.turn_failed

@@ -13,7 +13,7 @@ from grading.bounds import line_at
 AgentStatus = Literal["PASS", "FAIL", "NEEDS_REVIEW"]
 
 
-HARD_KINDS: tuple[str, ...] = (
+HARD_KINDS: tuple[ReasonCode, ...] = (
     ReasonCode.AUTH_FAILURE,
     ReasonCode.QUOTA_EXHAUSTED,
     ReasonCode.PERMISSION_DENIED,
@@ -27,39 +27,39 @@ HARD_KINDS: tuple[str, ...] = (
 
 # Ordered: the first pattern that matches names the kind. Auth comes before the retry notices
 # because codex wraps a 401 in "Reconnecting... 1/5 (unexpected status 401 Unauthorized …)".
-_AGENT_ERROR_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+_AGENT_ERROR_PATTERNS: tuple[tuple[ReasonCode, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern, re.I))
     for kind, pattern in (
         (
-            "auth_failure",
+            ReasonCode.AUTH_FAILURE,
             r"\b40[13]\b|unauthori[sz]ed|forbidden|invalid[ _-]?(api[ _-]?)?key|"
             r"incorrect api key|authenticat|not logged in|login required|permission_error",
         ),
         (
-            "quota_exhausted",
+            ReasonCode.QUOTA_EXHAUSTED,
             r"usage limit|insufficient[_ ]quota|quota|credit balance|billing|"
             r"out of credits",
         ),
         (
-            "context_exhausted",
+            ReasonCode.CONTEXT_EXHAUSTED,
             r"context[ _]?(window|length)|prompt is too long|"
             r"maximum context|ran out of room",
         ),
-        ("rate_limited", r"\b429\b|rate[ _-]?limit|too many requests"),
+        (ReasonCode.RATE_LIMITED, r"\b429\b|rate[ _-]?limit|too many requests"),
         (
-            "model_unavailable",
+            ReasonCode.MODEL_UNAVAILABLE,
             r"\b5\d\d\b|overloaded|high demand|service unavailable|"
             r"bad gateway|internal server error|server[ _]error|temporarily unavailable",
         ),
-        ("timed_out", r"timed? ?out|timeout|deadline exceeded"),
+        (ReasonCode.TIMED_OUT, r"timed? ?out|timeout|deadline exceeded"),
         (
-            "network_error",
+            ReasonCode.NETWORK_ERROR,
             r"reconnecting|disconnected|connection|error sending request|network|"
             r"\bdns\b|econn|enotfound|eai_again|broken pipe|unexpected eof|stream error|"
             r"stream closed",
         ),
         (
-            "agent_config_error",
+            ReasonCode.AGENT_CONFIG_ERROR,
             r"\b400\b|invalid[_ ]request|model[_ ]not[_ ]found|"
             r"unknown model|unsupported model|does not exist",
         ),
@@ -67,7 +67,7 @@ _AGENT_ERROR_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 
-def classify_agent_error(message: str | None) -> str | None:
+def classify_agent_error(message: str | None) -> ReasonCode | None:
     if not message:
         return None
     for kind, pattern in _AGENT_ERROR_PATTERNS:
@@ -77,33 +77,33 @@ def classify_agent_error(message: str | None) -> str | None:
 
 
 # Claude Code's own names for API errors (`api_retry.error`, `assistant.error`).
-CLAUDE_ERROR_KINDS: dict[str, str] = {
-    "authentication_failed": "auth_failure",
-    "oauth_org_not_allowed": "auth_failure",
-    "account_on_hold": "auth_failure",
-    "verification_required": "auth_failure",
-    "cloud_credential_error": "auth_failure",
-    "billing_error": "quota_exhausted",
-    "rate_limit": "rate_limited",
-    "overloaded": "model_unavailable",
-    "server_error": "model_unavailable",
-    "invalid_request": "agent_config_error",
-    "model_not_found": "agent_config_error",
-    "max_output_tokens": "context_exhausted",
+CLAUDE_ERROR_KINDS: dict[str, ReasonCode] = {
+    "authentication_failed": ReasonCode.AUTH_FAILURE,
+    "oauth_org_not_allowed": ReasonCode.AUTH_FAILURE,
+    "account_on_hold": ReasonCode.AUTH_FAILURE,
+    "verification_required": ReasonCode.AUTH_FAILURE,
+    "cloud_credential_error": ReasonCode.AUTH_FAILURE,
+    "billing_error": ReasonCode.QUOTA_EXHAUSTED,
+    "rate_limit": ReasonCode.RATE_LIMITED,
+    "overloaded": ReasonCode.MODEL_UNAVAILABLE,
+    "server_error": ReasonCode.MODEL_UNAVAILABLE,
+    "invalid_request": ReasonCode.AGENT_CONFIG_ERROR,
+    "model_not_found": ReasonCode.AGENT_CONFIG_ERROR,
+    "max_output_tokens": ReasonCode.CONTEXT_EXHAUSTED,
 }
 
 
-def kind_for_status(status: int) -> str | None:
+def kind_for_status(status: int) -> ReasonCode | None:
     if status in (401, 403):
-        return "auth_failure"
+        return ReasonCode.AUTH_FAILURE
     if status == 429:
-        return "rate_limited"
+        return ReasonCode.RATE_LIMITED
     if status >= 500:
-        return "model_unavailable"
+        return ReasonCode.MODEL_UNAVAILABLE
     if status in (408, 504):
-        return "timed_out"
+        return ReasonCode.TIMED_OUT
     if status in (400, 404):
-        return "agent_config_error"
+        return ReasonCode.AGENT_CONFIG_ERROR
     return None
 
 

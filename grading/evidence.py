@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from contracts import Engine, TokenUsage
+from contracts import Engine, ReasonCode, TokenUsage
 from grading.agent_messages import (
     CLAUDE_ERROR_KINDS,
     HARD_KINDS,
@@ -175,7 +175,7 @@ class Collector:
             self.pending_network_error = None
             if passed:
                 # The agent found a way to validate: tools it missed earlier were not needed.
-                for missing in [k for k in self.hard if k[0] == "tooling_missing"]:
+                for missing in [k for k in self.hard if k[0] == ReasonCode.TOOLING_MISSING]:
                     del self.hard[missing]
         elif shell.is_check:
             self.check_runs.append(
@@ -188,7 +188,7 @@ class Collector:
 
         if succeeded:
             for command_key in shell.keys:
-                for kind in ("permission_denied", "tooling_missing"):
+                for kind in (ReasonCode.PERMISSION_DENIED, ReasonCode.TOOLING_MISSING):
                     self.hard.pop((kind, command_key), None)
         elif finished:
             self._hard_failures_in_output(shell, scan)
@@ -207,7 +207,7 @@ class Collector:
             # a tool that installing, testing or checking the repository needed counts.
             if shell.is_test or shell.is_install or shell.is_check:
                 line = line_at(scan, match)
-                self.add_hard("tooling_missing", tool, f"`{tool}` not found: {line}")
+                self.add_hard(ReasonCode.TOOLING_MISSING, tool, f"`{tool}` not found: {line}")
 
     def _permission_denied(self, shell: ShellAnalysis, scan: str) -> None:
         match = PERMISSION_RE.search(scan)
@@ -223,7 +223,7 @@ class Collector:
                 or shell.writes_workspace
             )
             if needed:
-                self.add_hard("permission_denied", shell.primary_key or "command", line)
+                self.add_hard(ReasonCode.PERMISSION_DENIED, shell.primary_key or "command", line)
 
     def check_write_path(self, path: str, origin: str) -> None:
         if not path:

@@ -3,48 +3,83 @@ stands for the run id)."""
 
 from __future__ import annotations
 
-from contracts import Verdict
+from contracts import ReasonCode, Verdict
 from contracts.states import RunState, can_transition
 
 _HUMAN_ACTIONS: dict[str, str] = {
-    "safety_violation": "inspect the flagged commands in the agent report and undo anything they "
-    "did outside the workspace, then rerun with a tighter prompt or sandbox: {rerun}",
-    "cancelled": "when ready, start the step again: {rerun}",
-    "auth_failure": "fix the agent's credentials (codex login / API key env), check them with "
-    "agentpr doctor, then {rerun}",
-    "quota_exhausted": "wait for the model quota to reset or raise it, then {rerun}",
-    "permission_denied": "make the workspace (and .git) writable for the agent or use "
-    "--codex-sandbox danger-full-access, run agentpr run-preflight --run-id <run>, then {rerun}",
-    "tooling_missing": "install the repository's toolchain on the worker (see agentpr doctor and "
-    "run-preflight), then {rerun}",
-    "agent_config_error": "fix the model/provider settings (--codex-model, --codex-config), then "
-    "{rerun}",
-    "context_exhausted": "split the task or shorten the prompt, then {rerun}",
-    "max_turns_reached": "raise the agent's turn limit or narrow the task, then {rerun}",
-    "budget_exhausted": "raise the agent's spending limit or narrow the task, then {rerun}",
-    "hard_failure": "read the hard failure in the agent report, fix the environment, then {rerun}",
-    "agent_turn_failed": "read the turn failure in the agent report, fix its cause, then {rerun}",
-    "nonzero_exit": "read the output in the agent report and fix the cause, then {rerun}",
-    "turn_incomplete": "inspect the transcript (it ends before the turn completed), then {rerun}",
-    "network_blocked": "give the agent network access (--codex-sandbox danger-full-access) or "
-    "pre-install the dependencies in the workspace, then {rerun}",
-    "tests_failing": "read the failing test output in the agent report; fix the code or the "
-    "environment (or the prompt), then {rerun}",
-    "agent_reported_failure": "read the agent's final message in the agent report, fix what it "
-    "reports, then {rerun}",
-    "agent_needs_review": "read the agent's final message and resolve the blocker it names, then "
-    "{rerun}",
-    "agent_reported_skip": "if the repository indeed needs no integration, agentpr retry "
-    "--run-id <run> --target-state SKIPPED; otherwise give the agent more context and {rerun}",
-    "checks_failing": "read the failing lint/type-check output in the agent report; fix it (or "
-    "confirm it fails on the base branch too), then {rerun}",
-    "diff_budget_exceeded": "review the diff in the workspace; if the size is justified, "
-    "{accept}, otherwise narrow the prompt and {rerun}",
-    "no_changes": "check the agent's final message for why it changed nothing, then {rerun}",
-    "missing_test_evidence": "run the repository's tests in the workspace yourself and, if they "
-    "pass, {accept}; or ask the agent to run them: {rerun}",
-    "retry_cap_reached": "the step failed transiently too often: check the agent report, fix "
-    "the environment, then {rerun}",
+    ReasonCode.SAFETY_VIOLATION: (
+        "inspect the flagged commands in the agent report and undo anything they did outside the "
+        "workspace, then rerun with a tighter prompt or sandbox: {rerun}"
+    ),
+    ReasonCode.CANCELLED: "when ready, start the step again: {rerun}",
+    ReasonCode.AUTH_FAILURE: (
+        "fix the agent's credentials (codex login / API key env), check them with agentpr doctor, "
+        "then {rerun}"
+    ),
+    ReasonCode.QUOTA_EXHAUSTED: "wait for the model quota to reset or raise it, then {rerun}",
+    ReasonCode.PERMISSION_DENIED: (
+        "make the workspace (and .git) writable for the agent or use --codex-sandbox "
+        "danger-full-access, run agentpr run-preflight --run-id <run>, then {rerun}"
+    ),
+    ReasonCode.TOOLING_MISSING: (
+        "install the repository's toolchain on the worker (see agentpr doctor and run-preflight), "
+        "then {rerun}"
+    ),
+    ReasonCode.AGENT_CONFIG_ERROR: (
+        "fix the model/provider settings (--codex-model, --codex-config), then {rerun}"
+    ),
+    ReasonCode.CONTEXT_EXHAUSTED: "split the task or shorten the prompt, then {rerun}",
+    ReasonCode.MAX_TURNS_REACHED: "raise the agent's turn limit or narrow the task, then {rerun}",
+    ReasonCode.BUDGET_EXHAUSTED: (
+        "raise the agent's spending limit or narrow the task, then {rerun}"
+    ),
+    ReasonCode.HARD_FAILURE: (
+        "read the hard failure in the agent report, fix the environment, then {rerun}"
+    ),
+    ReasonCode.AGENT_TURN_FAILED: (
+        "read the turn failure in the agent report, fix its cause, then {rerun}"
+    ),
+    ReasonCode.NONZERO_EXIT: "read the output in the agent report and fix the cause, then {rerun}",
+    ReasonCode.TURN_INCOMPLETE: (
+        "inspect the transcript (it ends before the turn completed), then {rerun}"
+    ),
+    ReasonCode.NETWORK_BLOCKED: (
+        "give the agent network access (--codex-sandbox danger-full-access) or pre-install the "
+        "dependencies in the workspace, then {rerun}"
+    ),
+    ReasonCode.TESTS_FAILING: (
+        "read the failing test output in the agent report; fix the code or the environment (or the "
+        "prompt), then {rerun}"
+    ),
+    ReasonCode.AGENT_REPORTED_FAILURE: (
+        "read the agent's final message in the agent report, fix what it reports, then {rerun}"
+    ),
+    ReasonCode.AGENT_NEEDS_REVIEW: (
+        "read the agent's final message and resolve the blocker it names, then {rerun}"
+    ),
+    ReasonCode.AGENT_REPORTED_SKIP: (
+        "if the repository indeed needs no integration, agentpr retry --run-id <run> "
+        "--target-state SKIPPED; otherwise give the agent more context and {rerun}"
+    ),
+    ReasonCode.CHECKS_FAILING: (
+        "read the failing lint/type-check output in the agent report; fix it (or confirm it fails "
+        "on the base branch too), then {rerun}"
+    ),
+    ReasonCode.DIFF_BUDGET_EXCEEDED: (
+        "review the diff in the workspace; if the size is justified, {accept}, otherwise narrow "
+        "the prompt and {rerun}"
+    ),
+    ReasonCode.NO_CHANGES: (
+        "check the agent's final message for why it changed nothing, then {rerun}"
+    ),
+    ReasonCode.MISSING_TEST_EVIDENCE: (
+        "run the repository's tests in the workspace yourself and, if they pass, {accept}; or ask "
+        "the agent to run them: {rerun}"
+    ),
+    ReasonCode.RETRY_CAP_REACHED: (
+        "the step failed transiently too often: check the agent report, fix the environment, then "
+        "{rerun}"
+    ),
 }
 
 

@@ -43,7 +43,7 @@ class GradeOutcome(BaseModel):
     reasons: list[str] = Field(default_factory=list)
 
 
-TRANSIENT_KINDS: tuple[str, ...] = (
+TRANSIENT_KINDS: tuple[ReasonCode, ...] = (
     ReasonCode.RATE_LIMITED,
     ReasonCode.MODEL_UNAVAILABLE,
     ReasonCode.NETWORK_ERROR,
@@ -102,7 +102,7 @@ def grade(inp: GradeInput) -> GradeOutcome:
     )
 
 
-def _decide(inp: GradeInput) -> tuple[Verdict, str, str]:
+def _decide(inp: GradeInput) -> tuple[Verdict, ReasonCode, str]:
     ev = inp.evidence
     human, retry = Verdict.HUMAN_REVIEW, Verdict.RETRYABLE
     implementing = inp.expects_changes
@@ -119,19 +119,20 @@ def _decide(inp: GradeInput) -> tuple[Verdict, str, str]:
     # 3. Failures a retry cannot fix: credentials, quota, sandbox permissions, missing tools.
     if ev.hard_failures:
         kind, _, detail = ev.hard_failures[0].partition(": ")
-        code = kind if kind in HARD_KINDS else ReasonCode.HARD_FAILURE
+        # Evidence carries its kinds as text (it may come back from a serialized report).
+        code = ReasonCode(kind) if kind in HARD_KINDS else ReasonCode.HARD_FAILURE
         return human, code, f"{kind}: {detail}"
 
     # 4. The step did not finish cleanly.
     if inp.timed_out:
         return retry, ReasonCode.TIMED_OUT, "the wall-clock limit ended the step"
     if agent_engine and not ev.turn_completed:
-        cause_kind = classify_agent_error(ev.turn_failed)
+        cause_kind: str | None = classify_agent_error(ev.turn_failed)
         if cause_kind is None and ev.transient_errors:
             cause_kind = ev.transient_errors[-1].partition(": ")[0]
         if cause_kind in TRANSIENT_KINDS:
             cause = ev.turn_failed or ev.transient_errors[-1]
-            return retry, cause_kind, f"the agent's turn did not complete ({cause})"
+            return retry, ReasonCode(cause_kind), f"the agent's turn did not complete ({cause})"
         if ev.turn_failed:
             return human, ReasonCode.AGENT_TURN_FAILED, f"the agent's turn failed: {ev.turn_failed}"
         if inp.exit_code is None:

@@ -1,13 +1,20 @@
-"""The agent's own status line, and how it weighs against the evidence."""
+"""The agent's own status line, and how it weighs against the evidence; the model-side error kinds
+are reason codes."""
 
 from __future__ import annotations
 
 import pytest
 
-from contracts import Verdict
+from contracts import ReasonCode, Verdict
 from contracts.states import RunState
 from grading import (
     parse_agent_status,
+)
+from grading.agent_messages import (
+    CLAUDE_ERROR_KINDS,
+    HARD_KINDS,
+    classify_agent_error,
+    kind_for_status,
 )
 from tests.transcript_builders import Codex, grade_of, passing_codex
 
@@ -59,3 +66,14 @@ def test_agent_status_applies_in_discovery_too() -> None:
     ev = Codex().cmd("ls", 0).msg('{"status": "NEEDS REVIEW"}').done().evidence()
     outcome = grade_of(ev, state=RunState.DISCOVERY, changed_files=0, added_lines=0)
     assert outcome.reason_code == "agent_needs_review"
+
+
+# ---- model-side error kinds are reason codes ------------------------------------------------
+
+
+def test_error_kinds_are_reason_code_members() -> None:
+    kinds = [*HARD_KINDS, *CLAUDE_ERROR_KINDS.values()]
+    kinds += [kind_for_status(status) for status in (401, 404, 408, 429, 503)]
+    kinds += [classify_agent_error("unexpected status 401 Unauthorized")]
+    assert kinds and all(isinstance(kind, ReasonCode) for kind in kinds)
+    assert classify_agent_error("429 Too Many Requests") == "rate_limited"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from contracts import ReasonCode
 from contracts.states import RunState
+from grading.next_actions import _HUMAN_ACTIONS
 from tests.transcript_builders import Codex, grade_of, passing_codex
 
 
@@ -63,3 +65,7 @@ def test_every_reason_code_has_a_specific_next_action() -> None:
         "retry_cap_reached",
     ]
     assert sorted(codes) == sorted(c for c in _HUMAN_ACTIONS if c != "hard_failure")
+
+
+def test_every_human_action_is_keyed_by_a_reason_code() -> None:
+    assert all(isinstance(code, ReasonCode) for code in _HUMAN_ACTIONS)
