@@ -37,14 +37,7 @@ from workflows.rules.transitions import (
     refuse_reconcile,
     review_target,
 )
-from workflows.run_core import REMEMBERED_FACTS, SHOWN_FACTS, Effect, RunCore, raise_if
-
-
-def _set_pr_number(pr_number: int) -> Effect:
-    def effect(record: RunRecord) -> None:
-        record.pr_number = pr_number
-
-    return effect
+from workflows.run_core import REMEMBERED_FACTS, SHOWN_FACTS, RunCore, raise_if
 
 
 class GitHubTracking(RunCore):
@@ -161,10 +154,9 @@ class GitHubTracking(RunCore):
                 head_sha = status.head_sha
             except ApplicationError as err:
                 workflow.logger.info("link-pr without reading the PR: %s", err.message)
-        set_number = _set_pr_number(request.pr_number)
 
         def effect(record: RunRecord) -> None:
-            set_number(record)
+            record.pr_number = request.pr_number
             if head_sha:
                 record.head_sha = head_sha
 
@@ -178,7 +170,7 @@ class GitHubTracking(RunCore):
     def record_check(self, request: CheckRequest) -> CommandResult:
         def effect(record: RunRecord) -> None:
             if request.pr_number is not None:
-                _set_pr_number(request.pr_number)(record)
+                record.pr_number = request.pr_number
             record.checks.append(
                 CheckRecord(
                     conclusion=request.conclusion,
@@ -202,7 +194,7 @@ class GitHubTracking(RunCore):
     def record_review(self, request: ReviewRequest) -> CommandResult:
         def effect(record: RunRecord) -> None:
             if request.pr_number is not None:
-                _set_pr_number(request.pr_number)(record)
+                record.pr_number = request.pr_number
             record.reviews.append(
                 ReviewRecord(
                     review_state=request.review_state,
