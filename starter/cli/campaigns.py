@@ -10,11 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Group
-from rich.live import Live
-from rich.progress import BarColumn, Progress, TextColumn
-from rich.table import Table
-
 from common.errors import Refused, UsageError
 from common.settings import Settings
 from contracts import (
@@ -29,24 +24,28 @@ from contracts import (
     RunProgress,
 )
 from starter.cli import render
-from starter.cli.plans import (
+from starter.cli.invoke import build, parse_state
+from starter.cli.options import (
     CodexConfigOption,
     CodexModelOption,
     CommandOption,
     CommitTitleOption,
     EngineOption,
+    JsonOption,
     MaxMinutesOption,
     PrBodyFileOption,
     PromptFileOption,
     PrTitleOption,
+    ReasonOption,
     SkipNetworkCheckOption,
     ValidationOption,
-    build_plan,
 )
-from starter.cli.runs import JsonOption, ReasonOption, build, parse_state
+from starter.cli.plans import build_plan
 
 if TYPE_CHECKING:
-    from starter.client import CampaignClient, CampaignUpdate
+    from rich.console import Group
+
+    from starter.client import CampaignClient
 
 app = typer.Typer(name="campaign", no_args_is_help=True, add_completion=False,
                   rich_markup_mode=None,
@@ -146,6 +145,8 @@ def _dry_run(settings: Settings, spec: CampaignSpec, skipped: list[tuple[str, st
                                      for r, run_id, check in rows],
                            "skipped": [{"repo": n, "reason": why} for n, why in skipped]})
     else:
+        from rich.table import Table
+
         table = Table("repo", "run id", "upstream", "fork", "check", title=f"campaign "
                       f"{spec.name} (dry run: nothing started)")
         for repo, run_id, check in rows:
@@ -231,6 +232,8 @@ def list_campaigns(as_json: JsonOption = False) -> None:
     if as_json:
         render.print_json([s.model_copy(update={"runs": []}) for s in statuses])
         return
+    from rich.table import Table
+
     table = Table("campaign", "runs", "finished", "active", "state", "counts")
     for status in statuses:
         table.add_row(status.name, str(status.total), str(_finished_runs(status)),
@@ -254,6 +257,8 @@ def watch(
 
     async def loop(campaigns: CampaignClient) -> CampaignStatus:
         status = await campaigns.status(name)
+        from rich.live import Live
+
         with Live(_view(status), console=render.console, auto_refresh=False) as live:
             while not (until_settled and _settled(status)):
                 await asyncio.sleep(interval)
@@ -298,6 +303,10 @@ def _age(progress: RunProgress) -> str:
 
 def _view(status: CampaignStatus) -> Group:
     from workflows.states import WORKING_BY_ITSELF
+    from rich.console import Group
+    from rich.progress import BarColumn, Progress, TextColumn
+    from rich.table import Table
+
     table = Table("repo", "run", "state", "verdict", "PR", "age",
                   title=f"campaign {status.name} ({_campaign_state(status)}, "
                   f"{status.active}/{status.max_parallel} working)")
@@ -316,7 +325,7 @@ def _view(status: CampaignStatus) -> Group:
     return Group(table, counts, progress)
 
 
-def _command(name: str, update: CampaignUpdate, reason: str | None, as_json: bool) -> None:
+def _command(name: str, update: str, reason: str | None, as_json: bool) -> None:
     from starter.cli.gate import require_healthy
     require_healthy(Settings.from_env())
 
@@ -334,23 +343,20 @@ def _command(name: str, update: CampaignUpdate, reason: str | None, as_json: boo
 @app.command("pause")
 def pause(name: NameOption, reason: ReasonOption = None, as_json: JsonOption = False) -> None:
     """Start no more runs and pause the runs working (a running agent is stopped)."""
-    from workflows.campaign import CampaignWorkflow
-    _command(name, CampaignWorkflow.pause_campaign, reason, as_json)
+    _command(name, "pause_campaign", reason, as_json)
 
 
 @app.command("resume")
 def resume(name: NameOption, reason: ReasonOption = None, as_json: JsonOption = False) -> None:
     """Resume the runs the campaign paused, and start runs again."""
-    from workflows.campaign import CampaignWorkflow
-    _command(name, CampaignWorkflow.resume_campaign, reason, as_json)
+    _command(name, "resume_campaign", reason, as_json)
 
 
 @app.command("cancel")
 def cancel(name: NameOption, reason: ReasonOption = None, as_json: JsonOption = False) -> None:
     """Start no more runs and end the open ones (SKIPPED where the state table allows it).
     PRs already opened stay open on GitHub: `campaign close` them first if they should go."""
-    from workflows.campaign import CampaignWorkflow
-    _command(name, CampaignWorkflow.cancel_campaign, reason, as_json)
+    _command(name, "cancel_campaign", reason, as_json)
 
 
 @app.command("retry")
@@ -362,22 +368,20 @@ def retry(
     reason: ReasonOption = None, as_json: JsonOption = False,
 ) -> None:
     """Re-run failed runs from the step that failed."""
-    from workflows.campaign import CampaignWorkflow
     if not failed:
         raise UsageError("say which runs: --failed")
-    _command(name, CampaignWorkflow.retry_failed, reason, as_json)
+    _command(name, "retry_failed", reason, as_json)
 
 
 def _act_on_pull_requests(name: str, action: str, body: str, states: list[str] | None,
                           reason: str | None, as_json: bool) -> None:
     from starter.cli.gate import require_healthy
-    from workflows.campaign import CampaignWorkflow
     require_healthy(Settings.from_env())
     command = build(CampaignPrAction, action=action, body=body, reason=reason,
                     states=[parse_state(s, "--state") for s in states or []])
 
     async def act(campaigns: CampaignClient) -> Any:
-        return await campaigns.send(name, CampaignWorkflow.act_on_pull_requests, command)
+        return await campaigns.send(name, "act_on_pull_requests", command)
 
     result = _with_campaigns(act)
     if as_json:

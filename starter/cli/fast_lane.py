@@ -19,10 +19,6 @@ import json
 import os
 import re
 import sys
-import urllib.error
-import urllib.parse
-import urllib.request
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -42,6 +38,8 @@ def try_fast_lane(argv: Sequence[str]) -> int | None:
     """The exit code when the fast lane answered, None when the full CLI must."""
     if os.environ.get("AGENTPR_FAST_LANE", "1") == "0":
         return None
+    if list(argv[:1]) != ["show-run"] and list(argv[:2]) != ["--skip-doctor", "pause"]:
+        return None  # before importing urllib (and ssl, email): `--help` does not pay for it
     try:
         api = _http_api()
         args = list(argv)
@@ -75,9 +73,13 @@ def _options(args: list[str], valued: set[str], flags: set[str]) -> dict[str, st
 
 class _HttpApi:
     def __init__(self, base: str, namespace: str) -> None:
+        import urllib.parse
+
         self.base = f"{base}/api/v1/namespaces/{urllib.parse.quote(namespace, safe='')}"
 
     def call(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        import urllib.request
+
         request = urllib.request.Request(
             self.base + path, data=None if body is None else json.dumps(body).encode(),
             headers={"Content-Type": "application/json"}, method="GET" if body is None else "POST",
@@ -89,6 +91,8 @@ class _HttpApi:
         return answer
 
     def workflow(self, run_id: str) -> str:
+        import urllib.parse
+
         return f"/workflows/{urllib.parse.quote(run_id, safe='')}"
 
 
@@ -146,6 +150,9 @@ def _show_run(api: _HttpApi, options: dict[str, str]) -> int:
 
 
 def _pause(api: _HttpApi, options: dict[str, str]) -> int:
+    import urllib.error
+    import uuid
+
     run_id = options["--run-id"]
     reason = options.get("--reason")
     key = options.get("--idempotency-key")
@@ -185,7 +192,10 @@ def _pause(api: _HttpApi, options: dict[str, str]) -> int:
         return _say(f"pause for run {run_id} was not answered in time; see `agentpr show-run`")
     failure = outcome.get("failure")
     if isinstance(failure, dict):
-        return _say(str(failure.get("message") or "refused"))
+        info = failure.get("applicationFailureInfo")
+        refusal = info.get("type") if isinstance(info, dict) else None
+        return _say(str(failure.get("message") or "refused"), refusal,
+                    as_json="--json" in options)
     result = _payload(outcome.get("success"))
     if "--json" in options:
         sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
@@ -210,6 +220,14 @@ def _print_result(result: dict[str, Any]) -> None:
     sys.stdout.write(line + "\n")
 
 
-def _say(message: str) -> int:
-    sys.stderr.write("agentpr: " + " ".join(message.replace("Value error, ", "").split()) + "\n")
+def _say(message: str, refusal: str | None = None, as_json: bool = False) -> int:
+    """What starter/cli/app.py prints for a refusal (exit 1), --json document included."""
+    line = " ".join(message.replace("Value error, ", "").split())
+    sys.stderr.write("agentpr: " + line + "\n")
+    if as_json:
+        from contracts.errors import Refusal  # a StrEnum, stdlib only
+
+        known = Refusal.of(refusal)
+        sys.stdout.write(json.dumps({"ok": False, "error": line, "exit_code": 1,
+                                     "refusal": known.value if known else None}, indent=2) + "\n")
     return 1
