@@ -8,12 +8,13 @@ callback, i.e. only when a command runs."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
 import traceback
-from collections.abc import Sequence
-from typing import Annotated, NoReturn
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -34,11 +35,28 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
+
+
+def _set_up(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Read the settings and configure logging (structlog, secrets censored) when a command
+    runs: the root callback also runs for `agentpr CMD --help`, which needs neither."""
+
+    @functools.wraps(function)  # Typer reads the options from the wrapped signature
+    def command(*args: Any, **kwargs: Any) -> Any:
+        secrets = Settings.from_env().secret_values  # a bad setting: one line, at the edge
+        configure_logging(os.environ.get("AGENTPR_LOG_LEVEL", "WARNING"), secrets=secrets)
+        return function(*args, **kwargs)
+
+    return command
+
+
 for name, function in {
     **services.COMMANDS, **runs.COMMANDS, **agent.COMMANDS, **pull_requests.COMMANDS,
     **github.COMMANDS, **telegram.COMMANDS,
 }.items():
-    app.command(name)(function)
+    app.command(name)(_set_up(function))
+for registered in campaigns.app.registered_commands:
+    registered.callback = _set_up(registered.callback) if registered.callback else None
 app.add_typer(campaigns.app)
 
 
@@ -53,8 +71,6 @@ def root(
     ] = False,
 ) -> None:
     Gate.skip = skip_doctor
-    secrets = Settings.from_env().secret_values  # a bad setting: one line, at the edge
-    configure_logging(os.environ.get("AGENTPR_LOG_LEVEL", "WARNING"), secrets=secrets)
 
 
 def _one_line(message: str) -> str:

@@ -36,7 +36,8 @@ def test_json_errors_carry_the_refusal_type(env: Env) -> None:
     assert answer["refusal"] == Refusal.ILLEGAL_TRANSITION.value
     assert answer["error"] in result.stderr
 
-    done = env.cli("mark-done", "--run-id", run_id)
+    assert env.cli("pause", "--run-id", run_id).returncode == 0
+    done = env.cli("resume", "--run-id", run_id, "--target-state", "SKIPPED")
     assert done.returncode == 0, done.stderr
     for command in (["pause", "--run-id", run_id, "--json"],
                     ["--skip-doctor", "pause", "--run-id", run_id, "--json"]):
