@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime, timezone
-from typing import Any
-
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
