@@ -62,6 +62,7 @@ bench: $(STAMP) $(AGENT_STAMP)
 	$(BIN)/python -m bench.webhook
 	$(BIN)/python -m bench.telegram
 	$(BIN)/python -m bench.campaign
+	$(BIN)/python -m bench.cli_latency
 
 ## lock: regenerate requirements.lock from a clean environment
 lock:

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import shutil
 import subprocess
@@ -27,7 +28,7 @@ from engines import AgentMissing
 from engines.codex import CodexEngine
 
 OK, WARN, FAIL = CheckStatus.OK, CheckStatus.WARN, CheckStatus.FAIL
-MIN_FREE_MB = 1024
+MIN_FREE_MB = 1024  # starter/cli/fast_lane.py MIN_FREE_BYTES follows it
 LOW_RATE_LIMIT = 100
 HTTP_TIMEOUT_S = 5.0
 
@@ -89,7 +90,20 @@ def policy_check(settings: Settings) -> CheckResult:
         load_policy(path)
     except PolicyError as err:
         return _check("policy", FAIL, err.message)
-    return _check("policy", OK, f"{path}" if path.exists() else f"defaults ({path} absent)")
+    if not path.exists():
+        return _check("policy", OK, f"defaults ({path} absent)")
+    _stamp_validated_policy(settings, path)
+    return _check("policy", OK, f"{path}")
+
+
+def _stamp_validated_policy(settings: Settings, path: Path) -> None:
+    """Record which bytes passed, so the CLI's fast lane can trust an unchanged file without
+    loading pydantic (starter/cli/fast_lane.py). A file changed since is checked in full again."""
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        settings.policy_stamp_file.write_text(f"{digest} {path}\n")
+    except OSError:
+        pass  # no stamp: the fast lane defers to the full gate
 
 
 def codex_check(settings: Settings, required: bool) -> CheckResult:

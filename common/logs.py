@@ -2,6 +2,10 @@
 
 Stdlib records (temporalio's own loggers) go through the same renderer. Known secret values are
 censored from every event by one processor, wherever they appear.
+
+structlog is imported when logging is configured, not when this module is: importing structlog
+loads its dev renderer (and rich, better_exceptions) whatever the renderer, a cost a CLI
+command that never logs should not pay.
 """
 
 from __future__ import annotations
@@ -10,8 +14,6 @@ import logging
 import sys
 from collections.abc import Iterable
 from typing import Any
-
-import structlog
 
 _configured = False
 _secrets: set[str] = set()
@@ -50,6 +52,8 @@ def configure_logging(level: str = "INFO", *, secrets: Iterable[str | None] = ()
     if _configured:
         return
     _configured = True
+    import structlog
+
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,

@@ -198,6 +198,12 @@ class Settings(BaseModel):
         return self.policy_file_override or self.home / "manager_policy.json"
 
     @property
+    def policy_stamp_file(self) -> Path:
+        """sha256 and path of the policy file the startup gate last validated (read by the
+        CLI's fast lane, which spells this name itself to stay free of pydantic)."""
+        return self.home / ".policy-validated"
+
+    @property
     def notifications_enabled(self) -> bool:
         """Runs created here tell operators through Telegram when a bot is configured."""
         return self.telegram_bot_token is not None or bool(self.telegram_notify_chat_ids)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from temporalio.client import (
     Client,
@@ -29,7 +29,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from common.connection import connect
-from common.errors import Refused
+from common.errors import Refused, refused
 from common.settings import Settings
 from contracts import (
     CampaignCommand,
@@ -39,6 +39,7 @@ from contracts import (
     CommandRequest,
     CommandResult,
     GitHubEvent,
+    Refusal,
     RunRecord,
     RunResult,
     RunSpec,
@@ -47,12 +48,32 @@ from contracts import (
 )
 from contracts import search_attributes as sa
 from contracts.states import RunState
-from workflows.campaign import CampaignWorkflow, campaign_workflow_id
-from workflows.run import IntegrationRunWorkflow
+
+if TYPE_CHECKING:
+    from workflows.campaign import CampaignWorkflow
+    from workflows.run import IntegrationRunWorkflow
+
+# The doors address workflows by name, so a door does not import (or sandbox-check) the
+# workflow code; tests/starter/test_cli_imports.py checks the names against the classes.
+RUN_WORKFLOW = "IntegrationRunWorkflow"
+CAMPAIGN_WORKFLOW = "CampaignWorkflow"
 
 Request = TypeVar("Request", bound=CommandRequest)
-# A typed update reference such as IntegrationRunWorkflow.pause.
-UpdateMethod = Callable[[IntegrationRunWorkflow, Request], CommandResult]
+# An update of the run workflow: its name ("pause") or its typed reference
+# (IntegrationRunWorkflow.pause).
+UpdateMethod = Callable[["IntegrationRunWorkflow", Request], CommandResult]
+
+
+def campaign_workflow_id(name: str) -> str:
+    """The campaign workflow's id (workflows.campaign.campaign_workflow_id, the same rule)."""
+    return f"campaign.{name}"
+
+
+def _refusal(cause: BaseException | None) -> Refused:
+    """A workflow's answer to a refused update, keeping its type (contracts.Refusal)."""
+    if isinstance(cause, ApplicationError):
+        return refused(cause.message, Refusal.of(cause.type))
+    return Refused(str(cause))
 
 
 class RunNotFound(Refused):
@@ -66,8 +87,8 @@ class RunClient:
         self.settings = settings
         self.answer_timeout = settings.answer_timeout_s
 
-    def _handle(self, run_id: str) -> WorkflowHandle[IntegrationRunWorkflow, RunResult]:
-        return self.client.get_workflow_handle_for(IntegrationRunWorkflow.run, run_id)
+    def _handle(self, run_id: str) -> WorkflowHandle[Any, RunResult]:
+        return self.client.get_workflow_handle(run_id, result_type=RunResult)
 
     async def create_run(self, spec: RunSpec) -> None:
         attributes = [
@@ -78,8 +99,9 @@ class RunClient:
             attributes.append(SearchAttributePair(sa.CAMPAIGN, spec.campaign))
         try:
             await self.client.start_workflow(
-                IntegrationRunWorkflow.run,
+                RUN_WORKFLOW,
                 RunStart(spec=spec),
+                result_type=RunResult,
                 id=spec.run_id,
                 task_queue=self.settings.task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
@@ -90,7 +112,7 @@ class RunClient:
             raise Refused(f"run {spec.run_id!r} already exists; pick another --run-id") from None
 
     async def send(
-        self, run_id: str, update: UpdateMethod[Request], request: Request
+        self, run_id: str, update: str | UpdateMethod[Request], request: Request
     ) -> CommandResult:
         """Apply one operator command; a refusal comes back as `Refused` with its reason.
 
@@ -102,13 +124,17 @@ class RunClient:
         try:
             accepted = await self._answer(
                 run_id,
-                handle.start_update(update, request, wait_for_stage=WorkflowUpdateStage.ACCEPTED),
+                handle.start_update(
+                    update,
+                    request,
+                    wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                    result_type=CommandResult,
+                ),
             )
-            return await accepted.result()
+            result: CommandResult = await accepted.result()
+            return result
         except WorkflowUpdateFailedError as err:
-            cause = err.cause
-            message = cause.message if isinstance(cause, ApplicationError) else str(cause)
-            raise Refused(message) from None
+            raise _refusal(err.cause) from None
         except RPCError as err:
             raise await self._explain_rpc_error(run_id, err) from None
 
@@ -120,7 +146,7 @@ class RunClient:
             raise await self._explain_rpc_error(run_id, err) from None
         if description.status == WorkflowExecutionStatus.RUNNING:
             try:
-                return await self._answer(run_id, handle.query(IntegrationRunWorkflow.get_run))
+                return await self._answer(run_id, handle.query("get_run", result_type=RunRecord))
             except RPCError as err:
                 raise Refused(
                     f"run {run_id} did not answer its query ({err.message}); its workflow task "
@@ -137,7 +163,7 @@ class RunClient:
     async def list_runs(
         self, *, state: RunState | None = None, repo: str | None = None, limit: int = 50
     ) -> list[RunSummary]:
-        clauses = [f"WorkflowType = '{IntegrationRunWorkflow.__name__}'"]
+        clauses = [f"WorkflowType = '{RUN_WORKFLOW}'"]
         if state is not None:
             clauses.append(f"{sa.STATE.name} = '{state.value}'")
         if repo is not None:
@@ -168,10 +194,10 @@ class RunClient:
 
     async def find_run_for_github(self, event: GitHubEvent) -> str | None:
         """The running run a GitHub fact is about: by repo + PR number, else by the pushed
-        head commit (check events for PRs from forks carry no PR number), else by our branch
-        name `agentpr/<run_id>`."""
+        head commit (check events for PRs from forks carry no PR number). A fact that matches
+        neither is about no run of ours and is dropped by the caller."""
         base = (
-            f"WorkflowType = '{IntegrationRunWorkflow.__name__}' AND "
+            f"WorkflowType = '{RUN_WORKFLOW}' AND "
             f"ExecutionStatus = 'Running' AND {sa.REPO.name} = '{_quote(event.repo)}'"
         )
         queries = []
@@ -185,7 +211,7 @@ class RunClient:
         return None
 
     async def signal_github_event(self, run_id: str, event: GitHubEvent) -> None:
-        await self._handle(run_id).signal(IntegrationRunWorkflow.github_event, event)
+        await self._handle(run_id).signal("github_event", event)
 
     async def _answer(self, run_id: str, call: Awaitable[Any]) -> Any:
         try:
@@ -204,13 +230,16 @@ class RunClient:
                     record = await self.get_run(run_id)
                 except Refused as refusal:
                     return refusal
-                return Refused(f"run {run_id} is finished ({record.state}); no command applies")
+                return refused(
+                    f"run {run_id} is finished ({record.state}); no command applies",
+                    Refusal.RUN_FINISHED,
+                )
             return RunNotFound(run_id)
         return Refused(f"Temporal refused the request for run {run_id}: {err.message}")
 
 
 # A typed campaign command such as CampaignWorkflow.pause_campaign.
-CampaignUpdate = Callable[[CampaignWorkflow, CampaignCommand], CampaignCommandResult]
+CampaignUpdate = Callable[["CampaignWorkflow", CampaignCommand], CampaignCommandResult]
 
 
 class CampaignClient:
@@ -221,15 +250,18 @@ class CampaignClient:
         self.settings = settings
         self.answer_timeout = settings.answer_timeout_s
 
-    def _handle(self, name: str) -> WorkflowHandle[CampaignWorkflow, CampaignStatus]:
-        return self.client.get_workflow_handle_for(CampaignWorkflow.run, campaign_workflow_id(name))
+    def _handle(self, name: str) -> WorkflowHandle[Any, CampaignStatus]:
+        return self.client.get_workflow_handle(
+            campaign_workflow_id(name), result_type=CampaignStatus
+        )
 
     async def start(self, start: CampaignStart) -> None:
         try:
             await self.client.start_workflow(
-                CampaignWorkflow.run,
+                CAMPAIGN_WORKFLOW,
                 start,
                 id=campaign_workflow_id(start.spec.name),
+                result_type=CampaignStatus,
                 task_queue=self.settings.task_queue,
                 # A name is used once: its runs are named after it.
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
@@ -257,7 +289,8 @@ class CampaignClient:
         if description.status == WorkflowExecutionStatus.RUNNING:
             try:
                 return await asyncio.wait_for(
-                    handle.query(CampaignWorkflow.get_campaign), timeout=self.answer_timeout
+                    handle.query("get_campaign", result_type=CampaignStatus),
+                    timeout=self.answer_timeout,
                 )
             except (TimeoutError, RPCTimeoutOrCancelledError):
                 raise Refused(
@@ -271,30 +304,32 @@ class CampaignClient:
             raise Refused(f"campaign {name} ended abnormally ({status}); see the Web UI") from None
 
     async def send(
-        self, name: str, update: CampaignUpdate, command: CampaignCommand
+        self, name: str, update: str | CampaignUpdate, command: CampaignCommand
     ) -> CampaignCommandResult:
         await self.status(name)  # a clear refusal for an unknown or finished campaign
         try:
             return await asyncio.wait_for(
-                self._handle(name).execute_update(update, command), timeout=self.answer_timeout
+                self._handle(name).execute_update(
+                    update, command, result_type=CampaignCommandResult
+                ),
+                timeout=self.answer_timeout,
             )
         except WorkflowUpdateFailedError as err:
-            cause = err.cause
-            raise Refused(
-                cause.message if isinstance(cause, ApplicationError) else str(cause)
-            ) from None
+            raise _refusal(err.cause) from None
         except (TimeoutError, RPCTimeoutOrCancelledError):
             raise Refused(f"campaign {name} did not answer in {self.answer_timeout:g}s") from None
         except RPCError as err:
             if "already completed" in err.message:
-                raise Refused(f"campaign {name} is finished; nothing to do") from None
+                raise refused(
+                    f"campaign {name} is finished; nothing to do", Refusal.CAMPAIGN_FINISHED
+                ) from None
             raise Refused(
                 f"Temporal refused the request for campaign {name}: {err.message}"
             ) from None
 
     async def names(self) -> list[str]:
         names: list[str] = []
-        query = f"WorkflowType = '{CampaignWorkflow.__name__}'"
+        query = f"WorkflowType = '{CAMPAIGN_WORKFLOW}'"
         async for execution in self.client.list_workflows(query):
             if execution.status == WorkflowExecutionStatus.CONTINUED_AS_NEW:
                 continue

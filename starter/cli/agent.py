@@ -5,29 +5,18 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from common.errors import UsageError
-from common.policy import PolicyError, load_policy
 from common.settings import Settings
 from contracts import AgentStepRequest, Engine
-from contracts.policy import CodexSandbox, RunPolicy
+from contracts.policy import CodexSandbox
 from starter.cli import render
+from starter.cli.invoke import build, parse_state, send_command
+from starter.cli.options import JsonOption, KeyOption, ReasonOption, RunIdOption
 from starter.cli.plans import read_prompt
-from starter.cli.runs import (
-    JsonOption,
-    KeyOption,
-    ReasonOption,
-    RunIdOption,
-    build,
-    parse_state,
-    send_command,
-)
-
-if TYPE_CHECKING:
-    pass
 
 
 def run_agent_step(
@@ -104,8 +93,6 @@ def run_agent_step(
     its event stream and converge the state: PASS → --success-state (if given);
     HUMAN_REVIEW → NEEDS_HUMAN_REVIEW; RETRYABLE → FAILED_RETRYABLE. Exits 1 unless PASS.
     `agentpr pause` stops a running step (its whole process group)."""
-    from workflows.run import IntegrationRunWorkflow
-
     del no_codex_full_auto  # documented no-op, see --help
     prompt = read_prompt(prompt_file)
     request = build(
@@ -123,7 +110,7 @@ def run_agent_step(
         reason=reason,
         idempotency_key=idempotency_key,
     )
-    result = send_command(run_id, IntegrationRunWorkflow.run_agent_step, request, as_json)
+    result = send_command(run_id, "run_agent_step", request, as_json)
     if result.agent is not None and result.agent.grade.verdict != "PASS":
         raise typer.Exit(1)
 
@@ -164,6 +151,8 @@ def analyze_transcript(
     as_json: JsonOption = False,
 ) -> None:
     """Grade a saved transcript with the same grader agent steps use (no Temporal needed)."""
+    from common.policy import PolicyError, load_policy
+    from contracts.policy import RunPolicy
     from engines import parse_transcript
     from engines.command import command_evidence
     from grading import GradeInput, grade

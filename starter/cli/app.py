@@ -1,17 +1,24 @@
 """`agentpr`: the root command. Errors become one line on stderr and an exit code here, at the
-edge: 2 for usage errors, 1 for refusals, never a traceback (AGENTPR_DEBUG=1 shows one)."""
+edge: 2 for usage errors, 1 for refusals, never a traceback (AGENTPR_DEBUG=1 shows one).
+
+Registering the commands imports only Typer, the contracts' enums and the command modules
+(which import their SDKs, workflows and activities when they run): `agentpr --help` loads no
+Temporal code (tests/starter/test_cli_imports.py). Settings and logging are set up by the root
+callback, i.e. only when a command runs."""
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import sys
 import traceback
-from collections.abc import Sequence
-from typing import Annotated, NoReturn
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, NoReturn
 
 import typer
 
-from common.errors import EXIT_REFUSED, EXIT_USAGE, OperatorError
+from common.errors import EXIT_REFUSED, EXIT_USAGE, OperatorError, Refused
 from common.logs import configure_logging
 from common.process import exit_now
 from common.settings import Settings
@@ -28,6 +35,20 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
+
+def _set_up(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Read the settings and configure logging (structlog, secrets censored) when a command
+    runs: the root callback also runs for `agentpr CMD --help`, which needs neither."""
+
+    @functools.wraps(function)  # Typer reads the options from the wrapped signature
+    def command(*args: Any, **kwargs: Any) -> Any:
+        secrets = Settings.from_env().secret_values  # a bad setting: one line, at the edge
+        configure_logging(os.environ.get("AGENTPR_LOG_LEVEL", "WARNING"), secrets=secrets)
+        return function(*args, **kwargs)
+
+    return command
+
+
 for name, function in {
     **services.COMMANDS,
     **runs.COMMANDS,
@@ -36,7 +57,9 @@ for name, function in {
     **github.COMMANDS,
     **telegram.COMMANDS,
 }.items():
-    app.command(name)(function)
+    app.command(name)(_set_up(function))
+for registered in campaigns.app.registered_commands:
+    registered.callback = _set_up(registered.callback) if registered.callback else None
 app.add_typer(campaigns.app)
 
 
@@ -57,14 +80,21 @@ def _one_line(message: str) -> str:
     return " ".join(message.replace("Value error, ", "").split())
 
 
+def print_error_json(err: OperatorError) -> None:
+    """With --json a refused command prints one JSON document too (the line on stderr stays):
+    the refusal's type tells a script a busy run (try again) from an illegal command."""
+    refusal = err.refusal if isinstance(err, Refused) else None
+    document = {
+        "ok": False,
+        "error": _one_line(err.message),
+        "exit_code": err.exit_code,
+        "refusal": refusal.value if refusal is not None else None,
+    }
+    sys.stdout.write(json.dumps(document, indent=2) + "\n")
+
+
 def run_cli(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code instead of exiting (tests and `main` use this)."""
-    try:
-        secrets = Settings.from_env().secret_values
-    except OperatorError as err:  # a bad setting (e.g. an unreadable env file): one line too
-        sys.stderr.write(f"agentpr: {_one_line(err.message)}\n")
-        return err.exit_code
-    configure_logging(os.environ.get("AGENTPR_LOG_LEVEL", "WARNING"), secrets=secrets)
     command = typer.main.get_command(app)
     args = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -82,6 +112,8 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
         return 130
     except OperatorError as err:
         sys.stderr.write(f"agentpr: {_one_line(err.message)}\n")
+        if "--json" in args:
+            print_error_json(err)
         return err.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("agentpr: interrupted\n")

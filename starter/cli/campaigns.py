@@ -10,10 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Group
-from rich.live import Live
-from rich.progress import BarColumn, Progress, TextColumn
-from rich.table import Table
 
 from common.errors import Refused, UsageError
 from common.settings import Settings
@@ -29,24 +25,28 @@ from contracts import (
     RunProgress,
 )
 from starter.cli import render
-from starter.cli.plans import (
+from starter.cli.invoke import build, parse_state
+from starter.cli.options import (
     CodexConfigOption,
     CodexModelOption,
     CommandOption,
     CommitTitleOption,
     EngineOption,
+    JsonOption,
     MaxMinutesOption,
     PrBodyFileOption,
     PromptFileOption,
     PrTitleOption,
+    ReasonOption,
     SkipNetworkCheckOption,
     ValidationOption,
-    build_plan,
 )
-from starter.cli.runs import JsonOption, ReasonOption, build, parse_state
+from starter.cli.plans import build_plan
 
 if TYPE_CHECKING:
-    from starter.client import CampaignClient, CampaignUpdate
+    from rich.console import Group
+
+    from starter.client import CampaignClient
 
 app = typer.Typer(
     name="campaign",
@@ -213,6 +213,8 @@ def _dry_run(
             }
         )
     else:
+        from rich.table import Table
+
         table = Table(
             "repo",
             "run id",
@@ -318,6 +320,8 @@ def list_campaigns(as_json: JsonOption = False) -> None:
     if as_json:
         render.print_json([s.model_copy(update={"runs": []}) for s in statuses])
         return
+    from rich.table import Table
+
     table = Table("campaign", "runs", "finished", "active", "state", "counts")
     for status in statuses:
         table.add_row(
@@ -354,6 +358,8 @@ def watch(
 
     async def loop(campaigns: CampaignClient) -> CampaignStatus:
         status = await campaigns.status(name)
+        from rich.live import Live
+
         with Live(_view(status), console=render.console, auto_refresh=False) as live:
             while not (until_settled and _settled(status)):
                 await asyncio.sleep(interval)
@@ -403,6 +409,10 @@ def _age(progress: RunProgress) -> str:
 
 
 def _view(status: CampaignStatus) -> Group:
+    from rich.console import Group
+    from rich.progress import BarColumn, Progress, TextColumn
+    from rich.table import Table
+
     from workflows.states import WORKING_BY_ITSELF
 
     table = Table(
@@ -431,7 +441,7 @@ def _view(status: CampaignStatus) -> Group:
     return Group(table, counts, progress)
 
 
-def _command(name: str, update: CampaignUpdate, reason: str | None, as_json: bool) -> None:
+def _command(name: str, update: str, reason: str | None, as_json: bool) -> None:
     from starter.cli.gate import require_healthy
 
     require_healthy(Settings.from_env())
@@ -451,26 +461,20 @@ def _command(name: str, update: CampaignUpdate, reason: str | None, as_json: boo
 @app.command("pause")
 def pause(name: NameOption, reason: ReasonOption = None, as_json: JsonOption = False) -> None:
     """Start no more runs and pause the runs working (a running agent is stopped)."""
-    from workflows.campaign import CampaignWorkflow
-
-    _command(name, CampaignWorkflow.pause_campaign, reason, as_json)
+    _command(name, "pause_campaign", reason, as_json)
 
 
 @app.command("resume")
 def resume(name: NameOption, reason: ReasonOption = None, as_json: JsonOption = False) -> None:
     """Resume the runs the campaign paused, and start runs again."""
-    from workflows.campaign import CampaignWorkflow
-
-    _command(name, CampaignWorkflow.resume_campaign, reason, as_json)
+    _command(name, "resume_campaign", reason, as_json)
 
 
 @app.command("cancel")
 def cancel(name: NameOption, reason: ReasonOption = None, as_json: JsonOption = False) -> None:
     """Start no more runs and end the open ones (SKIPPED where the state table allows it).
     PRs already opened stay open on GitHub: `campaign close` them first if they should go."""
-    from workflows.campaign import CampaignWorkflow
-
-    _command(name, CampaignWorkflow.cancel_campaign, reason, as_json)
+    _command(name, "cancel_campaign", reason, as_json)
 
 
 @app.command("retry")
@@ -489,18 +493,15 @@ def retry(
     as_json: JsonOption = False,
 ) -> None:
     """Re-run failed runs from the step that failed."""
-    from workflows.campaign import CampaignWorkflow
-
     if not failed:
         raise UsageError("say which runs: --failed")
-    _command(name, CampaignWorkflow.retry_failed, reason, as_json)
+    _command(name, "retry_failed", reason, as_json)
 
 
 def _act_on_pull_requests(
     name: str, action: str, body: str, states: list[str] | None, reason: str | None, as_json: bool
 ) -> None:
     from starter.cli.gate import require_healthy
-    from workflows.campaign import CampaignWorkflow
 
     require_healthy(Settings.from_env())
     command = build(
@@ -512,7 +513,7 @@ def _act_on_pull_requests(
     )
 
     async def act(campaigns: CampaignClient) -> Any:
-        return await campaigns.send(name, CampaignWorkflow.act_on_pull_requests, command)
+        return await campaigns.send(name, "act_on_pull_requests", command)
 
     result = _with_campaigns(act)
     if as_json:

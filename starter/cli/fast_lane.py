@@ -1,5 +1,5 @@
-"""The CLI's fast lane: `show-run --json` and `--skip-doctor pause` answered through Temporal's
-HTTP API with the standard library only — no Typer, pydantic or Temporal SDK to import, which
+"""The CLI's fast lane: `show-run --json` and `pause` answered through Temporal's HTTP API with
+the standard library only — no Typer, pydantic or Temporal SDK to import, which
 is most of what a command costs (bench/cli_latency.py).
 
 It takes a command only when it is sure to answer exactly as the full CLI would: the exact
@@ -7,6 +7,12 @@ argument shapes below, a plain (no TLS, no API key) connection, a run that is ru
 HTTP API that answers in Temporal's wire format. Anything else returns None before a request
 that changes anything is sent, and the full CLI takes over (the same answer, more slowly).
 `AGENTPR_FAST_LANE=0` turns it off.
+
+A gated `pause` (without `--skip-doctor`) takes the lane only when the startup gate's quick
+checks (activities/checks.py `quick_checks`) would all pass: git answers, the data dir and the
+workspace root are writable with room, and the policy file is absent or is byte for byte the one
+the full check last validated (its sha256 stamp, Settings.policy_stamp_file). Any doubt: the full CLI runs the
+real gate and words the refusal.
 
 The HTTP API's address: TEMPORAL_HTTP_ADDRESS, else the gRPC address's port + 10 (where
 `agentpr server` puts it, as Temporal's own defaults do: 7243 next to 7233).
@@ -19,12 +25,9 @@ import json
 import os
 import re
 import sys
-import urllib.error
-import urllib.parse
-import urllib.request
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -32,6 +35,7 @@ _JSON_PLAIN = base64.b64encode(b"json/plain").decode()
 _RUNNING = "WORKFLOW_EXECUTION_STATUS_RUNNING"
 _COMPLETED = "UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED"
 _TIMEOUT_S = 30.0
+MIN_FREE_BYTES = 1024 * 1024 * 1024  # activities/checks.py MIN_FREE_MB, as bytes
 
 
 class _NotMine(Exception):
@@ -42,15 +46,20 @@ def try_fast_lane(argv: Sequence[str]) -> int | None:
     """The exit code when the fast lane answered, None when the full CLI must."""
     if os.environ.get("AGENTPR_FAST_LANE", "1") == "0":
         return None
+    args = list(argv)
+    gated = args[:1] == ["pause"]
+    if args[:1] != ["show-run"] and args[:2] != ["--skip-doctor", "pause"] and not gated:
+        return None  # before importing urllib (and ssl, email): `--help` does not pay for it
+    pause_options = {"--run-id", "--reason", "--idempotency-key"}
     try:
         api = _http_api()
-        args = list(argv)
         if args[:1] == ["show-run"]:
             return _show_run(api, _options(args[1:], {"--run-id"}, {"--json"}))
-        if args[:2] == ["--skip-doctor", "pause"]:
-            return _pause(
-                api, _options(args[2:], {"--run-id", "--reason", "--idempotency-key"}, {"--json"})
-            )
+        if gated:
+            options = _options(args[1:], pause_options, {"--json"})
+            _quick_checks_pass()
+            return _pause(api, options)
+        return _pause(api, _options(args[2:], pause_options, {"--json"}))
     except _NotMine:
         return None
     return None
@@ -76,9 +85,13 @@ def _options(args: list[str], valued: set[str], flags: set[str]) -> dict[str, st
 
 class _HttpApi:
     def __init__(self, base: str, namespace: str) -> None:
+        import urllib.parse
+
         self.base = f"{base}/api/v1/namespaces/{urllib.parse.quote(namespace, safe='')}"
 
     def call(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        import urllib.request
+
         request = urllib.request.Request(
             self.base + path,
             data=None if body is None else json.dumps(body).encode(),
@@ -92,6 +105,8 @@ class _HttpApi:
         return answer
 
     def workflow(self, run_id: str) -> str:
+        import urllib.parse
+
         return f"/workflows/{urllib.parse.quote(run_id, safe='')}"
 
 
@@ -108,6 +123,39 @@ def _http_api() -> _HttpApi:
     if "://" not in address:
         address = f"http://{address}"
     return _HttpApi(address.rstrip("/"), env.get("TEMPORAL_NAMESPACE") or "default")
+
+
+def _quick_checks_pass() -> None:
+    """The startup gate's verdict when it is sure to be "all pass"; otherwise _NotMine."""
+    import hashlib
+    import shutil
+    import subprocess
+    import tempfile
+
+    env = os.environ
+    home = Path(env.get("AGENTPR_HOME") or Path.home() / ".agentpr").expanduser()
+    workspaces = Path(env.get("AGENTPR_WORKSPACE_ROOT") or home / "workspaces").expanduser()
+    policy = Path(env.get("AGENTPR_POLICY_FILE") or home / "manager_policy.json").expanduser()
+    try:
+        if shutil.which("git") is None:
+            raise _NotMine
+        done = subprocess.run(
+            ["git", "--version"], capture_output=True, timeout=20, stdin=subprocess.DEVNULL
+        )
+        if done.returncode != 0:
+            raise _NotMine
+        for directory in (home, workspaces):
+            with tempfile.NamedTemporaryFile(dir=directory, prefix=".doctor-") as probe:
+                probe.write(b"ok")
+            if shutil.disk_usage(directory).free < MIN_FREE_BYTES:
+                raise _NotMine
+        if policy.exists():
+            digest = hashlib.sha256(policy.read_bytes()).hexdigest()
+            stamp = home / ".policy-validated"  # Settings.policy_stamp_file
+            if stamp.read_text().strip() != f"{digest} {policy}":
+                raise _NotMine
+    except (OSError, subprocess.SubprocessError) as err:
+        raise _NotMine from err
 
 
 def _running(api: _HttpApi, run_id: str) -> None:
@@ -151,6 +199,9 @@ def _show_run(api: _HttpApi, options: dict[str, str]) -> int:
 
 
 def _pause(api: _HttpApi, options: dict[str, str]) -> int:
+    import urllib.error
+    import uuid
+
     run_id = options["--run-id"]
     reason = options.get("--reason")
     key = options.get("--idempotency-key")
@@ -200,7 +251,9 @@ def _pause(api: _HttpApi, options: dict[str, str]) -> int:
         return _say(f"pause for run {run_id} was not answered in time; see `agentpr show-run`")
     failure = outcome.get("failure")
     if isinstance(failure, dict):
-        return _say(str(failure.get("message") or "refused"))
+        info = failure.get("applicationFailureInfo")
+        refusal = info.get("type") if isinstance(info, dict) else None
+        return _say(str(failure.get("message") or "refused"), refusal, as_json="--json" in options)
     result = _payload(outcome.get("success"))
     if "--json" in options:
         sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
@@ -227,6 +280,24 @@ def _print_result(result: dict[str, Any]) -> None:
     sys.stdout.write(line + "\n")
 
 
-def _say(message: str) -> int:
-    sys.stderr.write("agentpr: " + " ".join(message.replace("Value error, ", "").split()) + "\n")
+def _say(message: str, refusal: str | None = None, as_json: bool = False) -> int:
+    """What starter/cli/app.py prints for a refusal (exit 1), --json document included."""
+    line = " ".join(message.replace("Value error, ", "").split())
+    sys.stderr.write("agentpr: " + line + "\n")
+    if as_json:
+        from contracts.errors import Refusal  # a StrEnum, stdlib only
+
+        known = Refusal.of(refusal)
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "ok": False,
+                    "error": line,
+                    "exit_code": 1,
+                    "refusal": known.value if known else None,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
     return 1

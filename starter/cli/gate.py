@@ -3,14 +3,9 @@ did) and refuse with one line; the global `--skip-doctor` skips it for recovery.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from common.errors import Refused
 from common.settings import Settings
 from contracts import CheckStatus
-
-if TYPE_CHECKING:
-    pass
 
 
 class Gate:
@@ -18,10 +13,10 @@ class Gate:
 
 
 def require_healthy(settings: Settings) -> None:
-    from activities.checks import quick_checks
-
     if Gate.skip:
         return
+    from activities.checks import quick_checks
+
     for check in quick_checks(settings):
         if check.status == CheckStatus.FAIL:
             raise Refused(

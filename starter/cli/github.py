@@ -14,7 +14,7 @@ from common.settings import Settings
 from contracts import CommandResult, ReconcileRequest
 from contracts.states import RunState
 from starter.cli import render
-from starter.cli.runs import JsonOption
+from starter.cli.options import JsonOption
 
 if TYPE_CHECKING:
     from starter.client import RunClient
@@ -115,7 +115,6 @@ def sync_github(
     not applied again."""
     from starter.cli.gate import require_healthy
     from starter.client import with_run_client
-    from workflows.run import IntegrationRunWorkflow
 
     settings = Settings.from_env()
     if not dry_run:
@@ -137,7 +136,7 @@ def sync_github(
                 try:
                     result: CommandResult = await runs.send(
                         target,
-                        IntegrationRunWorkflow.reconcile_github,
+                        "reconcile_github",
                         ReconcileRequest(dry_run=dry_run),
                     )
                 except OperatorError as err:

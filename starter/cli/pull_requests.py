@@ -13,7 +13,8 @@ from common.errors import Refused, UsageError
 from common.settings import Settings
 from contracts import ApprovePrRequest, OpenPrRequest, PrRequestFileInput
 from starter.cli import render
-from starter.cli.runs import JsonOption, KeyOption, ReasonOption, RunIdOption, build, send_command
+from starter.cli.invoke import build, send_command
+from starter.cli.options import JsonOption, KeyOption, ReasonOption, RunIdOption
 
 if TYPE_CHECKING:
     from starter.client import RunClient
@@ -43,7 +44,6 @@ def request_open_pr(
     token. Only its hash is kept by the run: the token itself never reaches history or logs."""
     from activities.pr_request import write_request_file
     from starter.client import with_run_client
-    from workflows.run import IntegrationRunWorkflow
 
     if body is not None and body_file is not None:
         raise UsageError("give --body or --body-file, not both")
@@ -91,9 +91,7 @@ def request_open_pr(
         idempotency_key=idempotency_key,
     )
     try:
-        result = send_command(
-            run_id, IntegrationRunWorkflow.request_open_pr, request, as_json=False, quiet=True
-        )
+        result = send_command(run_id, "request_open_pr", request, as_json=False, quiet=True)
     except BaseException:
         path.unlink(missing_ok=True)  # a refused request leaves no file behind
         raise
@@ -148,7 +146,6 @@ def approve_open_pr(
     """Open the PR (exactly once) after the double confirmation; the run moves to CI_WAIT.
     A second approval prints the PR already opened."""
     from activities.pr_request import sha256_hex
-    from workflows.run import IntegrationRunWorkflow
 
     if not request_file.is_file():
         raise UsageError(f"request file not found: {request_file}")
@@ -161,9 +158,7 @@ def approve_open_pr(
         reason=reason,
         idempotency_key=idempotency_key,
     )
-    result = send_command(
-        run_id, IntegrationRunWorkflow.approve_open_pr, request, as_json, quiet=not as_json
-    )
+    result = send_command(run_id, "approve_open_pr", request, as_json, quiet=not as_json)
     pr = result.pull_request
     if as_json or pr is None:
         return

@@ -1,26 +1,37 @@
-"""Output for operators: rich on a terminal, one JSON document with --json."""
+"""Output for operators: rich on a terminal, one JSON document with --json. rich is imported
+when something is printed for a human, never for --json or --help."""
 
 from __future__ import annotations
 
 import json
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
-from rich.console import Console
-from rich.table import Table
 
-from contracts import (
-    CheckStatus,
-    CommandResult,
-    GovernanceSummary,
-    RunRecord,
-    RunSummary,
-)
+from contracts import CheckStatus
 
-# Off a terminal (pipes, CI logs) rich would wrap tables at 80 columns; keep rows whole.
-console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from contracts import CommandResult, GovernanceSummary, RunRecord, RunSummary
+
+
+@cache
+def _console() -> Console:
+    from rich.console import Console
+
+    # Off a terminal (pipes, CI logs) rich would wrap tables at 80 columns; keep rows whole.
+    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+
+
+def __getattr__(name: str) -> Any:
+    """`render.console`: the one rich console, made on first use."""
+    if name == "console":
+        return _console()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def print_json(data: Any) -> None:
@@ -45,14 +56,16 @@ def print_command_result(result: CommandResult) -> None:
         print_preflight(result)
         return
     if result.duplicate:
-        console.print(
+        _console().print(
             f"{result.run_id}: {result.command} was already applied with this idempotency key "
             f"at {_when(result.at)} ({result.from_state} -> {result.to_state}); nothing changed"
         )
     elif result.from_state == result.to_state:
-        console.print(f"{result.run_id}: {result.command} recorded; state stays {result.to_state}")
+        _console().print(
+            f"{result.run_id}: {result.command} recorded; state stays {result.to_state}"
+        )
     else:
-        console.print(
+        _console().print(
             f"{result.run_id}: {result.from_state} -> [bold]{result.to_state}[/bold] "
             f"({result.command})"
         )
@@ -61,30 +74,32 @@ def print_command_result(result: CommandResult) -> None:
         prepared = result.prepare
         ws = prepared.workspace
         did = ", ".join(prepared.actions) if prepared.actions else "nothing (already prepared)"
-        console.print(f"  workspace {ws.path}")
-        console.print(f"  branch {ws.branch} from upstream {ws.base_branch} @ {ws.base_sha[:12]}")
-        console.print(f"  did: {did}")
-        console.print("  governance: " + describe_governance(prepared.governance))
+        _console().print(f"  workspace {ws.path}")
+        _console().print(
+            f"  branch {ws.branch} from upstream {ws.base_branch} @ {ws.base_sha[:12]}"
+        )
+        _console().print(f"  did: {did}")
+        _console().print("  governance: " + describe_governance(prepared.governance))
     if result.agent is not None:
         step = result.agent
         graded = step.grade
         ended = "timed out" if step.timed_out else f"exit {step.exit_code}"
-        console.print(
+        _console().print(
             f"  {step.engine.value}: {ended} after {step.duration_s:.1f}s, {step.event_count} "
             f"events; diff {step.changed_files} files +{step.added_lines} -{step.removed_lines}"
         )
-        console.print(f"  verdict [bold]{graded.verdict.value}[/bold] ({graded.reason_code})")
+        _console().print(f"  verdict [bold]{graded.verdict.value}[/bold] ({graded.reason_code})")
         for line in graded.reasons:
-            console.print(f"    - {line}")
-        console.print(f"  next: {graded.next_action}")
-        console.print(f"  report {step.report}")
+            _console().print(f"    - {line}")
+        _console().print(f"  next: {graded.next_action}")
+        _console().print(f"  report {step.report}")
     if result.finish is not None:
         done = result.finish
         if done.pushed:
             how = "committed and pushed" if done.committed else "pushed the existing commit"
         else:
             how = "already pushed; nothing to do"
-        console.print(
+        _console().print(
             f"  {how}: {done.commit_sha[:12]} ({done.files_changed} files, +{done.added_lines} "
             f"-{done.removed_lines})"
         )
@@ -107,16 +122,16 @@ def print_preflight(result: CommandResult) -> None:
     assert result.preflight is not None
     checked = result.preflight
     marks = {CheckStatus.OK: "ok  ", CheckStatus.WARN: "warn", CheckStatus.FAIL: "FAIL"}
-    console.print(
+    _console().print(
         f"{result.run_id}: preflight {checked.verdict} (sandbox {checked.codex_sandbox}; "
         f"report {checked.report})"
     )
     for check in checked.checks:
-        console.print(f"  {marks[check.status]}  {check.name:<18} {check.detail}")
+        _console().print(f"  {marks[check.status]}  {check.name:<18} {check.detail}")
 
 
 def print_run(record: RunRecord) -> None:
-    console.print(
+    _console().print(
         f"[bold]{record.run_id}[/bold]  {record.full_name}  state [bold]{record.state}[/bold]"
     )
     details = [
@@ -165,9 +180,11 @@ def print_run(record: RunRecord) -> None:
     ]
     for label, value in details:
         if value is not None:
-            console.print(f"  {label:<15} {value}")
+            _console().print(f"  {label:<15} {value}")
     for name, path in record.reports.items():
-        console.print(f"  report {name:<8} {path}")
+        _console().print(f"  report {name:<8} {path}")
+    from rich.table import Table
+
     table = Table(title="history", title_justify="left", show_edge=False)
     for column in ("at (UTC)", "command", "from", "to", "by", "reason"):
         table.add_column(column)
@@ -180,13 +197,15 @@ def print_run(record: RunRecord) -> None:
             entry.by.value,
             entry.reason or "",
         )
-    console.print(table)
+    _console().print(table)
 
 
 def print_run_list(rows: list[RunSummary]) -> None:
     if not rows:
-        console.print("no runs match")
+        _console().print("no runs match")
         return
+    from rich.table import Table
+
     table = Table(show_edge=False)
     for column in ("run id", "repo", "state", "PR", "verdict", "status", "started (UTC)"):
         table.add_column(column)
@@ -200,5 +219,5 @@ def print_run_list(rows: list[RunSummary]) -> None:
             row.status.lower(),
             _when(row.started_at),
         )
-    console.print(table)
-    console.print(f"{len(rows)} run(s)")
+    _console().print(table)
+    _console().print(f"{len(rows)} run(s)")

@@ -3,15 +3,13 @@ Update for changes, a Query for reads) and prints its answer."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import secrets
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import BaseModel, ValidationError
 
 from common.errors import UsageError
 from common.settings import Settings
@@ -20,7 +18,6 @@ from contracts import (
     CheckRequest,
     CodexSandbox,
     CommandRequest,
-    CommandResult,
     ContractRequest,
     Engine,
     FinishRequest,
@@ -35,91 +32,27 @@ from contracts import (
 )
 from contracts.states import RunState
 from starter.cli import render
-from starter.cli.plans import (
+from starter.cli.invoke import build, parse_state, require_healthy, send_command, with_runs
+from starter.cli.options import (
     CommandOption,
     CommitTitleOption,
     EngineOption,
+    JsonOption,
+    KeyOption,
     MaxMinutesOption,
     PrBodyFileOption,
     PromptFileOption,
     PrTitleOption,
+    ReasonOption,
+    RunIdOption,
     SkipNetworkCheckOption,
+    TargetStateOption,
     ValidationOption,
-    build_plan,
 )
+from starter.cli.plans import build_plan
 
 if TYPE_CHECKING:
-    from starter.client import RunClient, UpdateMethod
-
-Model = TypeVar("Model", bound=BaseModel)
-
-RunIdOption = Annotated[str, typer.Option("--run-id", help="The run's id (its workflow id).")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-ReasonOption = Annotated[
-    str | None, typer.Option("--reason", help="Why; kept in the run's history.")
-]
-KeyOption = Annotated[
-    str | None,
-    typer.Option(
-        "--idempotency-key",
-        help="Apply at most once: repeating the command with the same key changes nothing. "
-        "Without a key every command applies.",
-    ),
-]
-TargetStateOption = Annotated[
-    str, typer.Option("--target-state", help="State to move to (e.g. PLAN_READY).")
-]
-
-
-def parse_state(value: str, option: str) -> RunState:
-    try:
-        return RunState(value.strip().upper())
-    except ValueError:
-        raise UsageError(
-            f"{option}: unknown state {value!r}; states are " + ", ".join(RunState)
-        ) from None
-
-
-def build(model: type[Model], **fields: Any) -> Model:
-    """Construct a request model; a validation failure is a one-line usage error."""
-    try:
-        return model(**fields)
-    except ValidationError as err:
-        first = err.errors()[0]
-        message = str(first["msg"]).removeprefix("Value error, ")
-        where = ".".join(str(part) for part in first["loc"])
-        if where and where not in message:
-            message = f"--{where.replace('_', '-')}: {message}"
-        raise UsageError(message) from None
-
-
-def _run(action: Any) -> Any:
-    from starter.client import with_run_client
-
-    return asyncio.run(with_run_client(Settings.from_env(), action))
-
-
-def send_command(
-    run_id: str,
-    update: UpdateMethod[Any],
-    request: CommandRequest,
-    as_json: bool,
-    quiet: bool = False,
-) -> CommandResult:
-    """Send one command to the run; print its answer unless the caller prints its own."""
-    from starter.cli.gate import require_healthy
-
-    require_healthy(Settings.from_env())
-
-    async def action(runs: RunClient) -> Any:
-        return await runs.send(run_id, update, request)
-
-    result: CommandResult = _run(action)
-    if as_json:
-        render.print_json(result)
-    elif not quiet:
-        render.print_command_result(result)
-    return result
+    from starter.client import RunClient
 
 
 def create_run(
@@ -169,8 +102,6 @@ def create_run(
     as_json: JsonOption = False,
 ) -> None:
     """Create a run (state QUEUED): one durable workflow whose id is the run id."""
-    from starter.cli.gate import require_healthy
-
     plan = None
     if mode == RunMode.AUTO:
         plan = build_plan(
@@ -203,12 +134,12 @@ def create_run(
         fork_url=fork_url,
     )
 
-    require_healthy(Settings.from_env())
+    require_healthy()
 
     async def action(runs: RunClient) -> None:
         await runs.create_run(spec)
 
-    _run(action)
+    with_runs(action)
     if as_json:
         render.print_json(
             {
@@ -233,8 +164,6 @@ def mark_plan_ready(
     as_json: JsonOption = False,
 ) -> None:
     """Record the contract (path and sha256) and move the run to PLAN_READY."""
-    from workflows.run import IntegrationRunWorkflow
-
     path = contract_path.expanduser().resolve()
     if not path.is_file():
         raise UsageError(f"contract file not found: {contract_path}")
@@ -249,7 +178,7 @@ def mark_plan_ready(
         reason=reason,
         idempotency_key=idempotency_key,
     )
-    send_command(run_id, IntegrationRunWorkflow.mark_plan_ready, request, as_json)
+    send_command(run_id, "mark_plan_ready", request, as_json)
 
 
 def link_pr(
@@ -260,12 +189,10 @@ def link_pr(
     as_json: JsonOption = False,
 ) -> None:
     """Link an existing pull request to the run and move it to CI_WAIT."""
-    from workflows.run import IntegrationRunWorkflow
-
     request = build(
         LinkPrRequest, pr_number=pr_number, reason=reason, idempotency_key=idempotency_key
     )
-    send_command(run_id, IntegrationRunWorkflow.link_pr, request, as_json)
+    send_command(run_id, "link_pr", request, as_json)
 
 
 def record_check(
@@ -287,8 +214,6 @@ def record_check(
     as_json: JsonOption = False,
 ) -> None:
     """Record a CI check result and move the run accordingly."""
-    from workflows.run import IntegrationRunWorkflow
-
     request = build(
         CheckRequest,
         conclusion=conclusion,
@@ -296,7 +221,7 @@ def record_check(
         reason=reason,
         idempotency_key=idempotency_key,
     )
-    send_command(run_id, IntegrationRunWorkflow.record_check, request, as_json)
+    send_command(run_id, "record_check", request, as_json)
 
 
 def record_review(
@@ -317,8 +242,6 @@ def record_review(
     as_json: JsonOption = False,
 ) -> None:
     """Record a pull-request review."""
-    from workflows.run import IntegrationRunWorkflow
-
     request = build(
         ReviewRequest,
         review_state=state,
@@ -326,7 +249,7 @@ def record_review(
         reason=reason,
         idempotency_key=idempotency_key,
     )
-    send_command(run_id, IntegrationRunWorkflow.record_review, request, as_json)
+    send_command(run_id, "record_review", request, as_json)
 
 
 def run_prepare(
@@ -341,10 +264,8 @@ def run_prepare(
     """Prepare the workspace: find or create the fork (GitHub API) or use --fork-url, clone,
     add upstream, create the branch from upstream's default branch, scan governance. From QUEUED
     or DISCOVERY (the run ends in DISCOVERY). Running it again changes nothing."""
-    from workflows.run import IntegrationRunWorkflow
-
     request = build(PrepareRequest, branch=branch, reason=reason, idempotency_key=idempotency_key)
-    send_command(run_id, IntegrationRunWorkflow.run_prepare, request, as_json)
+    send_command(run_id, "run_prepare", request, as_json)
 
 
 def run_preflight(
@@ -366,15 +287,13 @@ def run_preflight(
     """Check the run's workspace before an agent step: inside the workspace root, .git
     writable, toolchain present, registries reachable, sandbox fit for the step. Writes
     $AGENTPR_HOME/reports/<run_id>_preflight.json; exits 1 when the verdict is FAIL."""
-    from workflows.run import IntegrationRunWorkflow
-
     request = build(
         PreflightRequest,
         codex_sandbox=codex_sandbox,
         skip_network_check=skip_network_check,
         idempotency_key=idempotency_key,
     )
-    result = send_command(run_id, IntegrationRunWorkflow.run_preflight, request, as_json)
+    result = send_command(run_id, "run_preflight", request, as_json)
     if result.preflight is not None and result.preflight.verdict != "PASS":
         raise typer.Exit(1)
 
@@ -397,8 +316,6 @@ def run_finish(
     """Commit the workspace's changes with the operator's identity (signed off when the
     repository requires DCO) and push the branch to the fork; the run moves to PUSHED. After a
     crash between commit and push, running it again pushes the existing commit."""
-    from workflows.run import IntegrationRunWorkflow
-
     request = build(
         FinishRequest,
         changes=changes,
@@ -407,7 +324,7 @@ def run_finish(
         reason=reason,
         idempotency_key=idempotency_key,
     )
-    send_command(run_id, IntegrationRunWorkflow.run_finish, request, as_json)
+    send_command(run_id, "run_finish", request, as_json)
 
 
 def simple_command(update: str, doc: str) -> Callable[..., None]:
@@ -419,10 +336,8 @@ def simple_command(update: str, doc: str) -> Callable[..., None]:
         idempotency_key: KeyOption = None,
         as_json: JsonOption = False,
     ) -> None:
-        from workflows.run import IntegrationRunWorkflow
-
         request = build(CommandRequest, reason=reason, idempotency_key=idempotency_key)
-        send_command(run_id, getattr(IntegrationRunWorkflow, update), request, as_json)
+        send_command(run_id, update, request, as_json)
 
     command.__doc__ = doc
     return command
@@ -438,15 +353,13 @@ def target_state_command(update: str, doc: str) -> Callable[..., None]:
         idempotency_key: KeyOption = None,
         as_json: JsonOption = False,
     ) -> None:
-        from workflows.run import IntegrationRunWorkflow
-
         request = build(
             TargetStateRequest,
             target_state=parse_state(target_state, "--target-state"),
             reason=reason,
             idempotency_key=idempotency_key,
         )
-        send_command(run_id, getattr(IntegrationRunWorkflow, update), request, as_json)
+        send_command(run_id, update, request, as_json)
 
     command.__doc__ = doc
     return command
@@ -458,7 +371,7 @@ def show_run(run_id: RunIdOption, as_json: JsonOption = False) -> None:
     async def action(runs: RunClient) -> Any:
         return await runs.get_run(run_id)
 
-    record = _run(action)
+    record = with_runs(action)
     if as_json:
         render.print_json(record)
     else:
@@ -487,7 +400,7 @@ def list_runs(
     async def action(runs: RunClient) -> Any:
         return await runs.list_runs(state=wanted_state, repo=repo, limit=limit)
 
-    rows = _run(action)
+    rows = with_runs(action)
     if as_json:
         render.print_json(rows)
     else:

@@ -21,7 +21,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.filters import Filter
 from aiogram.types import Message, TelegramObject, Update
 
-from common.errors import OperatorError
+from common.errors import OperatorError, RunBusy, RunFinished
 from contracts import (
     Actor,
     ApprovePrRequest,
@@ -245,6 +245,10 @@ def build_dispatcher(runs: RunClient, allowed: set[int] | None, audit: AuditLog)
         else:
             try:
                 reply = await work()
+            except RunBusy as err:  # not wrong, just early: say when to send it again
+                reply, outcome = f"⏳ {err.message}", "busy"
+            except RunFinished as err:  # nothing to retry: the run is over
+                reply, outcome = f"🏁 {err.message}", "finished"
             except OperatorError as err:
                 reply, outcome = f"⚠️ {err.message}", "refused"
         sentence = not intent.rule.startswith("command")

@@ -12,7 +12,7 @@ from contracts import (
     CampaignRepo,
     CampaignSpec,
 )
-from starter.cli.runs import build
+from starter.cli.invoke import build
 from starter.repos_file import parse_repos
 
 

@@ -192,3 +192,19 @@ def test_notification_waits_for_a_bot_and_arrives_once(env: Env, telegram: FakeT
     finally:
         bot.terminate()
         bot.wait(20)
+
+
+def test_a_finished_run_is_said_to_be_over_not_refused(
+    env: Env, telegram: FakeTelegram, bot: subprocess.Popen[str]
+) -> None:
+    run_id = create(env)
+    assert env.cli("pause", "--run-id", run_id).returncode == 0
+    assert env.cli("resume", "--run-id", run_id, "--target-state", "SKIPPED").returncode == 0
+    reply = ask(telegram, f"/pause {run_id}")
+    assert reply == f"🏁 run {run_id} is finished (SKIPPED); no command applies"
+    assert ask(telegram, "/pause no_such_run_x").startswith("⚠️ no run with id")
+    audit = [
+        json.loads(line)
+        for line in (env.settings.home / "telegram" / "audit.jsonl").read_text().splitlines()
+    ]
+    assert any(e["outcome"] == "finished" for e in audit)  # the audit line follows the reply

@@ -1,0 +1,81 @@
+"""The options several commands share, as `Annotated` Typer types. Light on purpose: every
+command module imports this one at registration (`agentpr --help` included), so it needs only
+Typer and the contracts' enums."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from contracts import Engine
+
+RunIdOption = Annotated[str, typer.Option("--run-id", help="The run's id (its workflow id).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+ReasonOption = Annotated[
+    str | None, typer.Option("--reason", help="Why; kept in the run's history.")
+]
+KeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--idempotency-key",
+        help="Apply at most once: repeating the command with the same key changes nothing. "
+        "Without a key every command applies.",
+    ),
+]
+TargetStateOption = Annotated[
+    str, typer.Option("--target-state", help="State to move to (e.g. PLAN_READY).")
+]
+
+# What an auto-mode run (or every run of a campaign) does by itself: the options that build an
+# AutoPlan, shared by `create-run --mode auto` and `campaign start` (starter/cli/plans.py).
+PromptFileOption = Annotated[
+    Path | None, typer.Option("--prompt-file", help="The task for the agent (markdown).")
+]
+EngineOption = Annotated[
+    Engine,
+    typer.Option(
+        "--engine",
+        case_sensitive=False,
+        help="codex (default), claude, or "
+        "command (a shell command / codemod given with --command).",
+    ),
+]
+CommandOption = Annotated[
+    str | None, typer.Option("--command", help="With --engine command: what to run.")
+]
+CommitTitleOption = Annotated[
+    str, typer.Option("--commit-title", help="Conventional commit title of the pushed change.")
+]
+PrTitleOption = Annotated[
+    str | None, typer.Option("--pr-title", help="PR title (default: the commit title).")
+]
+PrBodyFileOption = Annotated[
+    Path | None, typer.Option("--pr-body-file", help="PR body (markdown) from this file.")
+]
+ValidationOption = Annotated[
+    str | None,
+    typer.Option(
+        "--validation-command",
+        help="Test command of the validation step "
+        "(default: the repository's first detected test command).",
+    ),
+]
+CodexModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--codex-model",
+        help="Model for codex/claude (default: the operator's codex config in CODEX_HOME).",
+    ),
+]
+CodexConfigOption = Annotated[
+    list[str] | None,
+    typer.Option("--codex-config", help="Extra `codex exec -c KEY=VALUE` override (repeatable)."),
+]
+SkipNetworkCheckOption = Annotated[
+    bool, typer.Option("--skip-network-check", help="Preflight without registry probes.")
+]
+MaxMinutesOption = Annotated[
+    float | None, typer.Option("--max-minutes", help="Wall-clock limit of each agent step.")
+]
