@@ -89,7 +89,9 @@ class _HttpApi:
 
         self.base = f"{base}/api/v1/namespaces/{urllib.parse.quote(namespace, safe='')}"
 
-    def call(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    def call(
+        self, path: str, body: dict[str, Any] | None = None, timeout: float = _TIMEOUT_S
+    ) -> dict[str, Any]:
         import urllib.request
 
         request = urllib.request.Request(
@@ -98,7 +100,7 @@ class _HttpApi:
             headers={"Content-Type": "application/json"},
             method="GET" if body is None else "POST",
         )
-        with urllib.request.urlopen(request, timeout=_TIMEOUT_S) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             answer = json.loads(response.read())
         if not isinstance(answer, dict):
             raise _NotMine
@@ -158,6 +160,31 @@ def _quick_checks_pass() -> None:
         raise _NotMine from err
 
 
+def _answer_timeout() -> float:
+    """AGENTPR_ANSWER_TIMEOUT_S as Settings reads it; a value it would refuse is not mine."""
+    raw = os.environ.get("AGENTPR_ANSWER_TIMEOUT_S")
+    if not raw:
+        return 30.0
+    try:
+        value = float(raw)
+    except ValueError:
+        raise _NotMine from None
+    if not value >= 0.1:  # also NaN
+        raise _NotMine
+    return value
+
+
+def _unanswered(run_id: str, timeout: float, as_json: bool) -> int:
+    """starter/client.py RunClient._answer's words when no worker answers in time."""
+    queue = os.environ.get("AGENTPR_TASK_QUEUE") or "agentpr"
+    return _say(
+        f"run {run_id} did not answer in {timeout:g}s — is a worker running on "
+        f"task queue {queue!r}? start one with `agentpr worker` or "
+        "`make up` (a command sent now may still apply when it starts)",
+        as_json=as_json,
+    )
+
+
 def _running(api: _HttpApi, run_id: str) -> None:
     """The run exists and runs (a finished run is read from its result, by the full CLI)."""
     try:
@@ -185,12 +212,16 @@ def _show_run(api: _HttpApi, options: dict[str, str]) -> int:
     if "--json" not in options:
         raise _NotMine  # the table needs the full renderer
     run_id = options["--run-id"]
+    timeout = _answer_timeout()
     _running(api, run_id)
     try:
         answer = api.call(
             api.workflow(run_id) + "/query/get_run?noPayloadShorthand=true",
             {"query": {"queryType": "get_run"}},
+            timeout=timeout,
         )
+    except TimeoutError:
+        return _unanswered(run_id, timeout, as_json=True)
     except (OSError, ValueError) as err:
         raise _NotMine from err
     record = _payload(answer.get("queryResult"))
@@ -199,10 +230,12 @@ def _show_run(api: _HttpApi, options: dict[str, str]) -> int:
 
 
 def _pause(api: _HttpApi, options: dict[str, str]) -> int:
+    import time
     import urllib.error
     import uuid
 
     run_id = options["--run-id"]
+    timeout = _answer_timeout()
     reason = options.get("--reason")
     key = options.get("--idempotency-key")
     if (reason is not None and len(reason) > 500) or (key is not None and not 0 < len(key) <= 200):
@@ -226,14 +259,18 @@ def _pause(api: _HttpApi, options: dict[str, str]) -> int:
         "waitPolicy": {"lifecycleStage": _COMPLETED},
     }
     path = api.workflow(run_id) + "/update/pause?noPayloadShorthand=true"
+    deadline = time.monotonic() + timeout
+    answer: dict[str, Any] = {}
     try:
-        answer = api.call(path, body)
         # The server answers when the update completed, or earlier when its long poll ends;
         # asking again with the same update id waits on the same update (it applies once).
-        for _ in range(10):
-            if isinstance(answer.get("outcome"), dict):
-                break
-            answer = api.call(path, body)
+        while not isinstance(answer.get("outcome"), dict):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return _unanswered(run_id, timeout, as_json="--json" in options)
+            answer = api.call(path, body, timeout=left)
+    except TimeoutError:
+        return _unanswered(run_id, timeout, as_json="--json" in options)
     except urllib.error.HTTPError as err:
         if err.code in (400, 404):
             raise _NotMine from err  # nothing was applied: the full CLI explains
@@ -246,9 +283,7 @@ def _pause(api: _HttpApi, options: dict[str, str]) -> int:
             f"pause for run {run_id}: Temporal's HTTP API stopped answering; see "
             "`agentpr show-run` before trying again"
         )
-    outcome = answer.get("outcome")
-    if not isinstance(outcome, dict):
-        return _say(f"pause for run {run_id} was not answered in time; see `agentpr show-run`")
+    outcome = answer["outcome"]
     failure = outcome.get("failure")
     if isinstance(failure, dict):
         info = failure.get("applicationFailureInfo")
