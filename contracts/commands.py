@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import ConfigDict, Field, PositiveInt, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from contracts.base import Contract
+from contracts.bounds import MAX_CHECK_NAME, PrNumber
 from contracts.github import PullRequestAsk, PullRequestInfo
 from contracts.names import BranchName, CommitTitle
 from contracts.policy import CodexSandbox
@@ -35,18 +36,18 @@ class TargetStateRequest(CommandRequest):
 
 
 class LinkPrRequest(CommandRequest):
-    pr_number: PositiveInt
+    pr_number: PrNumber
 
 
 class CheckRequest(CommandRequest):
     conclusion: CheckConclusion
-    pr_number: PositiveInt | None = None
-    check_name: str | None = None
+    pr_number: PrNumber | None = None
+    check_name: str | None = Field(default=None, max_length=MAX_CHECK_NAME)
 
 
 class ReviewRequest(CommandRequest):
     review_state: ReviewState
-    pr_number: PositiveInt | None = None
+    pr_number: PrNumber | None = None
 
 
 class PrepareRequest(CommandRequest):

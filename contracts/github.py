@@ -6,9 +6,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field, PositiveInt
+from pydantic import Field
 
 from contracts.base import Contract
+from contracts.bounds import (
+    GitHubCheckName,
+    GitHubDeliveryId,
+    GitHubId,
+    GitHubPrNumber,
+    GitHubRepoText,
+    GitHubSha,
+    GitHubText,
+    PrNumber,
+)
 from contracts.vocabulary import Actor, CheckConclusion, ReviewState
 
 
@@ -62,20 +72,23 @@ class OpenPullRequestInput(Contract):
 
 class GitHubEvent(Contract):
     """One fact GitHub told us, by webhook or by polling. `fact_key` names the fact itself
-    (not the delivery), so the same fact seen both ways is applied once."""
+    (not the delivery), so the same fact seen both ways is applied once.
 
-    delivery_id: str
+    Everything here came from GitHub: text is clipped and out-of-range numbers become None
+    (contracts/bounds.py), so a fact always decodes inside the workflow."""
+
+    delivery_id: GitHubDeliveryId
     source: Literal["webhook", "poll"] = "webhook"
     kind: Literal["check_run", "check_suite", "review", "pr_closed"]
-    repo: str
-    pr_number: int | None = None
-    head_sha: str | None = None
-    name: str | None = None  # check name
+    repo: GitHubRepoText
+    pr_number: GitHubPrNumber = None
+    head_sha: GitHubSha | None = None
+    name: GitHubCheckName | None = None  # check name
     conclusion: CheckConclusion | None = None
     review_state: ReviewState | None = None
-    review_id: int | None = None
+    review_id: GitHubId = None
     merged: bool | None = None
-    detail: str = ""  # failing check output / review body excerpt, for iteration prompts
+    detail: GitHubText = ""  # failing check output / review body, for iteration prompts
 
     @property
     def fact_key(self) -> str:
@@ -101,7 +114,7 @@ class GitHubFactRecord(Contract):
 class PullRequestStatusInput(Contract):
     run_id: str
     repo: str
-    pr_number: int
+    pr_number: PrNumber
 
 
 class PullRequestStatus(Contract):
@@ -138,7 +151,7 @@ class PullRequestActionInput(Contract):
 
     run_id: str
     repo: str  # owner/repo of the upstream
-    pr_number: PositiveInt
+    pr_number: PrNumber
     action: Literal["comment", "close"]
     body: str = Field(default="", max_length=65_536)  # the comment (close: optional comment)
 

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         ReviewRequest,
         RunRecord,
     )
+    from contracts.bounds import MAX_REASON, clip
     from contracts.states import RunState
 
 from workflows.pr_gate import GITHUB_RETRY, GITHUB_TIMEOUT
@@ -38,6 +39,8 @@ from workflows.rules.transitions import (
     review_target,
 )
 from workflows.run_core import REMEMBERED_FACTS, SHOWN_FACTS, RunCore, raise_if
+
+MAX_SUMMARY = 1_000
 
 
 class GitHubTracking(RunCore):
@@ -90,7 +93,9 @@ class GitHubTracking(RunCore):
         outcome = (" -> ".join(t.value for t in targets)) if targets else "recorded"
         if dry_run:
             return f"{summary}: would {'move ' + outcome if targets else 'record'}"
-        request = CommandRequest(by=by, reason=f"{summary} ({event.source} {event.delivery_id})")
+        request = CommandRequest(
+            by=by, reason=clip(f"{summary} ({event.source} {event.delivery_id})", MAX_REASON)
+        )
         for target in targets:
             self._apply(f"github:{event.kind}", request, target)
         if fact_starts_iteration(record, targets):
@@ -119,10 +124,10 @@ class GitHubTracking(RunCore):
                 fact_key=key,
                 delivery_id=event.delivery_id,
                 source=event.source,
-                summary=summary,
+                summary=clip(summary, MAX_SUMMARY),
                 outcome=outcome,
                 at=workflow.now(),
-                detail=event.detail[:1000],
+                detail=clip(event.detail, 1_000),
             )
         )
         del record.github_facts[:-SHOWN_FACTS]
