@@ -31,7 +31,12 @@ with workflow.unsafe.imports_passed_through():
     from contracts.states import RunState
 
 from workflows.pr_gate import GITHUB_RETRY, GITHUB_TIMEOUT
-from workflows.rules.github_facts import fact_starts_iteration, fact_summary, fact_targets
+from workflows.rules.github_facts import (
+    fact_starts_iteration,
+    fact_summary,
+    fact_targets,
+    stale_commit,
+)
 from workflows.rules.transitions import (
     check_target,
     refuse_other_pr,
@@ -89,9 +94,14 @@ class GitHubTracking(RunCore):
             return f"{summary}: already applied"
         if record.state.is_terminal:
             return f"{summary}: ignored, run is {record.state}"
-        targets = fact_targets(record, event)
-        outcome = (" -> ".join(t.value for t in targets)) if targets else "recorded"
+        stale = stale_commit(record, event)
+        if stale is not None and not workflow.patched("ci-facts-bound-to-head"):
+            stale = None  # recorded before facts were bound to the head commit
+        targets = [] if stale else fact_targets(record, event)
+        outcome = stale or ((" -> ".join(t.value for t in targets)) if targets else "recorded")
         if dry_run:
+            if stale:
+                return f"{summary}: would record as {stale}"
             return f"{summary}: would {'move ' + outcome if targets else 'record'}"
         request = CommandRequest(
             by=by, reason=clip(f"{summary} ({event.source} {event.delivery_id})", MAX_REASON)
@@ -100,7 +110,9 @@ class GitHubTracking(RunCore):
             self._apply(f"github:{event.kind}", request, target)
         if fact_starts_iteration(record, targets):
             self._carried.iterate_pending = True
-        if event.kind in ("check_run", "check_suite") and event.conclusion is not None:
+        if stale:
+            pass  # not a check of this PR's code: the DoD and the iteration never see it
+        elif event.kind in ("check_run", "check_suite") and event.conclusion is not None:
             record.checks.append(
                 CheckRecord(
                     conclusion=event.conclusion,

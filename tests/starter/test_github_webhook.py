@@ -304,3 +304,45 @@ def test_link_pr_reads_the_head_so_fork_check_events_find_the_run(
     status, answer = hooks.deliver(bridge.url, event, payload, secret=SECRET)
     assert status == 200 and answer["run_id"] == run_id
     assert show(env, run_id)["state"] == "ITERATING"
+
+
+def test_ci_facts_about_other_commits_are_recorded_as_stale(
+    env: Env, waiting_run: tuple[str, dict], bridge: Bridge
+) -> None:
+    """A failing check on an older commit of the PR, and a green suite on it, leave the run
+    where it is; the same facts about the head move it."""
+    run_id, pull = waiting_run
+    head, old = pull["head"]["sha"], "1" * 40
+    ref = [
+        hooks.pull_request_ref(
+            "demo/calc", number=pull["number"], head_sha=old, head_ref=pull["head"]["ref"]
+        )
+    ]
+    for event, payload in (
+        hooks.check_run_completed(
+            "demo/calc",
+            name="tests",
+            conclusion="failure",
+            head_sha=old,
+            head_branch=pull["head"]["ref"],
+            pull_requests=ref,
+        ),
+        hooks.check_suite_completed(
+            "demo/calc",
+            conclusion="success",
+            head_sha=old,
+            head_branch=pull["head"]["ref"],
+            pull_requests=ref,
+        ),
+    ):
+        status, answer = hooks.deliver(bridge.url, event, payload, secret=SECRET)
+        assert status == 200 and answer["run_id"] == run_id, answer
+    record = show(env, run_id)
+    assert record["state"] == "CI_WAIT"
+    outcomes = [fact["outcome"] for fact in record["github_facts"][-2:]]
+    assert all(outcome.startswith("stale: about 111111111111") for outcome in outcomes)
+    assert record["checks"] == []
+    status, _ = hooks.deliver(bridge.url, *failing_check(pull), secret=SECRET)
+    assert status == 200
+    assert show(env, run_id)["state"] == "ITERATING"
+    assert head == show(env, run_id)["head_sha"]

@@ -20,6 +20,22 @@ def fact_summary(event: GitHubEvent) -> str:
     return "PR merged" if event.merged else "PR closed unmerged"
 
 
+def stale_commit(record: RunRecord, event: GitHubEvent) -> str | None:
+    """Why a CI fact says nothing about the run now, or None when it does.
+
+    Only facts about the PR's current head move the run: a failure on an older commit was
+    already fixed or superseded, and a green suite on it says nothing about the new code (after
+    a push, nothing is green until the new head's checks report). Fail closed: a fact without a
+    commit is stale once the head is known. A run that never learnt its head (a PR linked by
+    hand before link-pr read it) has nothing to compare with and takes the fact."""
+    if event.kind not in ("check_run", "check_suite") or record.head_sha is None:
+        return None
+    if event.head_sha == record.head_sha:
+        return None
+    about = event.head_sha[:12] if event.head_sha else "no commit"
+    return f"stale: about {about}, the PR's head is {record.head_sha[:12]}"
+
+
 def fact_targets(record: RunRecord, event: GitHubEvent) -> list[RunState]:
     """The chain of states this fact moves the run through ([] = record only)."""
     state = record.state

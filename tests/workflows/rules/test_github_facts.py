@@ -7,18 +7,25 @@ import pytest
 from contracts import AgentStepRequest, CheckConclusion, GitHubEvent, ReviewState, RunMode
 from contracts.states import RunState
 from tests.workflows.rules.records import record, workspace
-from workflows.rules.github_facts import fact_starts_iteration, fact_summary, fact_targets
+from workflows.rules.github_facts import (
+    fact_starts_iteration,
+    fact_summary,
+    fact_targets,
+    stale_commit,
+)
 
 S = RunState
 
 
-def check(conclusion: CheckConclusion, kind: str = "check_run") -> GitHubEvent:
+def check(
+    conclusion: CheckConclusion, kind: str = "check_run", head_sha: str | None = "a" * 40
+) -> GitHubEvent:
     return GitHubEvent(
         delivery_id="d1",
         kind=kind,
         repo="demo/calc",
         pr_number=7,  # type: ignore[arg-type]
-        head_sha="a" * 40,
+        head_sha=head_sha,
         name="ci",
         conclusion=conclusion,
     )
@@ -90,3 +97,29 @@ def test_fact_starts_iteration(
         else {}
     )
     assert fact_starts_iteration(record(S.CI_WAIT, mode=mode, **fields), targets) is starts
+
+
+HEAD, OLD = "a" * 40, "b" * 40
+
+
+@pytest.mark.parametrize(
+    ("head", "event", "stale"),
+    [
+        (HEAD, check(CheckConclusion.FAILURE), None),
+        (HEAD, check(CheckConclusion.FAILURE, head_sha=OLD), "stale: about bbbbbbbbbbbb"),
+        (HEAD, check(CheckConclusion.SUCCESS, "check_suite", OLD), "stale: about bbbbbbbbbbbb"),
+        (HEAD, check(CheckConclusion.FAILURE, head_sha=None), "stale: about no commit"),
+        (None, check(CheckConclusion.FAILURE, head_sha=OLD), None),  # nothing to compare with
+        (HEAD, review(ReviewState.CHANGES_REQUESTED), None),  # reviews are about the PR
+        (HEAD, closed(merged=True), None),
+    ],
+)
+def test_only_facts_about_the_head_commit_count(
+    head: str | None, event: GitHubEvent, stale: str | None
+) -> None:
+    found = stale_commit(record(S.CI_WAIT, head_sha=head), event)
+    if stale is None:
+        assert found is None
+    else:
+        assert found is not None and found.startswith(stale)
+        assert found.endswith("the PR's head is aaaaaaaaaaaa")
