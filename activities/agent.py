@@ -22,6 +22,7 @@ from typing import IO
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, CancelledError
 
+from activities.agent_env import agent_base_env
 from activities.git import Git
 from activities.runtime_env import guarded_env, load_runtime_overrides, overrides_path_from_env
 from activities.workspace import inside, write_report
@@ -185,14 +186,12 @@ class AgentActivities:
         stdin_text = engine.stdin(request)
         env = guarded_env(
             workspace,
-            {**os.environ, **settings.agent_env},
+            agent_base_env(os.environ, engine.inherits, settings.agent_env, settings.secrets()),
             load_runtime_overrides(overrides_path_from_env(os.environ)),
         )
         node = node_bin_dir()
         if node is not None:
             env["PATH"] = f"{node}{os.pathsep}{env.get('PATH', '')}"
-        for name in ("AGENTPR_GITHUB_TOKEN", "AGENTPR_TELEGRAM_BOT_TOKEN"):
-            env.pop(name, None)  # the agent never gets agentpr's own credentials
         # Marks every process of this step, so strays can be found and stopped (kill_marked).
         env["AGENTPR_RUN_ID"] = request.run_id
         env.update(engine.env(request))

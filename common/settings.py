@@ -197,6 +197,16 @@ class Settings(BaseModel):
     def policy_file(self) -> Path:
         return self.policy_file_override or self.home / "manager_policy.json"
 
+    def secrets(self) -> list[str]:
+        """Every secret agentpr holds, as plain text, to keep out of agents' environments."""
+        held = (
+            self.temporal_api_key,
+            self.github_token,
+            self.telegram_bot_token,
+            self.github_webhook_secret,
+        )
+        return [secret.get_secret_value() for secret in held if secret is not None]
+
     @property
     def policy_stamp_file(self) -> Path:
         """sha256 and path of the policy file the startup gate last validated (read by the

@@ -26,6 +26,10 @@ __all__ = ["AgentEngine", "AgentMissing", "engine_for", "node_bin_dir", "parse_t
 
 class AgentEngine(Protocol):
     engine: Engine
+    # Variables this engine reads from the worker's environment (its own configuration and
+    # credentials); a name ending in "*" is a prefix. Everything else stays out of the agent's
+    # environment (activities/agent_env.py).
+    inherits: tuple[str, ...]
 
     def argv(self, settings: Settings, step: AgentStepInput) -> list[str]:
         """The command line (raises AgentMissing when the binary is nowhere)."""

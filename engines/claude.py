@@ -24,6 +24,12 @@ from grading.evidence import Collector, Evidence, as_int_or_none, as_text, json_
 
 class ClaudeEngine:
     engine = Engine.CLAUDE
+    inherits: tuple[str, ...] = (
+        "ANTHROPIC_*",
+        "CLAUDE_CONFIG_DIR",
+        "CLAUDE_CODE_*",
+        "DISABLE_AUTOUPDATER",
+    )
 
     def binary(self, settings: Settings) -> str:
         return installed_cli("claude", settings.claude_bin, "AGENTPR_CLAUDE_BIN")

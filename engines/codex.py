@@ -21,6 +21,14 @@ from grading.evidence import Collector, Evidence, as_int_or_none, as_text, json_
 
 class CodexEngine:
     engine = Engine.CODEX
+    inherits: tuple[str, ...] = (
+        "CODEX_HOME",
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "OPENAI_ORG_ID",
+        "OPENAI_PROJECT_ID",
+        "CODEX_*",
+    )
 
     def binary(self, settings: Settings) -> str:
         return installed_cli("codex", settings.codex_bin, "AGENTPR_CODEX_BIN")

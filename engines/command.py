@@ -14,6 +14,7 @@ from grading.evidence import Collector, Evidence
 
 class CommandEngine:
     engine = Engine.COMMAND
+    inherits: tuple[str, ...] = ()
 
     def argv(self, settings: Settings, step: AgentStepInput) -> list[str]:
         assert step.command is not None
