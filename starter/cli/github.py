@@ -31,6 +31,18 @@ def run_github_webhook(
             "only: anyone who can reach the port can move runs).",
         ),
     ] = False,
+    path: Annotated[
+        str, typer.Option("--path", help="Path GitHub posts to (the hook's payload URL).")
+    ] = "/github/webhook",
+    max_payload_bytes: Annotated[
+        int,
+        typer.Option(
+            "--max-payload-bytes",
+            min=1024,
+            max=25 * 1024 * 1024,
+            help="Largest body accepted (413 beyond; GitHub caps deliveries at 25 MB).",
+        ),
+    ] = 25 * 1024 * 1024,
 ) -> None:
     """Receive GitHub webhooks (POST /github/webhook, GET /healthz) and signal the runs they
     concern. Needs AGENTPR_GITHUB_WEBHOOK_SECRET unless --allow-unsigned."""
@@ -53,6 +65,8 @@ def run_github_webhook(
             "AGENTPR_GITHUB_WEBHOOK_SECRET is not set; refusing to accept unsigned "
             "deliveries (--allow-unsigned for local development only)"
         )
+    if not path.startswith("/") or len(path) > 200 or any(c.isspace() for c in path):
+        raise UsageError(f"--path {path!r}: give an absolute URL path such as /github/webhook")
     set_level("INFO")
     if secret is None:
         render.console.print(
@@ -66,7 +80,13 @@ def run_github_webhook(
     async def serve() -> None:
         client = await connect(settings)
         store = DeliveryStore(settings.webhook_deliveries_db)
-        bridge = WebhookBridge(RunClient(client, settings), store, secret)
+        bridge = WebhookBridge(
+            RunClient(client, settings),
+            store,
+            secret,
+            path=path,
+            max_payload_bytes=max_payload_bytes,
+        )
         runner = web.AppRunner(bridge.app(), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
@@ -74,7 +94,7 @@ def run_github_webhook(
             await site.start()
         except OSError as err:
             raise Refused(f"cannot listen on {host}:{port}: {err.strerror}") from None
-        render.console.print(f"webhook bridge listening on http://{host}:{port}/github/webhook")
+        render.console.print(f"webhook bridge listening on http://{host}:{port}{path}")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
