@@ -60,6 +60,7 @@ bench: $(STAMP) $(AGENT_STAMP)
 	$(BIN)/python -m bench.workspace_steps
 	$(BIN)/python -m bench.agent_step
 	$(BIN)/python -m bench.webhook
+	$(BIN)/python -m bench.webhook_flood
 	$(BIN)/python -m bench.telegram
 	$(BIN)/python -m bench.campaign
 	$(BIN)/python -m bench.cli_latency
