@@ -27,6 +27,12 @@ TOOLCHAIN_NEEDS = (
     "TZ",
     "TERM",
     "TMPDIR",
+    # How this machine's Python behaves (no bytecode in the repository, unbuffered output,
+    # encoding); never PYTHONPATH or PYTHONHOME, which would point at agentpr's own code.
+    "PYTHONDONTWRITEBYTECODE",
+    "PYTHONUNBUFFERED",
+    "PYTHONIOENCODING",
+    "PYTHONUTF8",
     "SSL_CERT_FILE",
     "SSL_CERT_DIR",
     "REQUESTS_CA_BUNDLE",
