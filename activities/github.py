@@ -241,6 +241,8 @@ class GitHubReadActivities:
                         kind="review",
                         review_state=state,
                         review_id=review.id,
+                        author=review.user.login if review.user else None,
+                        author_association=review.raw_data.get("author_association"),
                         detail=(review.body or "")[:2000],
                     )
             if pr.state == "closed":

@@ -10,9 +10,11 @@ from pydantic import Field
 
 from contracts.base import Contract
 from contracts.bounds import (
+    GitHubAssociation,
     GitHubCheckName,
     GitHubDeliveryId,
     GitHubId,
+    GitHubLogin,
     GitHubPrNumber,
     GitHubRepoText,
     GitHubSha,
@@ -88,6 +90,10 @@ class GitHubEvent(Contract):
     review_state: ReviewState | None = None
     review_id: GitHubId = None
     merged: bool | None = None
+    # Who wrote a review, and their standing in the repository (GitHub's author_association:
+    # OWNER, MEMBER, COLLABORATOR, CONTRIBUTOR, FIRST_TIMER, NONE, …).
+    author: GitHubLogin | None = None
+    author_association: GitHubAssociation | None = None
     detail: GitHubText = ""  # failing check output / review body, for iteration prompts
 
     @property

@@ -31,3 +31,7 @@ class RunPolicy(Contract):
     diff_budget: DiffBudget = Field(default_factory=DiffBudget)
     retry_cap: NonNegativeInt = 2
     require_test_evidence: bool = True
+    # Whose reviews may move a run or reach an agent's prompt (GitHub's author_association).
+    trusted_associations: list[str] = Field(
+        default_factory=lambda: ["OWNER", "MEMBER", "COLLABORATOR"]
+    )

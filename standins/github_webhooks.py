@@ -255,6 +255,7 @@ def pull_request_review_submitted(
     head_ref: str = "agentpr/change",
     head_label: str | None = None,
     base_ref: str = "main",
+    author_association: str = "MEMBER",
 ) -> tuple[str, Payload]:
     """A reviewer submitted a review; `state` is lower case, as webhooks send it."""
     if state not in REVIEW_STATES:
@@ -278,7 +279,7 @@ def pull_request_review_submitted(
         "state": state,
         "html_url": html_url,
         "pull_request_url": pull["url"],
-        "author_association": "MEMBER",
+        "author_association": author_association,
         "_links": {"html": {"href": html_url}, "pull_request": {"href": pull["url"]}},
     }
     return "pull_request_review", _event(

@@ -36,6 +36,7 @@ from workflows.rules.github_facts import (
     fact_summary,
     fact_targets,
     stale_commit,
+    untrusted_author,
 )
 from workflows.rules.transitions import (
     check_target,
@@ -94,14 +95,17 @@ class GitHubTracking(RunCore):
             return f"{summary}: already applied"
         if record.state.is_terminal:
             return f"{summary}: ignored, run is {record.state}"
-        stale = stale_commit(record, event)
-        if stale is not None and not workflow.patched("ci-facts-bound-to-head"):
-            stale = None  # recorded before facts were bound to the head commit
-        targets = [] if stale else fact_targets(record, event)
-        outcome = stale or ((" -> ".join(t.value for t in targets)) if targets else "recorded")
+        held_back = stale_commit(record, event)
+        if held_back is not None and not workflow.patched("ci-facts-bound-to-head"):
+            held_back = None  # recorded before facts were bound to the head commit
+        untrusted = untrusted_author(record, event)
+        if untrusted is not None and workflow.patched("reviews-need-standing"):
+            held_back = untrusted  # recorded, moves nothing, its text never reaches a prompt
+        targets = [] if held_back else fact_targets(record, event)
+        outcome = held_back or ((" -> ".join(t.value for t in targets)) if targets else "recorded")
         if dry_run:
-            if stale:
-                return f"{summary}: would record as {stale}"
+            if held_back:
+                return f"{summary}: would record as {held_back}"
             return f"{summary}: would {'move ' + outcome if targets else 'record'}"
         request = CommandRequest(
             by=by, reason=clip(f"{summary} ({event.source} {event.delivery_id})", MAX_REASON)
@@ -110,8 +114,8 @@ class GitHubTracking(RunCore):
             self._apply(f"github:{event.kind}", request, target)
         if fact_starts_iteration(record, targets):
             self._carried.iterate_pending = True
-        if stale:
-            pass  # not a check of this PR's code: the DoD and the iteration never see it
+        if held_back:
+            pass  # stale or untrusted: the DoD and the iteration never see it
         elif event.kind in ("check_run", "check_suite") and event.conclusion is not None:
             record.checks.append(
                 CheckRecord(
@@ -139,7 +143,7 @@ class GitHubTracking(RunCore):
                 summary=clip(summary, MAX_SUMMARY),
                 outcome=outcome,
                 at=workflow.now(),
-                detail=clip(event.detail, 1_000),
+                detail="" if held_back else clip(event.detail, 1_000),
             )
         )
         del record.github_facts[:-SHOWN_FACTS]

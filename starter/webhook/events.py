@@ -73,6 +73,8 @@ def event_from_payload(event: str, delivery_id: str, payload: dict[str, Any]) ->
             head_sha=(pr.get("head") or {}).get("sha"),
             review_state=state,
             review_id=review.get("id"),
+            author=(review.get("user") or {}).get("login"),
+            author_association=review.get("author_association"),
             detail=(review.get("body") or "")[:2000],
         )
     if event == "pull_request":

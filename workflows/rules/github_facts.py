@@ -36,6 +36,25 @@ def stale_commit(record: RunRecord, event: GitHubEvent) -> str | None:
     return f"stale: about {about}, the PR's head is {record.head_sha[:12]}"
 
 
+DEFAULT_TRUSTED = ("OWNER", "MEMBER", "COLLABORATOR")
+
+
+def untrusted_author(record: RunRecord, event: GitHubEvent) -> str | None:
+    """Why a review may not steer the run, or None when its author has standing.
+
+    Only people the repository trusts (its policy's author associations) move a run or reach an
+    agent's prompt; a stranger's review is recorded for the operator and goes no further. Fail
+    closed: a review without an association has none."""
+    if event.kind != "review":
+        return None
+    trusted = record.policy.trusted_associations if record.policy else DEFAULT_TRUSTED
+    if event.author_association in trusted:
+        return None
+    who = event.author or "someone"
+    standing = event.author_association or "no association"
+    return f"untrusted: review by {who} ({standing}), recorded for the operator only"
+
+
 def fact_targets(record: RunRecord, event: GitHubEvent) -> list[RunState]:
     """The chain of states this fact moves the run through ([] = record only)."""
     state = record.state

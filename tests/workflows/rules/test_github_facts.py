@@ -12,6 +12,7 @@ from workflows.rules.github_facts import (
     fact_summary,
     fact_targets,
     stale_commit,
+    untrusted_author,
 )
 
 S = RunState
@@ -31,7 +32,7 @@ def check(
     )
 
 
-def review(state: ReviewState) -> GitHubEvent:
+def review(state: ReviewState, association: str | None = "MEMBER") -> GitHubEvent:
     return GitHubEvent(
         delivery_id="d2",
         kind="review",
@@ -39,6 +40,8 @@ def review(state: ReviewState) -> GitHubEvent:
         pr_number=7,
         review_state=state,
         review_id=3,
+        author="octocat",
+        author_association=association,
     )
 
 
@@ -123,3 +126,34 @@ def test_only_facts_about_the_head_commit_count(
     else:
         assert found is not None and found.startswith(stale)
         assert found.endswith("the PR's head is aaaaaaaaaaaa")
+
+
+@pytest.mark.parametrize(
+    ("association", "standing"),
+    [
+        ("OWNER", True),
+        ("MEMBER", True),
+        ("COLLABORATOR", True),
+        ("CONTRIBUTOR", False),
+        ("FIRST_TIME_CONTRIBUTOR", False),
+        ("NONE", False),
+        (None, False),  # fail closed
+    ],
+)
+def test_only_reviews_by_people_with_standing_steer(
+    association: str | None, standing: bool
+) -> None:
+    why = untrusted_author(
+        record(S.REVIEW_WAIT), review(ReviewState.CHANGES_REQUESTED, association)
+    )
+    assert (why is None) == standing
+    if why is not None:
+        assert why.startswith("untrusted: review by octocat")
+
+
+def test_the_policy_names_who_is_trusted() -> None:
+    from contracts import RunPolicy
+
+    strict = record(S.REVIEW_WAIT, policy=RunPolicy(trusted_associations=["OWNER"]))
+    assert untrusted_author(strict, review(ReviewState.CHANGES_REQUESTED, "MEMBER")) is not None
+    assert untrusted_author(strict, check(CheckConclusion.FAILURE)) is None  # not a review
