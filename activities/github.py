@@ -26,6 +26,7 @@ from contracts import (
     PullRequestStatus,
     PullRequestStatusInput,
 )
+from contracts.github import OWN_COMMENT_MARK
 
 GITHUB_TOKEN_MISSING = "GitHubTokenMissing"
 GITHUB_REFUSED = "GitHubRefused"
@@ -93,7 +94,7 @@ def comment_marker(run_id: str, body: str) -> str:
     """The hidden tag that makes a bulk comment findable: the same run and the same text give
     the same tag, so a retried activity finds its comment instead of posting it twice."""
     digest = hashlib.sha256(body.encode()).hexdigest()[:12]
-    return f"<!-- agentpr:{run_id}:{digest} -->"
+    return f"{OWN_COMMENT_MARK}{run_id}:{digest} -->"
 
 
 def _info(pr: Any, created: bool) -> PullRequestInfo:
@@ -245,6 +246,17 @@ class GitHubReadActivities:
                         author_association=review.raw_data.get("author_association"),
                         detail=(review.body or "")[:2000],
                     )
+            for comment in [*pr.get_issue_comments(), *pr.get_review_comments()]:
+                body = comment.body or ""
+                if OWN_COMMENT_MARK in body:
+                    continue  # ours (comment_marker), not feedback
+                fact(
+                    kind="comment",
+                    comment_id=comment.id,
+                    author=comment.user.login if comment.user else None,
+                    author_association=comment.author_association,
+                    detail=body[:2000],
+                )
             if pr.state == "closed":
                 fact(kind="pr_closed", merged=bool(pr.merged))
             return PullRequestStatus(

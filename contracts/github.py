@@ -72,6 +72,11 @@ class OpenPullRequestInput(Contract):
     head: str
 
 
+# The hidden tag that starts every comment agentpr writes (activities/github.py comment_marker):
+# our own comments are not feedback.
+OWN_COMMENT_MARK = "<!-- agentpr:"
+
+
 class GitHubEvent(Contract):
     """One fact GitHub told us, by webhook or by polling. `fact_key` names the fact itself
     (not the delivery), so the same fact seen both ways is applied once.
@@ -81,7 +86,7 @@ class GitHubEvent(Contract):
 
     delivery_id: GitHubDeliveryId
     source: Literal["webhook", "poll"] = "webhook"
-    kind: Literal["check_run", "check_suite", "review", "pr_closed"]
+    kind: Literal["check_run", "check_suite", "review", "comment", "pr_closed"]
     repo: GitHubRepoText
     pr_number: GitHubPrNumber = None
     head_sha: GitHubSha | None = None
@@ -89,12 +94,13 @@ class GitHubEvent(Contract):
     conclusion: CheckConclusion | None = None
     review_state: ReviewState | None = None
     review_id: GitHubId = None
+    comment_id: GitHubId = None  # a comment on the conversation or on a line of the diff
     merged: bool | None = None
-    # Who wrote a review, and their standing in the repository (GitHub's author_association:
+    # Who wrote a review or comment, and their standing in the repository (GitHub's author_association:
     # OWNER, MEMBER, COLLABORATOR, CONTRIBUTOR, FIRST_TIMER, NONE, …).
     author: GitHubLogin | None = None
     author_association: GitHubAssociation | None = None
-    detail: GitHubText = ""  # failing check output / review body, for iteration prompts
+    detail: GitHubText = ""  # failing check output / review or comment body
 
     @property
     def fact_key(self) -> str:
@@ -104,6 +110,8 @@ class GitHubEvent(Contract):
             return f"suite:{self.head_sha}:{self.conclusion}"
         if self.kind == "review":
             return f"review:{self.review_id}:{self.review_state}"
+        if self.kind == "comment":
+            return f"comment:{self.comment_id}"
         return f"closed:{self.pr_number}:{self.merged}"
 
 
@@ -114,7 +122,10 @@ class GitHubFactRecord(Contract):
     summary: str
     outcome: str  # what the run did with it
     at: datetime
-    detail: str = ""  # failing check output / review text, for the iteration prompt
+    detail: str = ""  # failing check output / review text, for the operator and the prompt
+    # False when the fact was held back (about another commit, or by someone without standing
+    # in the repository): shown to the operator, never quoted to an agent.
+    reaches_agent: bool = True
 
 
 class PullRequestStatusInput(Contract):

@@ -164,7 +164,7 @@ class AgentStepResult(Contract):
 
 class Notification(Contract):
     run_id: str
-    kind: Literal["needs_human_review", "pr_request", "pr_merged"]
+    kind: Literal["needs_human_review", "pr_request", "pr_merged", "untrusted_feedback"]
     text: str
 
 

@@ -287,6 +287,82 @@ def pull_request_review_submitted(
     )
 
 
+def issue_comment_created(
+    repo_full_name: str,
+    *,
+    number: int,
+    comment_id: int,
+    body: str,
+    user: str = "reviewer",
+    author_association: str = "MEMBER",
+    on_pull_request: bool = True,
+) -> tuple[str, Payload]:
+    """A comment on a pull request's conversation tab (GitHub sends `issue_comment`; the issue
+    carries a `pull_request` object when it is a pull request)."""
+    issue_url = f"{API}/repos/{repo_full_name}/issues/{number}"
+    html = f"https://github.com/{repo_full_name}/pull/{number}"
+    issue: Payload = {
+        "url": issue_url,
+        "id": _stable_id("issue", repo_full_name, str(number)),
+        "number": number,
+        "title": "agentpr change",
+        "user": account("agentpr-bot"),
+        "state": "open",
+        "author_association": "CONTRIBUTOR",
+        "html_url": html,
+    }
+    if on_pull_request:
+        issue["pull_request"] = {"url": f"{API}/repos/{repo_full_name}/pulls/{number}"}
+    comment = {
+        "id": comment_id,
+        "node_id": f"IC_{comment_id}",
+        "url": f"{API}/repos/{repo_full_name}/issues/comments/{comment_id}",
+        "html_url": f"{html}#issuecomment-{comment_id}",
+        "issue_url": issue_url,
+        "user": account(user),
+        "body": body,
+        "created_at": _now(),
+        "updated_at": _now(),
+        "author_association": author_association,
+    }
+    return "issue_comment", _event(repo_full_name, "created", user, issue=issue, comment=comment)
+
+
+def pull_request_review_comment_created(
+    repo_full_name: str,
+    *,
+    number: int,
+    comment_id: int,
+    body: str,
+    head_sha: str,
+    head_ref: str = "agentpr/change",
+    path: str = "README.md",
+    user: str = "reviewer",
+    author_association: str = "MEMBER",
+) -> tuple[str, Payload]:
+    """A comment on a line of the pull request's diff."""
+    pull = pull_request_object(repo_full_name, number=number, head_sha=head_sha, head_ref=head_ref)
+    comment = {
+        "id": comment_id,
+        "node_id": f"PRRC_{comment_id}",
+        "url": f"{API}/repos/{repo_full_name}/pulls/comments/{comment_id}",
+        "html_url": f"{pull['html_url']}#discussion_r{comment_id}",
+        "pull_request_url": pull["url"],
+        "path": path,
+        "line": 1,
+        "side": "RIGHT",
+        "commit_id": head_sha,
+        "user": account(user),
+        "body": body,
+        "created_at": _now(),
+        "updated_at": _now(),
+        "author_association": author_association,
+    }
+    return "pull_request_review_comment", _event(
+        repo_full_name, "created", user, comment=comment, pull_request=pull
+    )
+
+
 def pull_request_closed(
     repo_full_name: str,
     *,

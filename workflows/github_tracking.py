@@ -38,6 +38,7 @@ from workflows.rules.github_facts import (
     stale_commit,
     untrusted_author,
 )
+from workflows.rules.notifications import untrusted_feedback_notification
 from workflows.rules.transitions import (
     check_target,
     refuse_other_pr,
@@ -101,6 +102,8 @@ class GitHubTracking(RunCore):
         untrusted = untrusted_author(record, event)
         if untrusted is not None and workflow.patched("reviews-need-standing"):
             held_back = untrusted  # recorded, moves nothing, its text never reaches a prompt
+        else:
+            untrusted = None
         targets = [] if held_back else fact_targets(record, event)
         outcome = held_back or ((" -> ".join(t.value for t in targets)) if targets else "recorded")
         if dry_run:
@@ -143,9 +146,12 @@ class GitHubTracking(RunCore):
                 summary=clip(summary, MAX_SUMMARY),
                 outcome=outcome,
                 at=workflow.now(),
-                detail="" if held_back else clip(event.detail, 1_000),
+                detail=clip(event.detail, 1_000),
+                reaches_agent=not held_back,
             )
         )
+        if untrusted:
+            self._notify(*untrusted_feedback_notification(record, event))
         del record.github_facts[:-SHOWN_FACTS]
         facts_seen = self._carried.facts_seen
         facts_seen.append(key)

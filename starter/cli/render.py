@@ -198,6 +198,25 @@ def print_run(record: RunRecord) -> None:
             entry.reason or "",
         )
     _console().print(table)
+    _print_github_facts(record)
+
+
+def _print_github_facts(record: RunRecord) -> None:
+    """GitHub's latest facts and what the run did with each. Held-back reviews and comments
+    (by people without standing) show their text here, for the operator only: it never reaches
+    the agent. Text is cleaned of what a terminal would hide or reorder."""
+    if not record.github_facts:
+        return
+    from rich.markup import escape
+
+    from workflows.rules.quoted_feedback import clean_quoted_text
+
+    _console().print("github facts (latest last)")
+    for fact in record.github_facts[-10:]:
+        _console().print(f"  {_when(fact.at)}  {escape(fact.summary)}  [dim]{escape(fact.outcome)}")
+        if not fact.reaches_agent and fact.detail:
+            quoted = clean_quoted_text(fact.detail, 300).replace("\n", " ")
+            _console().print(f"      held back, never shown to the agent: {escape(quoted)}")
 
 
 def print_run_list(rows: list[RunSummary]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from contracts import CheckConclusion, GitHubEvent
+from contracts.github import OWN_COMMENT_MARK
 
 
 class Ignored(Exception):
@@ -77,6 +78,8 @@ def event_from_payload(event: str, delivery_id: str, payload: dict[str, Any]) ->
             author_association=review.get("author_association"),
             detail=(review.get("body") or "")[:2000],
         )
+    if event in ("issue_comment", "pull_request_review_comment"):
+        return _comment_event(event, action, payload, common)
     if event == "pull_request":
         if action != "closed":
             raise Ignored(f"pull_request {action}")
@@ -89,3 +92,33 @@ def event_from_payload(event: str, delivery_id: str, payload: dict[str, Any]) ->
             merged=bool(pr.get("merged")),
         )
     raise Ignored(f"event {event!r} is not one we act on")
+
+
+def _comment_event(
+    event: str, action: Any, payload: dict[str, Any], common: dict[str, Any]
+) -> GitHubEvent:
+    """A new comment on a PR's conversation (issue_comment) or on a line of its diff."""
+    if action != "created":
+        raise Ignored(f"{event} {action}")
+    comment = payload.get("comment") or {}
+    if event == "issue_comment":
+        issue = payload.get("issue") or {}
+        if not issue.get("pull_request"):
+            raise Ignored("a comment on an issue, not a pull request")
+        number, head_sha = issue.get("number"), None
+    else:
+        pr = payload.get("pull_request") or {}
+        number, head_sha = pr.get("number"), (pr.get("head") or {}).get("sha")
+    body = comment.get("body") or ""
+    if not isinstance(body, str) or OWN_COMMENT_MARK in body:  # ours: comment_marker
+        raise Ignored("agentpr's own comment")
+    return GitHubEvent(
+        **common,
+        kind="comment",
+        pr_number=number,
+        head_sha=head_sha,
+        comment_id=comment.get("id"),
+        author=(comment.get("user") or {}).get("login"),
+        author_association=comment.get("author_association"),
+        detail=body[:2000],
+    )

@@ -9,6 +9,7 @@ table without a server. One module per question:
 - grades: where an agent step's grade moves the run
 - pr_gate: why a PR request or approval is refused; the default head
 - iteration: whether a run can iterate, the iteration prompt, the retry cap
+- quoted_feedback: GitHub's text cleaned, capped and fenced before it reaches a prompt
 - auto_driver: the next step an auto-mode run takes by itself
 - campaign_control: what a campaign's pause, resume, cancel or retry does to one run
 - notifications: what an operator is told about a change

@@ -15,8 +15,11 @@ def fact_summary(event: GitHubEvent) -> str:
         return f"check {event.name} {event.conclusion}"
     if event.kind == "check_suite":
         return f"checks {event.conclusion}"
+    by = f" by {event.author}" if event.author else ""
     if event.kind == "review":
-        return f"review {event.review_state}"
+        return f"review {event.review_state}{by}"
+    if event.kind == "comment":
+        return f"comment{by}"
     return "PR merged" if event.merged else "PR closed unmerged"
 
 
@@ -40,19 +43,19 @@ DEFAULT_TRUSTED = ("OWNER", "MEMBER", "COLLABORATOR")
 
 
 def untrusted_author(record: RunRecord, event: GitHubEvent) -> str | None:
-    """Why a review may not steer the run, or None when its author has standing.
+    """Why a review or comment may not steer the run, or None when its author has standing.
 
     Only people the repository trusts (its policy's author associations) move a run or reach an
     agent's prompt; a stranger's review is recorded for the operator and goes no further. Fail
     closed: a review without an association has none."""
-    if event.kind != "review":
+    if event.kind not in ("review", "comment"):
         return None
     trusted = record.policy.trusted_associations if record.policy else DEFAULT_TRUSTED
     if event.author_association in trusted:
         return None
     who = event.author or "someone"
     standing = event.author_association or "no association"
-    return f"untrusted: review by {who} ({standing}), recorded for the operator only"
+    return f"untrusted: {event.kind} by {who} ({standing}), recorded for the operator only"
 
 
 def fact_targets(record: RunRecord, event: GitHubEvent) -> list[RunState]:

@@ -3,8 +3,13 @@ person has to decide instead."""
 
 from __future__ import annotations
 
-from contracts import RunRecord
+from contracts import GitHubFactRecord, RunRecord
 from contracts.policy import RunPolicy
+from workflows.rules.quoted_feedback import quoted_feedback
+
+# How a held-back fact's outcome starts (github_facts.py): recorded for the operator, never
+# quoted to an agent.
+HELD_BACK_OUTCOMES = ("stale:", "untrusted:")
 
 
 def can_iterate(record: RunRecord) -> bool:
@@ -26,23 +31,37 @@ def retry_cap_reason(record: RunRecord, policy: RunPolicy) -> str | None:
     )
 
 
+def feeds_agent(fact: GitHubFactRecord) -> bool:
+    """Whether a fact is feedback for the next iteration: a failing check on the head, or a
+    review or comment by someone with standing. Facts held back (about another commit, or by
+    someone the repository does not trust) never reach an agent."""
+    if not fact.reaches_agent or fact.outcome.startswith(HELD_BACK_OUTCOMES):
+        return False
+    return (
+        fact.outcome.endswith("ITERATING")
+        or "failure" in fact.summary
+        or "changes_requested" in fact.summary
+        or fact.summary.startswith("comment")
+    )
+
+
 def iteration_prompt(record: RunRecord) -> str:
+    """The task first, then GitHub's feedback quoted as data below it (quoted_feedback.py)."""
     assert record.agent_request is not None
     lines = [
         f"Iteration {record.iterations} on pull request #{record.pr_number} "
         f"({record.pr_url or record.full_name}).",
-        "The pull request needs changes. Address what follows, keep the change minimal, "
-        "and run the tests again.",
+        "The pull request needs changes: address the feedback quoted below, keep the change "
+        "minimal, and run the tests again.",
+        "",
+        "The original task:",
+        record.agent_request.prompt or "(a command step)",
         "",
     ]
-    facts = [
-        f
-        for f in record.github_facts
-        if f.outcome.endswith("ITERATING")
-        or "failure" in f.summary
-        or "changes_requested" in f.summary
+    feedback = [
+        fact.summary + (f": {fact.detail}" if fact.detail else "")
+        for fact in record.github_facts
+        if feeds_agent(fact)
     ]
-    for fact in facts[-10:]:
-        lines.append(f"- {fact.summary}" + (f": {fact.detail}" if fact.detail else ""))
-    lines += ["", "The original task:", record.agent_request.prompt or "(a command step)"]
+    lines.append(quoted_feedback(feedback[-10:]))
     return "\n".join(lines)

@@ -3,8 +3,9 @@ PR merged. The workflow schedules the message; a bot delivers it."""
 
 from __future__ import annotations
 
-from contracts import Actor, PullRequestAsk, RunRecord
+from contracts import Actor, GitHubEvent, PullRequestAsk, RunRecord
 from contracts.states import RunState
+from workflows.rules.quoted_feedback import clean_quoted_text
 
 AGENT_STEP = "run-agent-step"
 
@@ -42,4 +43,16 @@ def pr_request_notification(record: RunRecord, ask: PullRequestAsk, by: Actor) -
         )
         + f"Approve: /approve_pr {record.run_id} <confirm_token>  (expires "
         f"{ask.expires_at.isoformat(timespec='minutes')})"
+    )
+
+
+def untrusted_feedback_notification(record: RunRecord, event: GitHubEvent) -> tuple[str, str]:
+    """A review or comment by someone without standing: the operator reads it and decides; the
+    agent never does."""
+    what = f"review ({event.review_state})" if event.kind == "review" else "comment"
+    text = clean_quoted_text(event.detail, 300) or "(no text)"
+    return "untrusted_feedback", (
+        f"👀 {record.run_id} ({record.full_name}): a {what} on PR #{record.pr_number} by "
+        f"{event.author or 'someone'} ({event.author_association or 'no association'}) was held "
+        f"back, it moves nothing and never reaches the agent:\n{text}"
     )

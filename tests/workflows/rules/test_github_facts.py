@@ -76,7 +76,7 @@ def test_fact_targets(state: RunState, event: GitHubEvent, targets: list[RunStat
 def test_summaries() -> None:
     assert fact_summary(check(CheckConclusion.FAILURE)) == "check ci failure"
     assert fact_summary(check(CheckConclusion.SUCCESS, "check_suite")) == "checks success"
-    assert fact_summary(review(ReviewState.APPROVED)) == "review approved"
+    assert fact_summary(review(ReviewState.APPROVED)) == "review approved by octocat"
     assert fact_summary(closed(True)) == "PR merged"
     assert fact_summary(closed(False)) == "PR closed unmerged"
 
