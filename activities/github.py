@@ -217,7 +217,10 @@ class GitHubReadActivities:
                 )
                 facts.append(event.model_copy(update={"delivery_id": f"poll:{event.fact_key}"}))
 
-            check_runs = list(repo.get_commit(head).get_check_runs())
+            commit = repo.get_commit(head)
+            pusher = commit.author.login if commit.author else commit.commit.author.name
+            fact(kind="pushed", author=pusher)
+            check_runs = list(commit.get_check_runs())
             completed = [run for run in check_runs if run.status == "completed"]
             for run in completed:
                 output = run.output

@@ -20,6 +20,7 @@ class Refusal(StrEnum):
     PR_GATE = "PullRequestGate"
     NO_PR = "NoPullRequest"
     CAMPAIGN_FINISHED = "CampaignFinished"
+    HUMAN_TOOK_OVER = "HumanTookOver"
 
     @classmethod
     def of(cls, error_type: str | None) -> Refusal | None:

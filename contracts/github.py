@@ -86,7 +86,7 @@ class GitHubEvent(Contract):
 
     delivery_id: GitHubDeliveryId
     source: Literal["webhook", "poll"] = "webhook"
-    kind: Literal["check_run", "check_suite", "review", "comment", "pr_closed"]
+    kind: Literal["check_run", "check_suite", "review", "comment", "pushed", "pr_closed"]
     repo: GitHubRepoText
     pr_number: GitHubPrNumber = None
     head_sha: GitHubSha | None = None
@@ -112,6 +112,8 @@ class GitHubEvent(Contract):
             return f"review:{self.review_id}:{self.review_state}"
         if self.kind == "comment":
             return f"comment:{self.comment_id}"
+        if self.kind == "pushed":  # the PR's head moved to this commit (author: who pushed)
+            return f"pushed:{self.head_sha}"
         return f"closed:{self.pr_number}:{self.merged}"
 
 

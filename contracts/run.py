@@ -113,6 +113,12 @@ class RunRecord(RunSpec):
     pr_request: PullRequestAsk | None = None
     pr_url: str | None = None
     head_sha: str | None = None  # the pushed commit the PR's checks run on
+    # Every commit agentpr pushed to the PR branch (newest last): a head that is none of these
+    # was pushed by someone else, who then owns the PR (see taken_over_by).
+    pushed_shas: list[str] = Field(default_factory=list)
+    # Who pushed a commit agentpr did not push: from then on agentpr follows the PR (checks,
+    # reviews, the merge) but never iterates on it or pushes to it again.
+    taken_over_by: str | None = None
     dod_bypass: DodBypass | None = None
     github_facts: list[GitHubFactRecord] = Field(default_factory=list)
     # The last agent step as asked, so iterations can run the same agent again.

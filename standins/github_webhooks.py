@@ -363,6 +363,26 @@ def pull_request_review_comment_created(
     )
 
 
+def pull_request_synchronize(
+    repo_full_name: str,
+    *,
+    number: int,
+    before: str,
+    after: str,
+    head_ref: str,
+    head_label: str | None = None,
+    sender: str = "maintainer",
+) -> tuple[str, Payload]:
+    """Someone pushed to the pull request's branch: `before` was its head, `after` is."""
+    pull = pull_request_object(
+        repo_full_name, number=number, head_sha=after, head_ref=head_ref, head_label=head_label
+    )
+    return "pull_request", _event(
+        repo_full_name, "synchronize", sender, number=number, before=before, after=after,
+        pull_request=pull,
+    )  # fmt: skip
+
+
 def pull_request_closed(
     repo_full_name: str,
     *,

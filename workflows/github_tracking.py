@@ -28,13 +28,15 @@ with workflow.unsafe.imports_passed_through():
         RunRecord,
     )
     from contracts.bounds import MAX_REASON, clip
-    from contracts.states import RunState
+    from contracts.states import RunState, path_to
 
 from workflows.pr_gate import GITHUB_RETRY, GITHUB_TIMEOUT
 from workflows.rules.github_facts import (
     fact_starts_iteration,
     fact_summary,
     fact_targets,
+    human_takeover,
+    push_undecided,
     stale_commit,
     untrusted_author,
 )
@@ -94,6 +96,8 @@ class GitHubTracking(RunCore):
         summary = fact_summary(event)
         if key in self._carried.facts_seen:
             return f"{summary}: already applied"
+        if push_undecided(record, event):
+            return f"{summary}: judged once the run waits on GitHub again"
         if record.state.is_terminal:
             return f"{summary}: ignored, run is {record.state}"
         held_back = stale_commit(record, event)
@@ -105,14 +109,25 @@ class GitHubTracking(RunCore):
         else:
             untrusted = None
         targets = [] if held_back else fact_targets(record, event)
+        takeover = human_takeover(record, event)
+        if takeover is not None and workflow.patched("human-takeover"):
+            targets = path_to(record.state, RunState.NEEDS_HUMAN_REVIEW)
+        else:
+            takeover = None
         outcome = held_back or ((" -> ".join(t.value for t in targets)) if targets else "recorded")
+        if takeover:
+            outcome = f"{takeover} -> {outcome}"
         if dry_run:
             if held_back:
                 return f"{summary}: would record as {held_back}"
             return f"{summary}: would {'move ' + outcome if targets else 'record'}"
         request = CommandRequest(
-            by=by, reason=clip(f"{summary} ({event.source} {event.delivery_id})", MAX_REASON)
+            by=by,
+            reason=clip(takeover or f"{summary} ({event.source} {event.delivery_id})", MAX_REASON),
         )
+        if takeover:
+            record.taken_over_by = event.author or "someone"
+            record.head_sha = event.head_sha  # follow the person's commit from now on
         for target in targets:
             self._apply(f"github:{event.kind}", request, target)
         if fact_starts_iteration(record, targets):

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.states import RunState
 
 from workflows.rules.definition_of_done import check_definition_of_done
+from workflows.rules.github_facts import remember_push
 from workflows.rules.notifications import pr_request_notification
 from workflows.rules.pr_gate import (
     already_approved,
@@ -127,6 +128,8 @@ class PrGate(RunCore):
             record.pr_number = opened.number
             record.pr_url = opened.url
             record.head_sha = opened.head_sha or record.head_sha
+            if opened.head_sha:
+                remember_push(record, opened.head_sha)
             record.dod_bypass = bypass
 
         result = self._apply("approve-open-pr", request, RunState.CI_WAIT, effect)

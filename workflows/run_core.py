@@ -42,6 +42,7 @@ from workflows.rules.transitions import (
     busy_message,
     record_transition,
     refuse_acting,
+    refuse_after_takeover,
     refuse_transition,
 )
 
@@ -253,6 +254,7 @@ class RunCore:
             return
         self._validate_can_act(interrupts_agent)
         raise_if(refuse_transition(command, self._record, target))
+        raise_if(refuse_after_takeover(command, self._record, target))
 
     # ---- the step runner: one activity-backed step at a time ---------------------------------
 

@@ -43,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.policy import CodexSandbox, RunPolicy
     from contracts.states import RunState, can_transition
 
+from workflows.rules.github_facts import remember_push
 from workflows.rules.grades import target_for_grade
 from workflows.rules.iteration import can_iterate, iteration_prompt, retry_cap_reason
 from workflows.rules.transitions import (
@@ -222,6 +223,7 @@ class RunSteps(RunCore):
         record = self._record
         record.commit = finished
         record.head_sha = finished.commit_sha
+        remember_push(record, finished.commit_sha)
         record.reports["finish"] = finished.report
 
     # ---- the agent step --------------------------------------------------------------------

@@ -80,6 +80,16 @@ def event_from_payload(event: str, delivery_id: str, payload: dict[str, Any]) ->
         )
     if event in ("issue_comment", "pull_request_review_comment"):
         return _comment_event(event, action, payload, common)
+    if event == "pull_request" and action == "synchronize":
+        # The PR's branch moved: who pushed decides whether agentpr still owns it.
+        pr = payload.get("pull_request") or {}
+        return GitHubEvent(
+            **common,
+            kind="pushed",
+            pr_number=pr.get("number"),
+            head_sha=(pr.get("head") or {}).get("sha"),
+            author=(payload.get("sender") or {}).get("login"),
+        )
     if event == "pull_request":
         if action != "closed":
             raise Ignored(f"pull_request {action}")

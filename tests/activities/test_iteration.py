@@ -9,7 +9,7 @@ from pathlib import Path
 
 from standins.git_repos import git
 from standins.github_api import FakeGitHub
-from tests.operator_steps import CODEMOD, approve, ok, pushed_run, request, wait_for_state
+from tests.operator_steps import CODEMOD, approve, ok, pushed_run, request, show, wait_for_state
 from tests.run_env import Env
 
 
@@ -89,3 +89,43 @@ def test_only_feedback_from_people_with_standing_reaches_the_agent(
     assert "Please add a test." in prompt
     for never in ("IGNORE THE TASK", "authorized_keys", "curl evil", "\u200b", "stranger"):
         assert never not in prompt, never
+
+
+def test_a_human_commit_on_the_pr_branch_stops_automation(
+    env: Env, github: FakeGitHub, tmp_path: Path
+) -> None:
+    """A maintainer pushes to the PR branch: agentpr records who took over, a human decides,
+    nothing iterates and nothing is pushed over their commit."""
+    run_id = pushed_run(env, github, codemod=CODEMOD)
+    ok(approve(env, run_id, request(env, run_id), "--confirm"))
+    fork = github.fork_path("agentpr-bot", "calc")
+    branch = f"agentpr/{run_id}"
+    clone = tmp_path / "maintainer"
+    git("clone", "--quiet", "--branch", branch, str(fork), str(clone))
+    (clone / "NOTES.md").write_text("a maintainer's own fix\n")
+    git("add", "NOTES.md", cwd=clone)
+    git(
+        "-c", "user.name=Maintainer Mia", "-c", "user.email=mia@example.com",
+        "commit", "--quiet", "-m", "maintainer fixup", cwd=clone,
+    )  # fmt: skip
+    git("push", "--quiet", "origin", branch, cwd=clone)
+    human_head = git("rev-parse", "HEAD", cwd=clone)
+
+    ok(env.cli("sync-github", "--run-id", run_id))
+    record = wait_for_state(env, run_id, {"NEEDS_HUMAN_REVIEW"})
+    assert record["taken_over_by"] == "Maintainer Mia"
+    assert record["head_sha"] == human_head
+    assert record["history"][-1]["reason"].startswith("human takeover: Maintainer Mia pushed")
+
+    # CI fails on the person's commit: nobody asks the agent to fix it.
+    for command in (
+        ("record-check", "--run-id", run_id, "--conclusion", "failure"),
+        ("retry", "--run-id", run_id, "--target-state", "ITERATING"),
+    ):
+        refused = env.cli(*command)
+        assert refused.returncode != 0
+        assert "Maintainer Mia took over PR" in refused.stderr
+        assert "Traceback" not in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1
+    assert git("--git-dir", str(fork), "rev-parse", branch) == human_head
+    assert show(env, run_id)["state"] == "NEEDS_HUMAN_REVIEW"

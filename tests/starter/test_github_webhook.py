@@ -442,3 +442,26 @@ def test_comments_are_feedback_only_from_people_with_standing(
     assert facts["comment by stranger"]["outcome"].startswith("untrusted: comment by stranger")
     assert facts["comment by stranger"]["reaches_agent"] is False
     assert not any("agentpr-bot" in s or "an issue" in f["detail"] for s, f in facts.items())
+
+
+def test_a_push_agentpr_did_not_make_hands_the_pr_to_a_human(
+    env: Env, waiting_run: tuple[str, dict], bridge: Bridge
+) -> None:
+    """GitHub's `synchronize` for agentpr's own head is just recorded; one for a commit agentpr
+    never pushed records who took over and parks the run for a human."""
+    run_id, pull = waiting_run
+    ours = pull["head"]["sha"]
+    for after, sender in ((ours, "agentpr-bot"), ("f" * 40, "mia")):
+        event, payload = hooks.pull_request_synchronize(
+            "demo/calc", number=pull["number"], before="0" * 40, after=after,
+            head_ref=pull["head"]["ref"], sender=sender,
+        )  # fmt: skip
+        status, answer = hooks.deliver(bridge.url, event, payload, secret=SECRET)
+        assert status == 200, answer
+    record = show(env, run_id)
+    assert record["state"] == "NEEDS_HUMAN_REVIEW"
+    assert record["taken_over_by"] == "mia"
+    assert record["head_sha"] == "f" * 40
+    outcomes = [f["outcome"] for f in record["github_facts"][-2:]]
+    assert outcomes[0] == "recorded"
+    assert outcomes[1].startswith("human takeover: mia pushed ffffffffffff")

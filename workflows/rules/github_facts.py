@@ -20,6 +20,8 @@ def fact_summary(event: GitHubEvent) -> str:
         return f"review {event.review_state}{by}"
     if event.kind == "comment":
         return f"comment{by}"
+    if event.kind == "pushed":
+        return f"head {event.head_sha[:12] if event.head_sha else 'unknown'}{by.replace(' by', ' pushed by')}"
     return "PR merged" if event.merged else "PR closed unmerged"
 
 
@@ -58,6 +60,39 @@ def untrusted_author(record: RunRecord, event: GitHubEvent) -> str | None:
     return f"untrusted: {event.kind} by {who} ({standing}), recorded for the operator only"
 
 
+REMEMBERED_PUSHES = 100
+
+
+def remember_push(record: RunRecord, sha: str) -> None:
+    """agentpr pushed `sha` to the PR branch: its own commit, never a takeover."""
+    if sha not in record.pushed_shas:
+        record.pushed_shas.append(sha)
+        del record.pushed_shas[:-REMEMBERED_PUSHES]
+
+
+def push_undecided(record: RunRecord, event: GitHubEvent) -> bool:
+    """A new head seen while agentpr itself may be pushing (anything but waiting on GitHub)
+    is judged later, once the run waits again: its own push may not be recorded yet."""
+    return event.kind == "pushed" and record.state not in WAITING_ON_GITHUB
+
+
+def human_takeover(record: RunRecord, event: GitHubEvent) -> str | None:
+    """Why a person now owns the PR, or None: its head moved to a commit agentpr never pushed.
+
+    agentpr then stops automating the PR — no iteration, never a push over the person's work
+    (and it never force-pushes) — and a human decides. A run that never pushed has nothing to
+    compare with."""
+    if event.kind != "pushed" or not event.head_sha or record.head_sha is None:
+        return None
+    if event.head_sha == record.head_sha or event.head_sha in record.pushed_shas:
+        return None
+    who = event.author or "someone"
+    return (
+        f"human takeover: {who} pushed {event.head_sha[:12]} to the PR branch, a commit agentpr "
+        "did not push; agentpr stops automating this PR"
+    )
+
+
 def fact_targets(record: RunRecord, event: GitHubEvent) -> list[RunState]:
     """The chain of states this fact moves the run through ([] = record only)."""
     state = record.state
@@ -83,6 +118,7 @@ def fact_starts_iteration(record: RunRecord, targets: list[RunState]) -> bool:
     """An auto-mode run iterates by itself on a failing check or requested changes."""
     return (
         bool(targets)
+        and record.taken_over_by is None
         and targets[-1] == RunState.ITERATING
         and record.mode == RunMode.AUTO
         and can_iterate(record)

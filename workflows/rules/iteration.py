@@ -15,7 +15,8 @@ HELD_BACK_OUTCOMES = ("stale:", "untrusted:")
 def can_iterate(record: RunRecord) -> bool:
     """An iteration runs the last agent step again in the same workspace, for the run's PR."""
     return (
-        record.agent_request is not None
+        record.taken_over_by is None  # a person pushed to the PR: theirs now
+        and record.agent_request is not None
         and record.workspace is not None
         and record.pr_number is not None
     )

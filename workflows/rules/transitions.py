@@ -61,6 +61,29 @@ def refuse_transition(command: str, record: RunRecord, target: RunState) -> Refu
     )
 
 
+# Steps that change the PR branch: after a human takeover nobody asks agentpr for them again.
+AUTOMATING = frozenset(
+    {
+        RunState.EXECUTING,
+        RunState.DISCOVERY,
+        RunState.PLAN_READY,
+        RunState.IMPLEMENTING,
+        RunState.LOCAL_VALIDATING,
+        RunState.ITERATING,
+    }
+)
+
+
+def refuse_after_takeover(command: str, record: RunRecord, target: RunState) -> Refused | None:
+    if record.taken_over_by is None or target not in AUTOMATING:
+        return None
+    return Refused(
+        f"{command} refused: {record.taken_over_by} took over PR #{record.pr_number} of run "
+        f"{record.run_id} (pushed a commit agentpr did not); agentpr no longer changes it",
+        Refusal.HUMAN_TOOK_OVER,
+    )
+
+
 def refuse_resume(record: RunRecord) -> Refused | None:
     if record.state == RunState.PAUSED:
         return None

@@ -11,9 +11,14 @@ from workflows.rules.github_facts import (
     fact_starts_iteration,
     fact_summary,
     fact_targets,
+    human_takeover,
+    push_undecided,
+    remember_push,
     stale_commit,
     untrusted_author,
 )
+from workflows.rules.iteration import can_iterate
+from workflows.rules.transitions import refuse_after_takeover
 
 S = RunState
 
@@ -157,3 +162,55 @@ def test_the_policy_names_who_is_trusted() -> None:
     strict = record(S.REVIEW_WAIT, policy=RunPolicy(trusted_associations=["OWNER"]))
     assert untrusted_author(strict, review(ReviewState.CHANGES_REQUESTED, "MEMBER")) is not None
     assert untrusted_author(strict, check(CheckConclusion.FAILURE)) is None  # not a review
+
+
+def pushed(head: str, author: str | None = "mia") -> GitHubEvent:
+    return GitHubEvent(
+        delivery_id="d9", kind="pushed", repo="demo/calc", pr_number=7, head_sha=head,
+        author=author,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("head", "ours", "takeover"),
+    [
+        ("a" * 40, ["a" * 40], False),  # our current head
+        ("b" * 40, ["b" * 40, "a" * 40], False),  # an earlier push of ours, seen late
+        ("c" * 40, ["a" * 40], True),  # a commit agentpr never pushed
+    ],
+)
+def test_human_takeover(head: str, ours: list[str], takeover: bool) -> None:
+    run = record(S.CI_WAIT, pr_number=7, head_sha="a" * 40)
+    for sha in ours:
+        remember_push(run, sha)
+    reason = human_takeover(run, pushed(head))
+    assert (reason is not None) == takeover
+    if takeover:
+        assert reason and reason.startswith("human takeover: mia pushed cccccccccccc")
+
+
+def test_no_takeover_without_a_head_of_ours_or_for_other_facts() -> None:
+    assert human_takeover(record(S.CI_WAIT, pr_number=7), pushed("c" * 40)) is None
+    run = record(S.CI_WAIT, pr_number=7, head_sha="a" * 40)
+    assert human_takeover(run, check(CheckConclusion.FAILURE, head_sha="c" * 40)) is None
+
+
+@pytest.mark.parametrize(
+    ("state", "undecided"),
+    [(S.CI_WAIT, False), (S.REVIEW_WAIT, False), (S.ITERATING, True), (S.PUSHED, True),
+     (S.PAUSED, True)],
+)  # fmt: skip
+def test_a_new_head_is_judged_only_while_the_run_waits(state: RunState, undecided: bool) -> None:
+    assert push_undecided(record(state, pr_number=7), pushed("c" * 40)) == undecided
+
+
+def test_after_a_takeover_nothing_automates_the_pr() -> None:
+    run = record(
+        S.NEEDS_HUMAN_REVIEW, mode=RunMode.AUTO, workspace=workspace(), pr_number=7,
+        agent_request=AgentStepRequest(prompt="p"), taken_over_by="mia",
+    )  # fmt: skip
+    assert not can_iterate(run)
+    assert not fact_starts_iteration(run, [S.ITERATING])
+    refused = refuse_after_takeover("retry", run, S.ITERATING)
+    assert refused and "mia took over PR #7" in refused.message
+    assert refuse_after_takeover("retry", run, S.REVIEW_WAIT) is None
