@@ -31,5 +31,6 @@ def build_activities(settings: Settings) -> list[Callable[..., Any]]:
         PreflightActivities(settings).preflight,
         FinishActivities(settings).finish_run,
         GitHubReadActivities(settings).fetch_pull_request_status,
+        GitHubReadActivities(settings).read_ci_baseline,
         PrRequestActivities(settings).write_pr_request,
     ]

@@ -18,6 +18,8 @@ from temporalio.exceptions import ApplicationError
 
 from common.settings import Settings
 from contracts import (
+    CiBaseline,
+    CiBaselineInput,
     GitHubEvent,
     OpenPullRequestInput,
     PullRequestActionInput,
@@ -185,6 +187,7 @@ def _comment_once(pull: Any, request: PullRequestActionInput) -> tuple[int, bool
 
 
 CHECK_PASSING = {"success", "neutral", "skipped"}
+CHECK_FAILING = {"failure", "timed_out", "cancelled", "action_required"}
 
 
 class GitHubReadActivities:
@@ -222,6 +225,9 @@ class GitHubReadActivities:
             fact(kind="pushed", author=pusher)
             check_runs = list(commit.get_check_runs())
             completed = [run for run in check_runs if run.status == "completed"]
+            for run in check_runs:
+                if run.status != "completed":  # pending: keeps the head from green
+                    fact(kind="check_run", name=run.name)
             for run in completed:
                 output = run.output
                 detail = " ".join(
@@ -267,3 +273,33 @@ class GitHubReadActivities:
             )
         except GithubException as err:
             raise github_error(err, f"reading PR #{request.pr_number} on {request.repo}") from None
+
+    @activity.defn
+    def read_ci_baseline(self, request: CiBaselineInput) -> CiBaseline:
+        """The base branch's CI as the PR opens: the checks branch protection requires (when the
+        branch's protection summary is readable) and the checks already failing on it, which
+        the PR did not cause."""
+        from github import GithubException
+
+        gh = github_client(self.settings)
+        try:
+            repo = gh.get_repo(request.repo)
+            branch = repo.get_branch(request.base_branch)
+            checks = ((branch.raw_data.get("protection") or {}).get("required_status_checks")) or {}
+            required = [str(c) for c in checks.get("contexts") or [] if isinstance(c, str)]
+            base_sha = branch.commit.sha
+            failing = [
+                run.name
+                for run in repo.get_commit(base_sha).get_check_runs()
+                if run.status == "completed" and run.conclusion in CHECK_FAILING
+            ]
+        except GithubException as err:
+            raise github_error(
+                err, f"reading {request.base_branch}'s CI on {request.repo}"
+            ) from None
+        return CiBaseline(
+            base_sha=base_sha,
+            required_checks=sorted(set(required))[:100],
+            failing_checks=sorted(set(failing))[:100],
+            protection_readable="protection" in branch.raw_data,
+        )

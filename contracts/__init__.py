@@ -38,6 +38,8 @@ from contracts.commands import (
 )
 from contracts.errors import Refusal
 from contracts.github import (
+    CiBaseline,
+    CiBaselineInput,
     DodBypass,
     DodResult,
     GitHubEvent,
@@ -152,6 +154,8 @@ __all__ = [
     "FinishRequest",
     "FinishResult",
     "GitHubEvent",
+    "CiBaseline",
+    "CiBaselineInput",
     "GitHubFactRecord",
     "GitHubOwner",
     "GitHubRepo",

@@ -117,6 +117,22 @@ class GitHubEvent(Contract):
         return f"closed:{self.pr_number}:{self.merged}"
 
 
+class CiBaselineInput(Contract):
+    run_id: str
+    repo: str
+    base_branch: GitHubRepoText
+
+
+class CiBaseline(Contract):
+    """The base branch's CI when the PR opened: checks failing there are not the PR's doing,
+    and the checks branch protection requires (empty when protection is not readable)."""
+
+    base_sha: GitHubSha | None = None
+    required_checks: list[GitHubCheckName] = Field(default_factory=list, max_length=100)
+    failing_checks: list[GitHubCheckName] = Field(default_factory=list, max_length=100)
+    protection_readable: bool = False
+
+
 class GitHubFactRecord(Contract):
     fact_key: str
     delivery_id: str

@@ -9,7 +9,7 @@ from pydantic import ConfigDict, Field, PositiveInt
 
 from contracts.base import Contract
 from contracts.commands import AgentStepRequest, AutoPlan, CommandResult
-from contracts.github import DodBypass, GitHubFactRecord, PullRequestAsk
+from contracts.github import CiBaseline, DodBypass, GitHubFactRecord, PullRequestAsk
 from contracts.names import GitHubOwner, GitHubRepo, RunId
 from contracts.policy import RunPolicy
 from contracts.states import RunState
@@ -119,6 +119,12 @@ class RunRecord(RunSpec):
     # Who pushed a commit agentpr did not push: from then on agentpr follows the PR (checks,
     # reviews, the merge) but never iterates on it or pushes to it again.
     taken_over_by: str | None = None
+    # Fail-closed CI: what each check said about `head_checks_sha` (a check name, "suite" for a
+    # check suite; "pending" until it concludes), the checks branch protection requires, and
+    # the checks already failing on the base branch when the PR opened (pre-existing).
+    head_checks: dict[str, str] = Field(default_factory=dict)
+    head_checks_sha: str | None = None
+    ci_baseline: CiBaseline | None = None
     dod_bypass: DodBypass | None = None
     github_facts: list[GitHubFactRecord] = Field(default_factory=list)
     # The last agent step as asked, so iterations can run the same agent again.

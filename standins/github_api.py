@@ -70,6 +70,7 @@ DOCS_CREATE_PULL = "https://docs.github.com/rest/pulls/pulls#create-a-pull-reque
 DOCS_UPDATE_PULL = "https://docs.github.com/rest/pulls/pulls#update-a-pull-request"
 DOCS_GET_PULL = "https://docs.github.com/rest/pulls/pulls#get-a-pull-request"
 DOCS_GET_COMMIT = "https://docs.github.com/rest/commits/commits#get-a-commit"
+DOCS_GET_BRANCH = "https://docs.github.com/rest/branches/branches#get-a-branch"
 DOCS_CHECK_RUNS = "https://docs.github.com/rest/checks/runs#list-check-runs-for-a-git-reference"
 DOCS_COMBINED_STATUS = (
     "https://docs.github.com/rest/commits/statuses#get-the-combined-status-for-a-specific-reference"
@@ -346,6 +347,8 @@ class FakeGitHub(LoopbackHTTPServer):
         # Per (repository, sha): check runs by name, statuses by context (the latest of each).
         self._check_runs: dict[tuple[str, str], dict[str, _CheckRun]] = {}
         self._statuses: dict[tuple[str, str], dict[str, _CommitStatus]] = {}
+        # Branch protection's required status checks, by (repository, branch).
+        self._required_checks: dict[tuple[str, str], list[str]] = {}
         self._next_pull_id = itertools.count(1800000001)
         self._next_review_id = itertools.count(2400000001)
         self._next_comment_id = itertools.count(1700000001)
@@ -604,6 +607,15 @@ class FakeGitHub(LoopbackHTTPServer):
             )
             runs[name] = run
             return self._check_run_json(run, None)
+
+    def protect_branch(
+        self, owner: str, repo: str, branch: str, required_checks: list[str]
+    ) -> None:
+        """Protect `branch`, requiring these status checks before merging."""
+        with self._lock:
+            if _key(owner, repo) not in self._repos:
+                raise KeyError(f"{owner}/{repo}")
+            self._required_checks[(_key(owner, repo), branch)] = list(required_checks)
 
     def set_commit_status(
         self,
@@ -1175,6 +1187,40 @@ class FakeGitHub(LoopbackHTTPServer):
         if found is None:
             return _no_commit(params["ref"], DOCS_GET_COMMIT)
         return ApiResponse(200, self._commit_json(repo, *found, request))
+
+    @route("GET", "/repos/{owner}/{repo}/branches/{branch}")
+    def _get_branch(self, request: RecordedRequest, params: dict[str, str]) -> ApiResponse:
+        """A branch with its protection summary, which GitHub shows to anyone who can read the
+        repository (the full protection endpoint needs admin rights)."""
+        repo = self._visible_repo(params["owner"], params["repo"])
+        if repo is None:
+            return not_found(DOCS_GET_BRANCH)
+        sha = _rev_parse(repo, f"refs/heads/{params['branch']}")
+        if sha is None:
+            return ApiResponse(404, {"message": "Branch not found", "documentation_url": DOCS_GET_BRANCH, "status": "404"})  # fmt: skip
+        api = f"{self._api_root(request)}/repos/{repo.full_name}"
+        with self._lock:
+            required = self._required_checks.get((_key(repo.owner, repo.name), params["branch"]))
+        protection: dict[str, Any] = {
+            "enabled": required is not None,
+            "required_status_checks": {
+                "enforcement_level": "non_admins" if required is not None else "off",
+                "contexts": list(required or []),
+                "checks": [{"context": name, "app_id": None} for name in required or []],
+            },
+        }
+        body = {
+            "name": params["branch"],
+            "commit": {"sha": sha, "url": f"{api}/commits/{sha}"},
+            "_links": {
+                "self": f"{api}/branches/{params['branch']}",
+                "html": f"{self.base_url}/{repo.full_name}/tree/{params['branch']}",
+            },  # fmt: skip
+            "protected": required is not None,
+            "protection": protection,
+            "protection_url": f"{api}/branches/{params['branch']}/protection",
+        }
+        return ApiResponse(200, body)
 
     @route("GET", "/repos/{owner}/{repo}/commits/{ref}/check-runs")
     def _list_check_runs(self, request: RecordedRequest, params: dict[str, str]) -> ApiResponse:

@@ -216,6 +216,27 @@ def check_run_completed(
     )
 
 
+def check_run_created(
+    repo_full_name: str,
+    *,
+    name: str,
+    head_sha: str,
+    head_branch: str,
+    pull_requests: Sequence[Mapping[str, Any]] = (),
+    app_slug: str = "github-actions",
+) -> tuple[str, Payload]:
+    """A check run was queued: it has a status and no conclusion yet."""
+    event, payload = check_run_completed(
+        repo_full_name, name=name, conclusion="success", head_sha=head_sha,
+        head_branch=head_branch, pull_requests=pull_requests, app_slug=app_slug,
+    )  # fmt: skip
+    run = payload["check_run"]
+    run.update(status="queued", conclusion=None, completed_at=None)
+    run["check_suite"].update(status="queued", conclusion=None)
+    payload["action"] = "created"
+    return event, payload
+
+
 def check_suite_completed(
     repo_full_name: str,
     *,

@@ -32,10 +32,13 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.pr_gate import GITHUB_RETRY, GITHUB_TIMEOUT
 from workflows.rules.github_facts import (
+    ci_waiting_on,
     fact_starts_iteration,
     fact_summary,
     fact_targets,
+    head_checks_after,
     human_takeover,
+    pre_existing_failure,
     push_undecided,
     stale_commit,
     untrusted_author,
@@ -50,6 +53,7 @@ from workflows.rules.transitions import (
 from workflows.run_core import REMEMBERED_FACTS, SHOWN_FACTS, RunCore, raise_if
 
 MAX_SUMMARY = 1_000
+CI_KINDS = ("check_run", "check_suite")
 
 
 class GitHubTracking(RunCore):
@@ -108,13 +112,20 @@ class GitHubTracking(RunCore):
             held_back = untrusted  # recorded, moves nothing, its text never reaches a prompt
         else:
             untrusted = None
-        targets = [] if held_back else fact_targets(record, event)
+        fail_closed = workflow.patched("ci-green-means-every-check")
+        if held_back is None and fail_closed:
+            held_back = pre_existing_failure(record, event)
+        targets = [] if held_back else fact_targets(record, event, fail_closed)
         takeover = human_takeover(record, event)
         if takeover is not None and workflow.patched("human-takeover"):
             targets = path_to(record.state, RunState.NEEDS_HUMAN_REVIEW)
         else:
             takeover = None
         outcome = held_back or ((" -> ".join(t.value for t in targets)) if targets else "recorded")
+        if fail_closed and not held_back and not targets and event.kind in CI_KINDS:
+            waiting = ci_waiting_on(record, head_checks_after(record, event))
+            if waiting and record.state == RunState.CI_WAIT:
+                outcome = clip("recorded; not green yet: " + ", ".join(waiting[:5]), MAX_REASON)
         if takeover:
             outcome = f"{takeover} -> {outcome}"
         if dry_run:
@@ -132,8 +143,11 @@ class GitHubTracking(RunCore):
             self._apply(f"github:{event.kind}", request, target)
         if fact_starts_iteration(record, targets):
             self._carried.iterate_pending = True
+        if fail_closed and not held_back:
+            record.head_checks = head_checks_after(record, event)
+            record.head_checks_sha = record.head_sha
         if held_back:
-            pass  # stale or untrusted: the DoD and the iteration never see it
+            pass  # stale, untrusted or pre-existing: the DoD and the iteration never see it
         elif event.kind in ("check_run", "check_suite") and event.conclusion is not None:
             record.checks.append(
                 CheckRecord(

@@ -10,12 +10,14 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.github import GitHubActivities
+    from activities.github import GitHubActivities, GitHubReadActivities
     from common.settings import github_queue_for
     from contracts import (
         ApprovePrRequest,
+        CiBaselineInput,
         CommandResult,
         DodBypass,
         OpenPrRequest,
@@ -133,7 +135,27 @@ class PrGate(RunCore):
             record.dod_bypass = bypass
 
         result = self._apply("approve-open-pr", request, RunState.CI_WAIT, effect)
+        if workflow.patched("ci-baseline"):
+            await self._read_ci_baseline(ask.base)
         return result.model_copy(update={"pull_request": opened})
+
+    async def _read_ci_baseline(self, base_branch: str) -> None:
+        """The base branch's failing and required checks, read right after the PR opened (the
+        run already waits for CI, so no fact is missed meanwhile). Without it CI is judged
+        without a baseline: nothing is pre-existing and no check is known to be required."""
+        record = self._record
+        try:
+            record.ci_baseline = await self._run_step(
+                "read-ci-baseline",
+                GitHubReadActivities.read_ci_baseline,
+                CiBaselineInput(
+                    run_id=record.run_id, repo=record.full_name, base_branch=base_branch
+                ),
+                GITHUB_TIMEOUT,
+                RetryPolicy(maximum_attempts=3),
+            )
+        except ApplicationError as err:
+            workflow.logger.info("no CI baseline for %s: %s", record.run_id, err.message)
 
     @approve_open_pr.validator
     def _validate_approve_open_pr(self, request: ApprovePrRequest) -> None:

@@ -34,9 +34,18 @@ def event_from_payload(event: str, delivery_id: str, payload: dict[str, Any]) ->
         raise Ignored("no repository in the payload")
     common = {"delivery_id": delivery_id, "source": "webhook", "repo": repo}
     if event == "check_run":
-        if action != "completed":
+        if action not in ("created", "completed"):
             raise Ignored(f"check_run {action}")
         run = payload.get("check_run") or {}
+        if action == "created" or run.get("status") != "completed":
+            # A check that has not concluded keeps the head from green (fail-closed CI).
+            return GitHubEvent(
+                **common,
+                kind="check_run",
+                head_sha=run.get("head_sha"),
+                pr_number=_pr_number(run.get("pull_requests")),
+                name=run.get("name"),
+            )
         output = run.get("output") or {}
         detail = " ".join(filter(None, [output.get("title"), output.get("summary")]))[:2000]
         return GitHubEvent(

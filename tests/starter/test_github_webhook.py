@@ -14,6 +14,7 @@ import pytest
 from temporalio.client import Client
 
 from standins import github_webhooks as hooks
+from standins.git_repos import git
 from standins.github_api import FakeGitHub
 from starter.devserver import free_port
 from tests.operator_steps import TOKEN, approve, ok, pushed_run, request, show
@@ -465,3 +466,40 @@ def test_a_push_agentpr_did_not_make_hands_the_pr_to_a_human(
     outcomes = [f["outcome"] for f in record["github_facts"][-2:]]
     assert outcomes[0] == "recorded"
     assert outcomes[1].startswith("human takeover: mia pushed ffffffffffff")
+
+
+def test_green_means_every_check_on_the_head_with_a_baseline(
+    env: Env, github: FakeGitHub, bridge: Bridge
+) -> None:
+    """Fail-closed CI end to end: the base branch already fails `flaky-e2e` and protection
+    requires `tests`. A green suite with `tests` pending moves nothing; the pre-existing failure
+    starts no iteration; the run goes to review once `tests` passes."""
+    run_id = pushed_run(env, github)
+    fork = github.fork_path("agentpr-bot", "calc")
+    base_sha = git("--git-dir", str(fork), "rev-parse", "main")
+    github.set_check_run("demo", "calc", base_sha, "flaky-e2e", conclusion="failure")
+    github.protect_branch("demo", "calc", "main", required_checks=["tests"])
+    ok(approve(env, run_id, request(env, run_id), "--confirm"))
+    record = show(env, run_id)
+    assert record["ci_baseline"]["failing_checks"] == ["flaky-e2e"]
+    assert record["ci_baseline"]["required_checks"] == ["tests"]
+    pull = github.pulls("demo", "calc")[0]
+    head, ref = pull["head"]["sha"], pull["head"]["ref"]
+
+    def send(delivery: tuple[str, dict]) -> None:
+        status, answer = hooks.deliver(bridge.url, *delivery, secret=SECRET)
+        assert status == 200, answer
+
+    send(hooks.check_run_created("demo/calc", name="tests", head_sha=head, head_branch=ref))
+    send(hooks.check_suite_completed("demo/calc", conclusion="success", head_sha=head, head_branch=ref))  # fmt: skip
+    record = show(env, run_id)
+    assert record["state"] == "CI_WAIT"
+    assert "not green yet: tests pending" in record["github_facts"][-1]["outcome"]
+
+    send(hooks.check_run_completed("demo/calc", name="flaky-e2e", conclusion="failure", head_sha=head, head_branch=ref))  # fmt: skip
+    record = show(env, run_id)
+    assert record["state"] == "CI_WAIT"
+    assert record["github_facts"][-1]["outcome"].startswith("pre-existing: flaky-e2e")
+
+    send(hooks.check_run_completed("demo/calc", name="tests", conclusion="success", head_sha=head, head_branch=ref))  # fmt: skip
+    assert show(env, run_id)["state"] == "REVIEW_WAIT"

@@ -12,7 +12,7 @@ FAILING_CONCLUSIONS = frozenset({"failure", "timed_out", "cancelled", "action_re
 
 def fact_summary(event: GitHubEvent) -> str:
     if event.kind == "check_run":
-        return f"check {event.name} {event.conclusion}"
+        return f"check {event.name} {event.conclusion or 'pending'}"
     if event.kind == "check_suite":
         return f"checks {event.conclusion}"
     by = f" by {event.author}" if event.author else ""
@@ -93,8 +93,74 @@ def human_takeover(record: RunRecord, event: GitHubEvent) -> str | None:
     )
 
 
-def fact_targets(record: RunRecord, event: GitHubEvent) -> list[RunState]:
-    """The chain of states this fact moves the run through ([] = record only)."""
+PENDING = "pending"
+SUITE = "suite"  # a check suite's verdict, when GitHub sends suites
+PASSING_CONCLUSIONS = frozenset({"success", "neutral", "skipped"})
+MAX_HEAD_CHECKS = 200
+
+
+def head_checks_after(record: RunRecord, event: GitHubEvent) -> dict[str, str]:
+    """What each check has said about the PR's head once this fact about the head counts.
+
+    A new head starts from nothing: after a push nothing is green until its own checks report.
+    A check that concluded never goes back to pending (GitHub may deliver `created` late)."""
+    checks = dict(record.head_checks) if record.head_checks_sha == record.head_sha else {}
+    if event.kind not in ("check_run", "check_suite"):
+        return checks
+    name = (event.name or "(unnamed check)") if event.kind == "check_run" else SUITE
+    if name not in checks and len(checks) >= MAX_HEAD_CHECKS:
+        return checks
+    if event.conclusion is None:
+        checks.setdefault(name, PENDING)
+    else:
+        checks[name] = event.conclusion.value
+    return checks
+
+
+def ci_waiting_on(record: RunRecord, checks: dict[str, str]) -> list[str]:
+    """What keeps the head from green ([] = green): green means every reported check concluded
+    successfully (failures already on the base branch aside), none is pending, every check
+    branch protection requires has reported, and — when protection names none — a check suite
+    completed (GitHub Actions creates a job's check run only when the job is queued, so one
+    green check says nothing about the jobs that `need` it)."""
+    if not checks:
+        return ["no check has reported on the head yet"]
+    baseline = record.ci_baseline
+    pre_existing = set(baseline.failing_checks) if baseline else set()
+    waiting = [
+        f"{name} {said}"
+        for name, said in sorted(checks.items())
+        if said == PENDING or (said not in PASSING_CONCLUSIONS and name not in pre_existing)
+    ]
+    required = baseline.required_checks if baseline else []
+    waiting += [f"{name} (required) has not reported" for name in required if name not in checks]
+    if not required and SUITE not in checks:
+        waiting.append("no check suite has completed")
+    return waiting
+
+
+def pre_existing_failure(record: RunRecord, event: GitHubEvent) -> str | None:
+    """Why a failing check is not this PR's doing, or None: it already failed on the base
+    branch when the PR opened. Recorded and reported; it starts no iteration."""
+    baseline = record.ci_baseline
+    if baseline is None or event.kind != "check_run" or event.conclusion is None:
+        return None
+    if (
+        event.conclusion.value not in FAILING_CONCLUSIONS
+        or event.name not in baseline.failing_checks
+    ):
+        return None
+    base = baseline.base_sha[:12] if baseline.base_sha else "the base branch"
+    return f"pre-existing: {event.name} already failed on {base} before this change"
+
+
+def fact_targets(
+    record: RunRecord, event: GitHubEvent, fail_closed_ci: bool = True
+) -> list[RunState]:
+    """The chain of states this fact moves the run through ([] = record only).
+
+    With fail-closed CI (every run since the patch of that name) a passing check moves the run
+    on only when the whole head is green (ci_waiting_on); before it, one green suite did."""
     state = record.state
     if event.kind == "pr_closed":
         if state == RunState.PAUSED:
@@ -107,8 +173,17 @@ def fact_targets(record: RunRecord, event: GitHubEvent) -> list[RunState]:
     failing = event.conclusion is not None and event.conclusion.value in FAILING_CONCLUSIONS
     if event.kind in ("check_run", "check_suite") and failing:
         return [RunState.ITERATING]
+    if fail_closed_ci:
+        if event.kind in ("check_run", "check_suite") and state == RunState.CI_WAIT:
+            if not ci_waiting_on(record, head_checks_after(record, event)):
+                return [RunState.REVIEW_WAIT]
+        return _review_targets(event)
     if event.kind == "check_suite" and event.conclusion == "success" and state == RunState.CI_WAIT:
         return [RunState.REVIEW_WAIT]
+    return _review_targets(event)
+
+
+def _review_targets(event: GitHubEvent) -> list[RunState]:
     if event.kind == "review" and event.review_state == ReviewState.CHANGES_REQUESTED:
         return [RunState.ITERATING]
     return []

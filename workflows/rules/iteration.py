@@ -9,7 +9,7 @@ from workflows.rules.quoted_feedback import quoted_feedback
 
 # How a held-back fact's outcome starts (github_facts.py): recorded for the operator, never
 # quoted to an agent.
-HELD_BACK_OUTCOMES = ("stale:", "untrusted:")
+HELD_BACK_OUTCOMES = ("stale:", "untrusted:", "pre-existing:")
 
 
 def can_iterate(record: RunRecord) -> bool:

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import pytest
 
-from contracts import AgentStepRequest, CheckConclusion, GitHubEvent, ReviewState, RunMode
+from contracts import (
+    AgentStepRequest,
+    CheckConclusion,
+    CiBaseline,
+    GitHubEvent,
+    ReviewState,
+    RunMode,
+)
 from contracts.states import RunState
 from tests.workflows.rules.records import record, workspace
 from workflows.rules.github_facts import (
+    ci_waiting_on,
     fact_starts_iteration,
     fact_summary,
     fact_targets,
+    head_checks_after,
     human_takeover,
+    pre_existing_failure,
     push_undecided,
     remember_push,
     stale_commit,
@@ -214,3 +224,70 @@ def test_after_a_takeover_nothing_automates_the_pr() -> None:
     refused = refuse_after_takeover("retry", run, S.ITERATING)
     assert refused and "mia took over PR #7" in refused.message
     assert refuse_after_takeover("retry", run, S.REVIEW_WAIT) is None
+
+
+def on_head(conclusion: CheckConclusion | None, name: str = "ci", kind: str = "check_run"):  # type: ignore[no-untyped-def]
+    return GitHubEvent(
+        delivery_id="d", kind=kind, repo="demo/calc", pr_number=7, head_sha="a" * 40,  # type: ignore[arg-type]
+        name=name, conclusion=conclusion,
+    )  # fmt: skip
+
+
+def waiting_run(checks: dict[str, str], baseline: CiBaseline | None = None, sha: str = "a" * 40):  # type: ignore[no-untyped-def]
+    return record(
+        S.CI_WAIT, pr_number=7, head_sha="a" * 40, head_checks=checks, head_checks_sha=sha,
+        ci_baseline=baseline,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("checks", "event", "targets"),
+    [
+        # A green suite with a check still pending is not green.
+        ({"lint": "success", "tests": "pending"}, on_head(CheckConclusion.SUCCESS, kind="check_suite"), []),
+        # The last pending check concludes after the suite: now it is.
+        ({"lint": "success", "tests": "pending", "suite": "success"}, on_head(CheckConclusion.SUCCESS, "tests"), [S.REVIEW_WAIT]),
+        ({"lint": "success"}, on_head(CheckConclusion.SUCCESS, kind="check_suite"), [S.REVIEW_WAIT]),
+        # Late `created` for a check that already concluded does not make it pending again.
+        ({"lint": "success", "suite": "success"}, on_head(None, "lint"), [S.REVIEW_WAIT]),
+        ({"lint": "neutral", "docs": "skipped"}, on_head(CheckConclusion.SUCCESS, kind="check_suite"), [S.REVIEW_WAIT]),
+        ({"lint": "stale"}, on_head(CheckConclusion.SUCCESS, kind="check_suite"), []),
+    ],
+)  # fmt: skip
+def test_green_means_every_check_on_the_head(
+    checks: dict[str, str], event: GitHubEvent, targets: list[RunState]
+) -> None:
+    assert fact_targets(waiting_run(checks), event) == targets
+
+
+def test_after_a_push_nothing_is_green_until_the_new_head_reports() -> None:
+    run = waiting_run({"lint": "success", "suite": "success"}, sha="b" * 40)  # the old head's
+    assert head_checks_after(run, on_head(None, "tests")) == {"tests": "pending"}
+    assert ci_waiting_on(run, {}) == ["no check has reported on the head yet"]
+
+
+def test_required_checks_from_branch_protection() -> None:
+    baseline = CiBaseline(required_checks=["tests", "lint"], protection_readable=True)
+    run = waiting_run({"lint": "success"}, baseline)
+    assert fact_targets(run, on_head(CheckConclusion.SUCCESS, kind="check_suite")) == []
+    assert ci_waiting_on(run, {"lint": "success"}) == ["tests (required) has not reported"]
+    assert fact_targets(run, on_head(CheckConclusion.SUCCESS, "tests")) == [S.REVIEW_WAIT]
+
+
+def test_failures_already_on_the_base_branch_are_pre_existing() -> None:
+    baseline = CiBaseline(base_sha="c" * 40, failing_checks=["flaky-e2e"])
+    run = waiting_run({"lint": "success", "flaky-e2e": "failure"}, baseline)
+    reason = pre_existing_failure(run, on_head(CheckConclusion.FAILURE, "flaky-e2e"))
+    assert reason == "pre-existing: flaky-e2e already failed on cccccccccccc before this change"
+    assert pre_existing_failure(run, on_head(CheckConclusion.FAILURE, "lint")) is None
+    assert pre_existing_failure(run, on_head(CheckConclusion.SUCCESS, "flaky-e2e")) is None
+    # It does not block green either.
+    assert fact_targets(run, on_head(CheckConclusion.SUCCESS, kind="check_suite")) == [
+        S.REVIEW_WAIT
+    ]
+
+
+def test_before_the_patch_one_green_suite_was_enough() -> None:
+    run = waiting_run({"tests": "pending"})
+    event = on_head(CheckConclusion.SUCCESS, kind="check_suite")
+    assert fact_targets(run, event, fail_closed_ci=False) == [S.REVIEW_WAIT]
