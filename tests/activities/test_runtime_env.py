@@ -255,6 +255,21 @@ def test_python_tempdir_is_inside_the_runtime_dir(repo: Path, home: Path) -> Non
     assert result.stdout.strip() == str(repo / RUNTIME_DIR_NAME / "tmp")
 
 
+def test_python_bytecode_stays_in_the_runtime_dir(repo: Path, home: Path) -> None:
+    """The agent's test runs import the repository's modules: their bytecode goes below the
+    runtime directory, not into `__pycache__` folders that would count as changed files."""
+    (repo / "calc_module.py").write_text("ANSWER = 42\n")
+    env = guarded_env(repo, base_env(home))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    python = shutil.which("python3", path=env.get("PATH")) or sys.executable
+    result = run([python, "-c", "import calc_module"], env, repo)
+    assert result.returncode == 0, result.stderr
+    assert not list(repo.glob("**/__pycache__")) or all(
+        RUNTIME_DIR_NAME in p.parts for p in repo.glob("**/__pycache__")
+    )
+    assert list((repo / RUNTIME_DIR_NAME).rglob("calc_module*.pyc"))
+
+
 def test_real_tools_write_nothing_outside_the_repo(tmp_path: Path, repo: Path, home: Path) -> None:
     env = guarded_env(repo, base_env(home))
     run([non_venv_python_with_pip(env), "-m", "pip", "install", "six"], env, repo)
