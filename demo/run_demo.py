@@ -398,12 +398,22 @@ class Demo:
         return list(shown)
 
 
+def wait_for_enter() -> None:
+    print("(press Enter for the next step, Ctrl-C to stop)", flush=True)
+    sys.stdin.readline()  # at end of input: go on
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--keep",
         action="store_true",
         help="keep the temporary directory (data, logs, workspaces, reports)",
+    )
+    parser.add_argument(
+        "--step",
+        action="store_true",
+        help="wait for Enter before each step after the worker starts (for presenting)",
     )
     options = parser.parse_args(argv)
     # `kill` (and a test runner's timeout) gets the same orderly stop as Ctrl-C.
@@ -417,9 +427,10 @@ def main(argv: list[str] | None = None) -> int:
         demo.start_github()
         demo.configure()
         demo.start_worker()
-        demo.run_campaign()
-        demo.approve_one()
-        demo.show_final()
+        for step in (demo.run_campaign, demo.approve_one, demo.show_final):
+            if options.step:
+                wait_for_enter()
+            step()
     except DemoFailed as failure:
         code = 1
         print(f"\nDEMO FAILED: {failure}", file=sys.stderr)

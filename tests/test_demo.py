@@ -14,11 +14,12 @@ from pathlib import Path
 DEMO = Path(__file__).resolve().parent.parent / "demo" / "run_demo.py"
 
 
-def demo_process() -> subprocess.Popen[str]:
+def demo_process(*args: str) -> subprocess.Popen[str]:
     # Its own session, so the Ctrl-C test can signal the demo's whole process group as a
     # terminal does; unbuffered, so its lines arrive as they are printed.
     return subprocess.Popen(
-        [sys.executable, "-u", str(DEMO)],
+        [sys.executable, "-u", str(DEMO), *args],
+        stdin=subprocess.PIPE if args else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -78,14 +79,21 @@ def test_demo_walks_the_whole_path_offline_and_cleans_up() -> None:
 
 
 def test_ctrl_c_stops_everything_it_started() -> None:
-    process = demo_process()
-    assert process.stdout is not None
+    # --step holds the demo at a known point (waiting for Enter after the campaign), so the
+    # signal lands mid-demo however loaded the machine is.
+    process = demo_process("--step")
+    assert process.stdout is not None and process.stdin is not None
     seen: list[str] = []
+    watched = False
     try:
         for line in process.stdout:
             seen.append(line)
-            if "agentpr campaign watch" in line:
-                break
+            watched = watched or "agentpr campaign watch" in line
+            if "press Enter for the next step" in line:
+                if watched:
+                    break
+                process.stdin.write("\n")
+                process.stdin.flush()
         else:
             raise AssertionError("the demo ended before the campaign: " + "".join(seen))
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
