@@ -38,6 +38,18 @@ def refused(result: subprocess.CompletedProcess[str], code: int = 1) -> str:
 FORGE_CODEMOD = "printf 'PROVIDER = \"forge\"\\n' > forge.py && python3 -m pytest -q"
 
 
+def created_run(env: Env, *extra: str, run_id: str | None = None) -> str:
+    """A QUEUED run for mem0ai/mem0, created by the CLI as an operator does; its id."""
+    run_id = run_id or new_run_id()
+    ok(
+        env.cli(
+            "create-run", "--owner", "mem0ai", "--repo", "mem0", "--prompt-version", "v1",
+            "--run-id", run_id, *extra,
+        )
+    )  # fmt: skip
+    return run_id
+
+
 def pushed_run(
     env: Env,
     github: FakeGitHub,

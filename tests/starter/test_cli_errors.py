@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from tests.run_env import Env, free_port, new_run_id
+from tests.operator_steps import created_run
+from tests.run_env import Env, free_port
 
 
 def one_line_error(result, code: int) -> str:  # type: ignore[no-untyped-def]
@@ -26,20 +27,7 @@ def history(env: Env, run_id: str) -> list[str]:
 
 @pytest.fixture
 def run_id(env: Env) -> str:
-    run_id = new_run_id()
-    created = env.cli(
-        "create-run",
-        "--owner",
-        "mem0ai",
-        "--repo",
-        "mem0",
-        "--prompt-version",
-        "v1",
-        "--run-id",
-        run_id,
-    )
-    assert created.returncode == 0, created.stderr
-    return run_id
+    return created_run(env)
 
 
 @pytest.mark.parametrize(

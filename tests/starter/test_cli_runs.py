@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+from tests.operator_steps import created_run
 from tests.run_env import Env, new_run_id
 
 
@@ -15,20 +16,7 @@ def ok(result) -> str:  # type: ignore[no-untyped-def]
 
 
 def create(env: Env, run_id: str, *extra: str) -> None:
-    ok(
-        env.cli(
-            "create-run",
-            "--owner",
-            "mem0ai",
-            "--repo",
-            "mem0",
-            "--prompt-version",
-            "v1",
-            "--run-id",
-            run_id,
-            *extra,
-        )
-    )
+    created_run(env, *extra, run_id=run_id)
 
 
 def show(env: Env, run_id: str) -> dict:

@@ -10,6 +10,7 @@ import pytest
 
 from common.errors import IllegalTransition, PullRequestGate, Refused, RunBusy, RunFinished, refused
 from contracts import Refusal
+from tests.operator_steps import created_run
 from tests.run_env import Env, agentpr_command, new_run_id
 
 
@@ -31,21 +32,7 @@ def test_refused_picks_the_class_doors_act_on(refusal: Refusal | None, kind: typ
 
 
 def test_json_errors_carry_the_refusal_type(env: Env) -> None:
-    run_id = new_run_id()
-    assert (
-        env.cli(
-            "create-run",
-            "--owner",
-            "mem0ai",
-            "--repo",
-            "mem0",
-            "--prompt-version",
-            "v1",
-            "--run-id",
-            run_id,
-        ).returncode
-        == 0
-    )
+    run_id = created_run(env)
     # A QUEUED run is not paused: resume does not apply.
     result = env.cli("resume", "--run-id", run_id, "--target-state", "PUSHED", "--json")
     assert result.returncode == 1

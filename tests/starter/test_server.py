@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from common.settings import Settings
+from tests.operator_steps import created_run
 from tests.run_env import Env, agentpr_command, free_port, new_run_id
 
 pytestmark = pytest.mark.slow
@@ -127,21 +128,7 @@ def test_run_survives_kill_9_of_server_and_worker(own_server_env: tuple[Env, Pro
     server = processes.start("server", "--headless", "--port", port_of(env))
     wait_until(lambda: server_ready(env), 30, "the server")
     worker = processes.start("worker")
-    run_id = new_run_id()
-    assert (
-        env.cli(
-            "create-run",
-            "--owner",
-            "mem0ai",
-            "--repo",
-            "mem0",
-            "--prompt-version",
-            "v1",
-            "--run-id",
-            run_id,
-        ).returncode
-        == 0
-    )
+    run_id = created_run(env)
     for args in (("start-discovery",), ("pause",)):
         result = env.cli(*args, "--run-id", run_id)
         assert result.returncode == 0, result.stderr

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from standins.telegram_api import FakeTelegram
-from tests.operator_steps import TOKEN, pushed_run, request
-from tests.run_env import Env, agentpr_command, new_run_id
+from tests.operator_steps import TOKEN, created_run, pushed_run, request
+from tests.run_env import Env, agentpr_command
 
 BOT_TOKEN = "123456:TestBotTokenSecretValue"
 OPERATOR, STRANGER = 111, 999
@@ -69,20 +69,7 @@ def ask(
 
 
 def create(env: Env) -> str:
-    run_id = new_run_id()
-    done = env.cli(
-        "create-run",
-        "--owner",
-        "mem0ai",
-        "--repo",
-        "mem0",
-        "--prompt-version",
-        "v1",
-        "--run-id",
-        run_id,
-    )
-    assert done.returncode == 0, done.stderr
-    return run_id
+    return created_run(env)
 
 
 def test_commands_sentences_allowlist_and_audit(
