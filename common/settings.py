@@ -148,6 +148,8 @@ class Settings(BaseModel):
     # Package registries preflight probes (loopback mirrors in tests and air-gapped sites).
     pypi_url: str = DEFAULT_PYPI_URL
     npm_registry_url: str = DEFAULT_NPM_REGISTRY_URL
+    # The operator's skill packs (<dir>/<name>/<version>/manifest.json), before the built-in.
+    skills_dir: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -187,11 +189,17 @@ class Settings(BaseModel):
             git_author_email=env.get("AGENTPR_GIT_AUTHOR_EMAIL") or None,
             pypi_url=env.get("AGENTPR_PYPI_URL") or DEFAULT_PYPI_URL,
             npm_registry_url=env.get("AGENTPR_NPM_REGISTRY_URL") or DEFAULT_NPM_REGISTRY_URL,
+            skills_dir=_path(env.get("AGENTPR_SKILLS_DIR")),
         )
 
     @property
     def workspace_root(self) -> Path:
         return self.workspace_root_override or self.home / "workspaces"
+
+    @property
+    def skill_snapshots(self) -> Path:
+        """Pinned copies of the skill packs runs use (skills/catalog.py pinned_pack)."""
+        return self.home / "skill-packs"
 
     @property
     def policy_file(self) -> Path:

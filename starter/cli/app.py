@@ -22,7 +22,16 @@ from common.errors import EXIT_REFUSED, EXIT_USAGE, OperatorError, Refused
 from common.logs import configure_logging
 from common.process import exit_now
 from common.settings import Settings
-from starter.cli import agent, campaigns, github, pull_requests, runs, services, telegram
+from starter.cli import (
+    agent,
+    campaigns,
+    github,
+    pull_requests,
+    runs,
+    services,
+    skills,
+    telegram,
+)
 from starter.cli.gate import Gate
 
 app = typer.Typer(
@@ -58,9 +67,10 @@ for name, function in {
     **telegram.COMMANDS,
 }.items():
     app.command(name)(_set_up(function))
-for registered in campaigns.app.registered_commands:
-    registered.callback = _set_up(registered.callback) if registered.callback else None
-app.add_typer(campaigns.app)
+for group in (campaigns.app, skills.app):
+    for registered in group.registered_commands:
+        registered.callback = _set_up(registered.callback) if registered.callback else None
+    app.add_typer(group)
 
 
 @app.callback()
