@@ -25,6 +25,7 @@ from temporalio.exceptions import ApplicationError, CancelledError
 from activities.agent_env import agent_base_env
 from activities.git import Git
 from activities.runtime_env import guarded_env, load_runtime_overrides, overrides_path_from_env
+from activities.skill_stage import contract_from_message, prepare_stage
 from activities.workspace import inside, write_report
 from common.settings import Settings
 from contracts import (
@@ -35,6 +36,7 @@ from contracts import (
 )
 from engines import AgentMissing, engine_for, node_bin_dir
 from grading import GradeInput, grade
+from grading.discovery import grade_discovery
 
 HEARTBEAT_EVERY_S = 2.0
 AGENT_MISSING = "AgentMissing"
@@ -179,16 +181,18 @@ class AgentActivities:
                 non_retryable=True,
             )
         engine = engine_for(request.engine)
-        try:
-            argv = engine.argv(settings, request)
-        except AgentMissing as err:
-            raise ApplicationError(str(err), type=AGENT_MISSING, non_retryable=True) from None
-        stdin_text = engine.stdin(request)
         env = guarded_env(
             workspace,
             agent_base_env(os.environ, engine.inherits, settings.agent_env, settings.secrets()),
             load_runtime_overrides(overrides_path_from_env(os.environ)),
         )
+        if request.skill is not None:  # a skill pack's stage: task packet and composed prompt
+            request = prepare_stage(settings, request)
+        try:
+            argv = engine.argv(settings, request)
+        except AgentMissing as err:
+            raise ApplicationError(str(err), type=AGENT_MISSING, non_retryable=True) from None
+        stdin_text = engine.stdin(request)
         node = node_bin_dir()
         if node is not None:
             env["PATH"] = f"{node}{os.pathsep}{env.get('PATH', '')}"
@@ -276,6 +280,18 @@ class AgentActivities:
                 codex_sandbox=request.codex_sandbox if request.engine == Engine.CODEX else None,
             )
         )
+        contract = contract_file = contract_error = None
+        if request.skill is not None and request.skill.stage == "discover":
+            contract, contract_error = contract_from_message(evidence.agent_final_message)
+            outcome = grade_discovery(outcome, contract, contract_error, changed, request.state)
+            if contract is not None:
+                contract_file = str(
+                    write_report(
+                        settings,
+                        f"{request.run_id}_contract_{stamp}.json",
+                        contract.model_dump(mode="json"),
+                    )
+                )
         now_dt = datetime.now(UTC)
         agent_grade = AgentGrade(
             verdict=outcome.verdict,
@@ -333,6 +349,9 @@ class AgentActivities:
             added_lines=added,
             removed_lines=removed,
             usage=evidence.usage,
+            contract=contract,
+            contract_file=contract_file,
+            contract_error=contract_error,
         )
 
 

@@ -21,6 +21,7 @@ from contracts.campaign import (
 )
 from contracts.commands import (
     AgentStepRequest,
+    ApprovePlanRequest,
     ApprovePrRequest,
     AutoPlan,
     CheckRequest,
@@ -80,6 +81,7 @@ from contracts.run import (
     RunSummary,
     Transition,
 )
+from contracts.skills import RepoContract, SkillPackRef, SkillStage, SkillStageInput
 from contracts.states import (
     RunState,
     allowed_from,
@@ -122,6 +124,7 @@ __all__ = [
     "AgentStepInput",
     "AgentStepRequest",
     "AgentStepResult",
+    "ApprovePlanRequest",
     "ApprovePrRequest",
     "AutoPlan",
     "BranchName",
@@ -191,7 +194,11 @@ __all__ = [
     "RunMode",
     "RunPolicy",
     "RunProgress",
+    "RepoContract",
     "RunRecord",
+    "SkillPackRef",
+    "SkillStage",
+    "SkillStageInput",
     "RunResult",
     "RunSpec",
     "RunStart",

@@ -11,6 +11,7 @@ from contracts.base import Contract
 from contracts.commands import AutoPlan
 from contracts.github import PullRequestActionResult
 from contracts.names import CampaignName, GitHubOwner, GitHubRepo
+from contracts.skills import SkillPackRef
 from contracts.states import RunState
 from contracts.vocabulary import MAX_CAMPAIGN_REPOS, Actor
 
@@ -61,6 +62,10 @@ class CampaignSpec(Contract):
     max_parallel: PositiveInt = 4
     created_by: Actor = Actor.CLI
     notify: bool = False
+    # Every run follows this skill pack (pinned when the campaign starts), and waits for
+    # `approve-plan` at PLAN_READY with approve_plans.
+    skills: SkillPackRef | None = None
+    approve_plans: bool = False
 
 
 class CampaignStart(Contract):

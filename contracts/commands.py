@@ -12,6 +12,7 @@ from contracts.bounds import MAX_CHECK_NAME, PrNumber
 from contracts.github import PullRequestAsk, PullRequestInfo
 from contracts.names import BranchName, CommitTitle
 from contracts.policy import CodexSandbox
+from contracts.skills import RepoContract
 from contracts.states import RunState
 from contracts.steps import AgentStepResult, FinishResult, PreflightResult, PrepareResult
 from contracts.vocabulary import MAX_PROMPT_BYTES, Actor, CheckConclusion, Engine, ReviewState
@@ -29,6 +30,12 @@ class CommandRequest(Contract):
 class ContractRequest(CommandRequest):
     contract_path: str
     contract_sha256: str
+
+
+class ApprovePlanRequest(CommandRequest):
+    """A person approves the discovery stage's plan; `contract` replaces it (edited)."""
+
+    contract: RepoContract | None = None
 
 
 class TargetStateRequest(CommandRequest):

@@ -11,6 +11,12 @@ class ReasonCode(StrEnum):
     # PASS
     TESTS_PASSED = "tests_passed"
     NO_TESTS_REQUIRED = "no_tests_required"
+    # A discovery stage (skill packs): the contract it wrote decides
+    CONTRACT_READY = "contract_ready"
+    CONTRACT_SKIP = "contract_skip"
+    CONTRACT_NEEDS_REVIEW = "contract_needs_review"
+    CONTRACT_INVALID = "contract_invalid"
+    DISCOVERY_CHANGED_FILES = "discovery_changed_files"
     # HUMAN_REVIEW: what a person must look at
     SAFETY_VIOLATION = "safety_violation"
     CANCELLED = "cancelled"

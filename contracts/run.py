@@ -12,6 +12,7 @@ from contracts.commands import AgentStepRequest, AutoPlan, CommandResult
 from contracts.github import CiBaseline, DodBypass, GitHubFactRecord, PullRequestAsk
 from contracts.names import GitHubOwner, GitHubRepo, RunId
 from contracts.policy import RunPolicy
+from contracts.skills import RepoContract, SkillPackRef
 from contracts.states import RunState
 from contracts.steps import (
     AgentGrade,
@@ -46,6 +47,10 @@ class RunSpec(Contract):
     auto: AutoPlan | None = None
     # The campaign workflow this run reports its progress to (its workflow id).
     campaign_workflow_id: str | None = None
+    # The skill pack an auto-mode run follows, pinned (None: the prompt is the plan).
+    skills: SkillPackRef | None = None
+    # Wait at PLAN_READY for a person's `approve-plan` before implementing.
+    approve_plans: bool = False
 
     @property
     def full_name(self) -> str:
@@ -122,6 +127,10 @@ class RunRecord(RunSpec):
     # Fail-closed CI: what each check said about `head_checks_sha` (a check name, "suite" for a
     # check suite; "pending" until it concludes), the checks branch protection requires, and
     # the checks already failing on the base branch when the PR opened (pre-existing).
+    # What the discovery stage (skill packs) decided, as approved or edited by a person.
+    repo_contract: RepoContract | None = None
+    discovery_attempts: int = 0
+    plan_approved_by: Actor | None = None
     head_checks: dict[str, str] = Field(default_factory=dict)
     head_checks_sha: str | None = None
     ci_baseline: CiBaseline | None = None

@@ -14,6 +14,7 @@ from contracts.base import Contract
 SkillStage = Literal["discover", "implement", "fix"]
 PackSource = Literal["built-in", "operator", "prompt-file"]
 STAGES: tuple[SkillStage, ...] = ("discover", "implement", "fix")
+IMPLEMENT_ONLY: tuple[SkillStage, ...] = ("implement",)
 
 _PACK_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 _PACK_VERSION = re.compile(r"^v[0-9][0-9a-z.-]{0,19}$")
@@ -102,7 +103,63 @@ class SkillPackRef(Contract):
     version: str
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     source: PackSource = "built-in"
+    # The pack's stages, read from its manifest when the run was created (the workflow decides
+    # whether a discovery stage runs without reading files).
+    stages: list[SkillStage] = Field(default_factory=lambda: list(IMPLEMENT_ONLY))
 
     @property
     def label(self) -> str:
         return f"{self.name}@{self.version}"
+
+
+# ---- the contract discovery writes ------------------------------------------------------------
+
+_Text = Field(default=None, max_length=2_000)
+
+
+class ContractRules(Contract):
+    base_branch: str | None = Field(default=None, max_length=200)
+    commit_format: str | None = _Text
+    pr_checklist: list[str] = Field(default_factory=list, max_length=50)
+    docs_to_update: list[str] = Field(default_factory=list, max_length=50)
+    forbidden_changes: list[str] = Field(default_factory=list, max_length=50)
+
+
+class ContractToolchain(Contract):
+    install: str | None = _Text
+    test: str | None = _Text
+    lint: str | None = _Text
+
+
+class ContractPlan(Contract):
+    approach: str = Field(default="", max_length=4_000)
+    target_files: list[str] = Field(default_factory=list, max_length=100)
+    expected_changed_files: int = Field(default=0, ge=0, le=10_000)
+    expected_added_lines: int = Field(default=0, ge=0, le=1_000_000)
+
+
+class RepoContract(Contract):
+    """What the discovery stage decided about one repository: whether the change applies, the
+    repository's rules and toolchain, and the plan the implementation follows. It came from an
+    agent: every field is bounded, and a person may edit it before approving the plan."""
+
+    status: Literal["ready", "skip", "needs_review"]
+    reason: str = Field(min_length=1, max_length=2_000)
+    rules: ContractRules = Field(default_factory=ContractRules)
+    toolchain: ContractToolchain = Field(default_factory=ContractToolchain)
+    plan: ContractPlan = Field(default_factory=ContractPlan)
+    blockers: list[str] = Field(default_factory=list, max_length=50)
+    evidence: list[str] = Field(default_factory=list, max_length=100)
+
+
+class SkillStageInput(Contract):
+    """Which stage of which pinned pack an agent step runs, and what it is told besides the
+    pack: the operator's task, the approved contract (implement, fix) and quoted feedback (fix,
+    already cleaned by the workflow)."""
+
+    pack: SkillPackRef
+    stage: SkillStage
+    task: str = Field(default="", max_length=200_000)
+    contract: RepoContract | None = None
+    feedback: str | None = Field(default=None, max_length=20_000)
+    options: dict[str, bool] = Field(default_factory=dict)

@@ -11,6 +11,7 @@ from pydantic import Field, NonNegativeInt
 
 from contracts.base import Contract
 from contracts.policy import CodexSandbox, RunPolicy
+from contracts.skills import RepoContract, SkillStageInput
 from contracts.states import RunState
 from contracts.vocabulary import CheckStatus, Engine, Verdict
 
@@ -143,6 +144,11 @@ class AgentStepInput(Contract):
     governance: GovernanceSummary | None = None
     # Set by the workflow from its state groupings: the grade expects changes and tests.
     expects_changes: bool = True
+    # A stage of a skill pack (None: the prompt is the whole instruction). The activity writes
+    # the task packet and composes the prompt from the pinned pack.
+    skill: SkillStageInput | None = None
+    # Set by the activity for Codex: the JSON schema file the final message must follow.
+    output_schema: str | None = None
 
 
 class AgentStepResult(Contract):
@@ -160,6 +166,11 @@ class AgentStepResult(Contract):
     added_lines: int = 0
     removed_lines: int = 0
     usage: TokenUsage = Field(default_factory=TokenUsage)
+    # A discovery stage's contract, validated, and where it was written; or why it is not
+    # usable (no JSON object at the end, a field out of bounds).
+    contract: RepoContract | None = None
+    contract_file: str | None = None
+    contract_error: str | None = None
 
 
 class Notification(Contract):

@@ -50,6 +50,8 @@ class CodexEngine:
             argv += ["--model", step.codex_model]
         for override in step.codex_config:
             argv += ["-c", override]
+        if step.output_schema:  # a discovery stage: the final message is the contract
+            argv += ["--output-schema", step.output_schema]
         return [*argv, "-"]
 
     def stdin(self, step: AgentStepInput) -> str | None:

@@ -16,7 +16,21 @@ Rules:
 """
 
 
+DISCOVERY_CONTRACT = """\
+You are studying the git repository at {workspace} for agentpr (run {run_id}).
+Rules:
+- This stage is read-only: do not change, create or delete any file, and do not use sudo or
+  install anything.
+- Do not commit, push or rewrite git history.
+- End your final message with the contract: one JSON object (its schema is in the task packet),
+  nothing after it.
+"""
+
+
 def full_prompt(request: AgentStepInput) -> str:
+    if request.skill is not None and request.skill.stage == "discover":
+        preamble = DISCOVERY_CONTRACT.format(workspace=request.workspace, run_id=request.run_id)
+        return preamble + "\n" + (request.prompt or "")
     tests = ""
     if request.governance and request.governance.test_commands:
         tests = " (" + "; ".join(f"`{c}`" for c in request.governance.test_commands[:3]) + ")"

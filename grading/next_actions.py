@@ -76,6 +76,18 @@ _HUMAN_ACTIONS: dict[str, str] = {
         "run the repository's tests in the workspace yourself and, if they pass, {accept}; or ask "
         "the agent to run them: {rerun}"
     ),
+    ReasonCode.CONTRACT_NEEDS_REVIEW: (
+        "read the contract (agentpr show-contract --run-id <run>) and resolve what it names; "
+        "edit it if needed and agentpr approve-plan --run-id <run> --edit-file <contract.json>"
+    ),
+    ReasonCode.CONTRACT_INVALID: (
+        "the discovery stage twice ended without a valid contract: read the agent report, write "
+        "the contract yourself and agentpr approve-plan --run-id <run> --edit-file "
+        "<contract.json>"
+    ),
+    ReasonCode.DISCOVERY_CHANGED_FILES: (
+        "the read-only discovery stage changed files: inspect the workspace, then {rerun}"
+    ),
     ReasonCode.RETRY_CAP_REACHED: (
         "the step failed transiently too often: check the agent report, fix the environment, then "
         "{rerun}"

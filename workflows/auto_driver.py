@@ -13,7 +13,9 @@ with workflow.unsafe.imports_passed_through():
     from contracts import (
         Actor,
         AgentStepRequest,
+        ApprovePlanRequest,
         CommandRequest,
+        CommandResult,
         Engine,
         OpenPrRequest,
         PrRequestFile,
@@ -29,9 +31,12 @@ from workflows.rules.auto_driver import (
     DriverState,
     next_auto_step,
     validation_command,
+    waits_for_plan_approval,
 )
 from workflows.rules.grades import parking_state
 from workflows.rules.pr_gate import default_head
+from workflows.rules.skill_stages import refuse_approve_plan
+from workflows.run_core import raise_if
 from workflows.steps import AGENT_STEP, RunSteps
 
 
@@ -62,6 +67,8 @@ class AutoDriver(RunSteps, PrGate):
             self._apply("start-discovery", _auto_by("the run drives itself"), RunState.DISCOVERY)
         elif step == AutoStep.PREPARE:
             await self._auto_prepare()
+        elif step == AutoStep.DISCOVER:
+            await self._auto_discover()
         elif step == AutoStep.PLAN:
             self._auto_plan()
         elif step == AutoStep.IMPLEMENT:
@@ -94,11 +101,52 @@ class AutoDriver(RunSteps, PrGate):
             lambda _: self._record_workspace(prepared),
         )
 
+    async def _auto_discover(self) -> None:
+        record = self._record
+        assert record.auto is not None
+        request = record.auto.step.model_copy(
+            update={
+                "by": Actor.WORKFLOW,
+                "idempotency_key": None,
+                "reason": "auto: discovery",
+                "success_state": None,
+            }
+        )
+        try:
+            await self._discovery_step(request)
+        except ApplicationError as err:
+            self._auto_failed("discover", err)
+
     def _auto_plan(self) -> None:
-        by = _auto_by("the prompt is the plan")
-        if self._record.state == RunState.DISCOVERY:
+        record = self._record
+        by = _auto_by(
+            "the contract is the plan" if record.repo_contract else "the prompt is the plan"
+        )
+        if record.state == RunState.DISCOVERY:
             self._apply("mark-plan-ready", by, RunState.PLAN_READY)
+        if waits_for_plan_approval(record):
+            return  # a person approves the plan: approve-plan
         self._apply("start-implementation", by, RunState.IMPLEMENTING)
+
+    @workflow.update
+    def approve_plan(self, request: ApprovePlanRequest) -> CommandResult:
+        """A person approves the discovery stage's plan (or writes the contract themselves);
+        the run goes on to implement it."""
+
+        def effect(record: RunRecord) -> None:
+            if request.contract is not None:
+                record.repo_contract = request.contract
+            record.plan_approved_by = request.by
+
+        return self._apply("approve-plan", request, RunState.IMPLEMENTING, effect)
+
+    @approve_plan.validator
+    def _validate_approve_plan(self, request: ApprovePlanRequest) -> None:
+        if self._is_duplicate("approve-plan", request):
+            return
+        self._validate_can_act()
+        raise_if(refuse_approve_plan(self._record, request))
+        self._validate("approve-plan", request, RunState.IMPLEMENTING)
 
     async def _auto_implement(self) -> None:
         record = self._record

@@ -165,6 +165,8 @@ class CampaignWorkflow:
             notify=spec.notify,
             auto=spec.plan,
             campaign_workflow_id=workflow.info().workflow_id,
+            skills=spec.skills,
+            approve_plans=spec.approve_plans,
         )
         try:
             await workflow.start_child_workflow(

@@ -40,12 +40,19 @@ with workflow.unsafe.imports_passed_through():
         RunRecord,
         Verdict,
     )
+    from contracts.bounds import MAX_REASON, clip
     from contracts.policy import CodexSandbox, RunPolicy
     from contracts.states import RunState, can_transition
 
 from workflows.rules.github_facts import remember_push
 from workflows.rules.grades import target_for_grade
-from workflows.rules.iteration import can_iterate, iteration_prompt, retry_cap_reason
+from workflows.rules.iteration import (
+    can_iterate,
+    iteration_feedback,
+    iteration_prompt,
+    retry_cap_reason,
+)
+from workflows.rules.skill_stages import discovery_target, skill_stage_input
 from workflows.rules.transitions import (
     busy_message,
     refuse_agent_step,
@@ -250,22 +257,8 @@ class RunSteps(RunCore):
         `validated_after`, a validation step supplies the test evidence, so the agent's own
         step is not graded down for running no tests."""
         record = self._record
-        policy = record.policy or RunPolicy()
         state = record.state
-        if not request.skip_preflight:
-            checked = await self._preflight(
-                AGENT_STEP,
-                request.codex_sandbox or policy.codex_sandbox,
-                request.skip_network_check,
-            )
-            if checked.verdict != "PASS":
-                failed = next(c for c in checked.checks if c.status == "fail")
-                raise refuse(
-                    f"run-agent-step refused: preflight failed ({failed.name}: "
-                    f"{failed.detail}); report {checked.report}; fix it or pass "
-                    "--skip-preflight",
-                    Refusal.PREFLIGHT_FAILED,
-                )
+        await self._preflight_unless_skipped(request)
         record.agent_attempts += 1
         step_input = self._agent_step_input(request, state, request.prompt)
         if validated_after:
@@ -276,6 +269,50 @@ class RunSteps(RunCore):
         outcome = await self._run_agent(step_input)
         return outcome, self._record_agent_outcome(
             AGENT_STEP, request, outcome, request.success_state
+        )
+
+    async def _preflight_unless_skipped(self, request: AgentStepRequest) -> None:
+        if request.skip_preflight:
+            return
+        policy = self._record.policy or RunPolicy()
+        checked = await self._preflight(
+            AGENT_STEP, request.codex_sandbox or policy.codex_sandbox, request.skip_network_check
+        )
+        if checked.verdict != "PASS":
+            failed = next(c for c in checked.checks if c.status == "fail")
+            raise refuse(
+                f"run-agent-step refused: preflight failed ({failed.name}: {failed.detail}); "
+                f"report {checked.report}; fix it or pass --skip-preflight",
+                Refusal.PREFLIGHT_FAILED,
+            )
+
+    async def _discovery_step(self, request: AgentStepRequest) -> CommandResult:
+        """A skill pack's discovery stage (read-only): its contract decides where the run goes
+        (rules/skill_stages.py discovery_target)."""
+        record = self._record
+        await self._preflight_unless_skipped(request)
+        record.agent_attempts += 1
+        record.discovery_attempts += 1
+        outcome = await self._run_agent(
+            self._agent_step_input(request, RunState.DISCOVERY, request.prompt)
+        )
+        target, reason = discovery_target(record, outcome)
+
+        def effect(record: RunRecord) -> None:
+            record.grade = outcome.grade
+            record.last_agent_step = outcome
+            record.reports["discovery_runtime"] = outcome.report
+            record.reports["discovery_transcript"] = outcome.transcript
+            if outcome.contract is not None:
+                record.repo_contract = outcome.contract
+                if outcome.contract_file:
+                    record.reports["contract"] = outcome.contract_file
+
+        return self._apply(
+            "discover",
+            request.model_copy(update={"reason": clip(reason, MAX_REASON)}),
+            target,
+            effect,
         )
 
     def _record_agent_outcome(
@@ -298,10 +335,14 @@ class RunSteps(RunCore):
         return self._apply(command, request, target, effect)
 
     def _agent_step_input(
-        self, ask: AgentStepRequest, state: RunState, prompt: str | None
+        self,
+        ask: AgentStepRequest,
+        state: RunState,
+        prompt: str | None,
+        feedback: str | None = None,
     ) -> AgentStepInput:
         """What the agent activity gets, from a step request (operator's, or the one kept for
-        iterations) and the run's policy."""
+        iterations), the run's policy and — with a skill pack — the stage to run."""
         record = self._record
         assert record.workspace is not None
         policy = record.policy or RunPolicy()
@@ -321,6 +362,7 @@ class RunSteps(RunCore):
             attempt=record.agent_attempts,
             governance=record.governance,
             expects_changes=step_changes_code(state),
+            skill=skill_stage_input(record, ask, state, feedback),
         )
 
     async def _run_agent(self, step_input: AgentStepInput) -> AgentStepResult:
@@ -408,7 +450,10 @@ class RunSteps(RunCore):
             return
         record.agent_attempts += 1
         step_input = self._agent_step_input(
-            record.agent_request, RunState.ITERATING, iteration_prompt(record)
+            record.agent_request,
+            RunState.ITERATING,
+            iteration_prompt(record),
+            iteration_feedback(record),
         )
         reason = f"iteration {record.iterations}"
         try:

@@ -65,6 +65,7 @@ for name, function in {
     **pull_requests.COMMANDS,
     **github.COMMANDS,
     **telegram.COMMANDS,
+    **skills.COMMANDS,
 }.items():
     app.command(name)(_set_up(function))
 for group in (campaigns.app, skills.app):

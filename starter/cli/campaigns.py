@@ -27,6 +27,7 @@ from contracts import (
 from starter.cli import render
 from starter.cli.invoke import build, parse_state
 from starter.cli.options import (
+    ApprovePlansOption,
     CodexConfigOption,
     CodexModelOption,
     CommandOption,
@@ -38,10 +39,11 @@ from starter.cli.options import (
     PromptFileOption,
     PrTitleOption,
     ReasonOption,
+    SkillsOption,
     SkipNetworkCheckOption,
     ValidationOption,
 )
-from starter.cli.plans import build_plan
+from starter.cli.plans import build_plan, pin_skills, skills_task
 
 if TYPE_CHECKING:
     from rich.console import Group
@@ -118,7 +120,9 @@ def start(
             help="Validate the list, check each upstream and fork, print what would start.",
         ),
     ] = False,
-    prompt_version: Annotated[str, typer.Option("--prompt-version")] = "v1",
+    prompt_version: Annotated[str | None, typer.Option("--prompt-version")] = None,
+    skills: SkillsOption = None,
+    approve_plans: ApprovePlansOption = False,
     commit_title: CommitTitleOption = "feat: apply the agentpr change",
     pr_title: PrTitleOption = None,
     pr_body_file: PrBodyFileOption = None,
@@ -135,6 +139,9 @@ def start(
     from starter.targets import find_repositories
 
     settings = Settings.from_env()
+    if approve_plans and skills is None:
+        raise UsageError("--approve-plans needs --skills (a pack's discovery writes the plan)")
+    pack = pin_skills(skills, prompt_version)
     skipped: list[tuple[str, str]] = []
     if repos_file is not None:
         if org or topic or search:
@@ -159,13 +166,16 @@ def start(
         skip_network_check,
         codex_model,
         codex_config,
+        default_prompt=skills_task(pack),
     )
     spec = build(
         CampaignSpec,
         name=name,
         repos=repos,
         plan=plan,
-        prompt_version=prompt_version,
+        prompt_version=prompt_version or (pack.version if pack else "v1"),
+        skills=pack,
+        approve_plans=approve_plans,
         max_parallel=max_parallel,
         notify=settings.notifications_enabled,
     )

@@ -79,3 +79,19 @@ SkipNetworkCheckOption = Annotated[
 MaxMinutesOption = Annotated[
     float | None, typer.Option("--max-minutes", help="Wall-clock limit of each agent step.")
 ]
+
+SkillsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--skills",
+        help="Follow a skill pack (name@version, e.g. forge@v1; `agentpr skills list`): "
+        "discover → contract → implement → fix. --prompt-file then adds to the task.",
+    ),
+]
+ApprovePlansOption = Annotated[
+    bool,
+    typer.Option(
+        "--approve-plans",
+        help="Wait at PLAN_READY for `agentpr approve-plan` before implementing.",
+    ),
+]

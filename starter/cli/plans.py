@@ -7,6 +7,7 @@ from pathlib import Path
 
 from common.errors import UsageError
 from contracts import MAX_PROMPT_BYTES, AgentStepRequest, AutoPlan, Engine
+from contracts.skills import SkillPackRef
 from starter.cli.invoke import build
 
 
@@ -21,6 +22,32 @@ def read_prompt(prompt_file: Path | None) -> str | None:
     return data.decode("utf-8", errors="replace")
 
 
+def pin_skills(label: str | None, prompt_version: str | None) -> SkillPackRef | None:
+    """The pack a run will follow, pinned by its checksum now (`--prompt-version` is the
+    version when the label has none)."""
+    if label is None:
+        return None
+    from common.settings import Settings
+    from skills.catalog import load_pack
+
+    pack = load_pack(label, Settings.from_env().skills_dir, prompt_version)
+    if prompt_version is not None and pack.ref.version != prompt_version:
+        raise UsageError(
+            f"--skills {label} and --prompt-version {prompt_version} disagree; give one version"
+        )
+    return pack.ref.model_copy(update={"stages": list(pack.manifest.stages)})
+
+
+def skills_task(ref: SkillPackRef | None) -> str | None:
+    """The task when a pack is followed without --prompt-file: the pack's own summary."""
+    if ref is None:
+        return None
+    from common.settings import Settings
+    from skills.catalog import load_pack
+
+    return load_pack(ref.label, Settings.from_env().skills_dir).manifest.summary
+
+
 def build_plan(
     engine: Engine,
     prompt_file: Path | None,
@@ -33,13 +60,14 @@ def build_plan(
     skip_network_check: bool = False,
     codex_model: str | None = None,
     codex_config: list[str] | None = None,
+    default_prompt: str | None = None,
 ) -> AutoPlan:
     if pr_body_file is not None and not pr_body_file.is_file():
         raise UsageError(f"PR body file not found: {pr_body_file}")
     step = build(
         AgentStepRequest,
         engine=engine,
-        prompt=read_prompt(prompt_file),
+        prompt=read_prompt(prompt_file) or (default_prompt if command is None else None),
         command=command,
         max_minutes=max_minutes,
         skip_network_check=skip_network_check,

@@ -34,6 +34,9 @@ from contracts.states import RunState
 from starter.cli import render
 from starter.cli.invoke import build, parse_state, require_healthy, send_command, with_runs
 from starter.cli.options import (
+    ApprovePlansOption,
+    CodexConfigOption,
+    CodexModelOption,
     CommandOption,
     CommitTitleOption,
     EngineOption,
@@ -45,11 +48,12 @@ from starter.cli.options import (
     PrTitleOption,
     ReasonOption,
     RunIdOption,
+    SkillsOption,
     SkipNetworkCheckOption,
     TargetStateOption,
     ValidationOption,
 )
-from starter.cli.plans import build_plan
+from starter.cli.plans import build_plan, pin_skills, skills_task
 
 if TYPE_CHECKING:
     from starter.client import RunClient
@@ -59,8 +63,12 @@ def create_run(
     owner: Annotated[str, typer.Option("--owner", help="GitHub owner of the upstream repository.")],
     repo: Annotated[str, typer.Option("--repo", help="Repository name.")],
     prompt_version: Annotated[
-        str, typer.Option("--prompt-version", help="Version of the prompt/contract set.")
-    ],
+        str | None,
+        typer.Option(
+            "--prompt-version",
+            help="Version of the prompt/contract set (with --skills NAME: the pack's version).",
+        ),
+    ] = None,
     run_id: Annotated[
         str | None, typer.Option("--run-id", help="Choose the id (default: run_<12 hex>).")
     ] = None,
@@ -99,9 +107,20 @@ def create_run(
     validation_command: ValidationOption = None,
     max_minutes: MaxMinutesOption = None,
     skip_network_check: SkipNetworkCheckOption = False,
+    skills: SkillsOption = None,
+    approve_plans: ApprovePlansOption = False,
+    codex_model: CodexModelOption = None,
+    codex_config: CodexConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create a run (state QUEUED): one durable workflow whose id is the run id."""
+    if skills is not None and mode != RunMode.AUTO:
+        raise UsageError("--skills is for --mode auto (the run takes the pack's stages itself)")
+    if approve_plans and skills is None:
+        raise UsageError("--approve-plans needs --skills (a pack's discovery writes the plan)")
+    pack = pin_skills(skills, prompt_version)
+    if prompt_version is None and pack is None:
+        raise UsageError("Missing option '--prompt-version' (or --skills NAME@VERSION)")
     plan = None
     if mode == RunMode.AUTO:
         plan = build_plan(
@@ -114,6 +133,9 @@ def create_run(
             validation_command,
             max_minutes,
             skip_network_check,
+            codex_model,
+            codex_config,
+            default_prompt=skills_task(pack),
         )
     elif prompt_file is not None or command is not None:
         raise UsageError(
@@ -127,8 +149,10 @@ def create_run(
         run_id=run_id or f"run_{secrets.token_hex(6)}",
         owner=owner,
         repo=repo,
-        prompt_version=prompt_version,
+        prompt_version=prompt_version or (pack.version if pack else None),
         mode=mode,
+        skills=pack,
+        approve_plans=approve_plans,
         budget=budget,
         upstream_url=upstream_url,
         fork_url=fork_url,

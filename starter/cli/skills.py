@@ -1,17 +1,23 @@
 """`agentpr skills …`: the skill packs runs can use — list them, show one (a stage's
-instructions and references), validated as runs will load them."""
+instructions and references), validated as runs will load them; and a run's contract:
+`show-contract` and `approve-plan`."""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from common.errors import UsageError
+from common.errors import Refused, UsageError
 from common.settings import Settings
 from contracts.skills import STAGES
-from starter.cli.options import JsonOption
+from starter.cli.options import JsonOption, KeyOption, ReasonOption, RunIdOption
+
+if TYPE_CHECKING:
+    from starter.client import RunClient
 
 app = typer.Typer(
     name="skills",
@@ -96,3 +102,99 @@ def show_pack(
     print(pack.instructions(stage))  # type: ignore[arg-type]
     for reference in pack.references(stage):  # type: ignore[arg-type]
         print(f"\n--- {reference} ---\n{pack.read(reference)}")
+
+
+# ---- the contract a run's discovery wrote, and its approval ---------------------------------
+
+
+def show_contract(run_id: RunIdOption, as_json: JsonOption = False) -> None:
+    """The contract the run's discovery stage wrote (or a person approved): status, rules,
+    toolchain, plan, blockers and evidence."""
+    from starter.cli.invoke import with_runs
+
+    async def action(runs: RunClient) -> Any:
+        return await runs.get_run(run_id)
+
+    record = with_runs(action)
+    contract = record.repo_contract
+    if contract is None:
+        pack = record.skills.label if record.skills else "no skill pack"
+        raise Refused(f"run {run_id} has no contract yet ({pack}; state {record.state})")
+    if as_json:
+        print(contract.model_dump_json(indent=2))
+        return
+    approved = (
+        f"approved by {record.plan_approved_by}" if record.plan_approved_by else "not approved"
+    )
+    print(f"{run_id} ({record.full_name}): contract {contract.status}, {approved}")
+    print(f"  reason     {contract.reason}")
+    print(f"  approach   {contract.plan.approach}")
+    print(f"  files      {', '.join(contract.plan.target_files) or '-'}")
+    print(
+        f"  size       {contract.plan.expected_changed_files} files, "
+        f"+{contract.plan.expected_added_lines} lines expected"
+    )
+    for label, value in (
+        ("install", contract.toolchain.install),
+        ("test", contract.toolchain.test),
+        ("lint", contract.toolchain.lint),
+        ("base", contract.rules.base_branch),
+        ("commits", contract.rules.commit_format),
+    ):
+        if value:
+            print(f"  {label:<10} {value}")
+    for label, items in (
+        ("docs", contract.rules.docs_to_update),
+        ("forbidden", contract.rules.forbidden_changes),
+        ("checklist", contract.rules.pr_checklist),
+        ("blockers", contract.blockers),
+        ("evidence", contract.evidence),
+    ):
+        for item in items:
+            print(f"  {label:<10} {item}")
+    if "contract" in record.reports:
+        print(f"  file       {record.reports['contract']}")
+
+
+def approve_plan(
+    run_id: RunIdOption,
+    edit_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--edit-file",
+            help="A contract (JSON, as `show-contract --json` prints) that replaces the "
+            "discovery's before approval.",
+        ),
+    ] = None,
+    reason: ReasonOption = None,
+    idempotency_key: KeyOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Approve the run's plan (PLAN_READY, or NEEDS_HUMAN_REVIEW with --edit-file): the run
+    goes on to implement it."""
+    from pydantic import ValidationError
+
+    from contracts import ApprovePlanRequest
+    from contracts.skills import RepoContract
+    from starter.cli.invoke import build, send_command
+
+    contract = None
+    if edit_file is not None:
+        try:
+            contract = RepoContract.model_validate_json(edit_file.read_bytes())
+        except OSError as err:
+            raise UsageError(f"cannot read {edit_file}: {err.strerror}") from None
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "contract"
+            raise UsageError(f"{edit_file}: {where}: {first['msg']}") from None
+    request = build(
+        ApprovePlanRequest, contract=contract, reason=reason, idempotency_key=idempotency_key
+    )
+    send_command(run_id, "approve_plan", request, as_json)
+
+
+COMMANDS: dict[str, Callable[..., None]] = {
+    "show-contract": show_contract,
+    "approve-plan": approve_plan,
+}

@@ -63,6 +63,9 @@ def test_every_reason_code_has_a_specific_next_action() -> None:
         "no_changes",
         "missing_test_evidence",
         "retry_cap_reached",
+        "contract_needs_review",
+        "contract_invalid",
+        "discovery_changed_files",
     ]
     assert sorted(codes) == sorted(c for c in _HUMAN_ACTIONS if c != "hard_failure")
 

@@ -18,7 +18,8 @@ class AutoStep(StrEnum):
     RETRY_INTERRUPTED = "retry-interrupted"  # a worker was lost under the agent: again
     START = "start-discovery"
     PREPARE = "run-prepare"
-    PLAN = "plan"  # mark-plan-ready, start-implementation: the prompt is the plan
+    DISCOVER = "discover"  # a skill pack's discovery stage writes the contract (read-only)
+    PLAN = "plan"  # mark-plan-ready, start-implementation (the contract or the prompt is the plan)
     IMPLEMENT = "implement"  # preflight + the agent step
     VALIDATE_AND_PUSH = "validate-and-push"  # the test command, then run-finish
     REQUEST_PR = "request-open-pr"  # write the request; a human approves
@@ -64,6 +65,10 @@ def next_auto_step(record: RunRecord, driver: DriverState) -> AutoStep | None:
     if record.auto is None or record.workspace is None:
         return None  # nothing to run: an operator takes it from here
     if state in AUTO_PLANS_FROM:
+        if discovers(record) and record.repo_contract is None:
+            return AutoStep.DISCOVER if state == RunState.DISCOVERY else None
+        if state == RunState.PLAN_READY and waits_for_plan_approval(record):
+            return None  # a person approves the plan (approve-plan)
         return AutoStep.PLAN
     if state in AUTO_IMPLEMENTS_FROM:
         return AutoStep.IMPLEMENT
@@ -74,8 +79,19 @@ def next_auto_step(record: RunRecord, driver: DriverState) -> AutoStep | None:
     return None
 
 
+def discovers(record: RunRecord) -> bool:
+    """The run's skill pack has a discovery stage: a contract comes before any change."""
+    return record.skills is not None and "discover" in record.skills.stages
+
+
+def waits_for_plan_approval(record: RunRecord) -> bool:
+    return record.approve_plans and record.plan_approved_by is None
+
+
 def validation_command(record: RunRecord) -> str | None:
-    """The plan's validation command, else the repository's first detected test command."""
+    """The operator's validation command, else the contract's test command (as the
+    repository's CI runs it), else the repository's first detected test command."""
     assert record.auto is not None
     detected = record.governance.test_commands if record.governance else []
-    return record.auto.validation_command or (detected[0] if detected else None)
+    contract = record.repo_contract.toolchain.test if record.repo_contract else None
+    return record.auto.validation_command or contract or (detected[0] if detected else None)

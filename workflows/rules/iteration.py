@@ -46,6 +46,16 @@ def feeds_agent(fact: GitHubFactRecord) -> bool:
     )
 
 
+def iteration_feedback(record: RunRecord) -> str:
+    """GitHub's feedback for the next iteration, cleaned and fenced (quoted_feedback.py)."""
+    feedback = [
+        fact.summary + (f": {fact.detail}" if fact.detail else "")
+        for fact in record.github_facts
+        if feeds_agent(fact)
+    ]
+    return quoted_feedback(feedback[-10:])
+
+
 def iteration_prompt(record: RunRecord) -> str:
     """The task first, then GitHub's feedback quoted as data below it (quoted_feedback.py)."""
     assert record.agent_request is not None
@@ -58,11 +68,6 @@ def iteration_prompt(record: RunRecord) -> str:
         "The original task:",
         record.agent_request.prompt or "(a command step)",
         "",
+        iteration_feedback(record),
     ]
-    feedback = [
-        fact.summary + (f": {fact.detail}" if fact.detail else "")
-        for fact in record.github_facts
-        if feeds_agent(fact)
-    ]
-    lines.append(quoted_feedback(feedback[-10:]))
     return "\n".join(lines)
