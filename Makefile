@@ -64,6 +64,7 @@ bench: $(STAMP) $(AGENT_STAMP)
 	$(BIN)/python -m bench.telegram
 	$(BIN)/python -m bench.campaign
 	$(BIN)/python -m bench.cli_latency
+	$(BIN)/python -m bench.redaction
 
 ## lock: regenerate requirements.lock from a clean environment
 lock:

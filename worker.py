@@ -25,6 +25,7 @@ from temporalio.worker import Worker
 from activities import build_activities
 from activities.agent import AgentActivities
 from activities.github import GitHubActivities
+from activities.redacted_failures import RedactActivityFailures
 from common.connection import connect
 from common.logs import configure_logging
 from common.settings import Settings
@@ -87,6 +88,8 @@ def build_workers(client: Client, settings: Settings) -> list[Worker]:
     import github  # noqa: F401
 
     share_workflow_code()
+    # Activity errors and heartbeats land in history: redacted on every queue.
+    redacting = [RedactActivityFailures(settings.redactor)]
     orchestration = Worker(
         client,
         task_queue=settings.task_queue,
@@ -96,6 +99,7 @@ def build_workers(client: Client, settings: Settings) -> list[Worker]:
         # Sync activities (git, PyGithub, file scans) run here, never on the event loop.
         activity_executor=ThreadPoolExecutor(max_workers=8),
         graceful_shutdown_timeout=timedelta(seconds=10),
+        interceptors=redacting,
     )
     agents = Worker(
         client,
@@ -105,6 +109,7 @@ def build_workers(client: Client, settings: Settings) -> list[Worker]:
         max_concurrent_activities=settings.agent_slots,
         # Long enough for an agent to be stopped (SIGINT, grace, SIGKILL) on shutdown.
         graceful_shutdown_timeout=timedelta(seconds=settings.agent_grace_s + 10),
+        interceptors=redacting,
     )
     github_writes = Worker(
         client,
@@ -117,6 +122,7 @@ def build_workers(client: Client, settings: Settings) -> list[Worker]:
         # Enforced by the server for the whole queue, whatever the number of workers.
         max_task_queue_activities_per_second=settings.github_writes_per_minute / 60,
         graceful_shutdown_timeout=timedelta(seconds=10),
+        interceptors=redacting,
     )
     return [orchestration, agents, github_writes]
 

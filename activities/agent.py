@@ -27,6 +27,7 @@ from activities.git import Git
 from activities.runtime_env import guarded_env, load_runtime_overrides, overrides_path_from_env
 from activities.skill_stage import contract_from_message, prepare_stage
 from activities.workspace import inside, write_report
+from common.redaction import Redactor
 from common.settings import Settings
 from contracts import (
     AgentGrade,
@@ -44,19 +45,26 @@ WORKSPACE_MISSING = "WorkspaceMissing"
 
 
 class _StreamPump(threading.Thread):
-    """Copies the agent's stdout to the transcript file line by line, counting events and
+    """Copies the agent's output (stdout: the transcript; stderr: its log) to a file line by
+    line, redacted on the way (secrets, private keys, tokens: no unredacted byte reaches the
+    reports directory, and the grade is read from the same redacted bytes), counting events and
     remembering the last command, so heartbeats can say where the agent is."""
 
-    def __init__(self, source: IO[bytes], sink: IO[bytes]) -> None:
+    def __init__(self, source: IO[bytes], sink: IO[bytes], redactor: Redactor) -> None:
         super().__init__(daemon=True)
         self.source, self.sink = source, sink
+        self.redactor = redactor.lines()
         self.lines = 0
         self.last_command: str | None = None
         self.digest = hashlib.sha256()
         self.size = 0
 
     def run(self) -> None:
-        for line in iter(self.source.readline, b""):
+        for raw in iter(self.source.readline, b""):
+            # surrogateescape: bytes that are not UTF-8 go through unchanged.
+            line = self.redactor.redact(raw.decode("utf-8", "surrogateescape")).encode(
+                "utf-8", "surrogateescape"
+            )
             self.sink.write(line)
             self.sink.flush()
             self.digest.update(line)
@@ -208,9 +216,10 @@ class AgentActivities:
         if request.prompt:
             # What the agent was told, kept beside its transcript (history keeps neither).
             prompt_file = settings.reports_dir / f"{request.run_id}_agent_prompt_{stamp}.md"
-            prompt_file.write_text(stdin_text or request.prompt)
+            prompt_file.write_text(settings.redactor.redact(stdin_text or request.prompt))
         started = time.monotonic()
         timed_out = cancelled = False
+        redactor = settings.redactor
         with open(transcript, "wb") as sink, open(stderr_path, "wb") as errors:
             process = subprocess.Popen(
                 argv,
@@ -218,11 +227,13 @@ class AgentActivities:
                 env=env,
                 stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
-                stderr=errors,
+                stderr=subprocess.PIPE,
                 start_new_session=True,
             )
-            pump = _StreamPump(process.stdout, sink)  # type: ignore[arg-type]
+            pump = _StreamPump(process.stdout, sink, redactor)  # type: ignore[arg-type]
             pump.start()
+            error_pump = _StreamPump(process.stderr, errors, redactor)  # type: ignore[arg-type]
+            error_pump.start()
             if stdin_text is not None and process.stdin is not None:
                 try:
                     process.stdin.write(stdin_text.encode())
@@ -257,6 +268,7 @@ class AgentActivities:
                 if strays:
                     activity.logger.warning("killed stray agent processes: %s", "; ".join(strays))
                 pump.join(timeout=10)
+                error_pump.join(timeout=10)
         duration = time.monotonic() - started
         if cancelled:
             activity.logger.info("agent step cancelled; process group stopped")

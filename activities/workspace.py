@@ -35,12 +35,14 @@ def inside(path: Path, root: Path) -> bool:
 
 
 def write_report(settings: Settings, name: str, payload: Any) -> Path:
-    """Reports are files; history carries their path. Secrets are scrubbed before writing."""
+    """Reports are files; history carries their path. Every string in them is redacted before
+    writing (secrets, private keys, token shapes: common/redaction.py), before JSON encoding,
+    so a secret is found whatever JSON would escape in it."""
     settings.reports_dir.mkdir(parents=True, exist_ok=True)
     path = settings.reports_dir / name
-    text = json.dumps(payload, indent=2, default=str, ensure_ascii=False)
-    for secret in settings.secret_values:
-        text = text.replace(secret, "***")
+    text = json.dumps(
+        settings.redactor.redact_value(payload), indent=2, default=str, ensure_ascii=False
+    )
     tmp = path.with_suffix(".tmp")
     tmp.write_text(text + "\n")
     tmp.replace(path)

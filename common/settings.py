@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
+from common.redaction import Redactor
+
 DEFAULT_TEMPORAL_ADDRESS = "127.0.0.1:7233"
 DEFAULT_NAMESPACE = "default"
 DEFAULT_TASK_QUEUE = "agentpr"
@@ -245,6 +247,12 @@ class Settings(BaseModel):
             for name, value in self.agent_env.items()
             if _SECRET_NAME.search(name) and len(value) >= 4
         ]
+
+    @property
+    def redactor(self) -> Redactor:
+        """Redacts these secrets and every well-known credential shape from captured output
+        before it reaches a report, an excerpt or an activity's error."""
+        return Redactor(self.secret_values)
 
     @property
     def agent_task_queue(self) -> str:

@@ -52,6 +52,7 @@ def run_telegram_bot(
     from temporalio.worker import Worker
 
     from activities.notify import Notifier
+    from activities.redacted_failures import RedactActivityFailures
     from common.connection import connect
     from starter.client import RunClient
     from starter.telegram.audit import AuditLog
@@ -75,7 +76,8 @@ def run_telegram_bot(
         notifier = Worker(
             client,
             task_queue=settings.notify_task_queue,
-            activities=[Notifier(send).send_notification],
+            activities=[Notifier(send, settings.redactor).send_notification],
+            interceptors=[RedactActivityFailures(settings.redactor)],
         )
         render.console.print(
             f"telegram bot @{me.username} polling "
