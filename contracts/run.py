@@ -10,6 +10,7 @@ from pydantic import ConfigDict, Field, PositiveInt
 from contracts.base import Contract
 from contracts.commands import AgentStepRequest, AutoPlan, CommandResult
 from contracts.github import DodBypass, GitHubFactRecord, PullRequestAsk
+from contracts.maintainer_policy import MaintainerPolicy
 from contracts.names import GitHubOwner, GitHubRepo, RunId
 from contracts.policy import RunPolicy
 from contracts.states import RunState
@@ -46,6 +47,11 @@ class RunSpec(Contract):
     auto: AutoPlan | None = None
     # The campaign workflow this run reports its progress to (its workflow id).
     campaign_workflow_id: str | None = None
+    # `--ignore-policy REASON`: go ahead whatever the repository's documents say about AI or
+    # automated contributions (an open or closed PR of the same change still stops the run).
+    ignore_policy: str | None = Field(default=None, min_length=1, max_length=500)
+    # Set by a campaign for a repository on its exclude list: the run ends SKIPPED unread.
+    excluded_by: str | None = Field(default=None, max_length=500)
 
     @property
     def full_name(self) -> str:
@@ -120,6 +126,8 @@ class RunRecord(RunSpec):
     iterations: int = 0
     # Paused by its campaign (not by an operator): the campaign's resume takes it back.
     paused_by_campaign: bool = False
+    # The maintainers' rules read before forking (auto mode): outcome and evidence.
+    maintainer_policy: MaintainerPolicy | None = None
 
 
 class CarriedState(Contract):
