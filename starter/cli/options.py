@@ -79,3 +79,13 @@ SkipNetworkCheckOption = Annotated[
 MaxMinutesOption = Annotated[
     float | None, typer.Option("--max-minutes", help="Wall-clock limit of each agent step.")
 ]
+IgnorePolicyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ignore-policy",
+        metavar="REASON",
+        help="Go ahead whatever the repository's documents say about AI or automated "
+        "contributions (recorded with REASON). An open or closed PR of the same change "
+        "still stops the run.",
+    ),
+]

@@ -37,6 +37,7 @@ from starter.cli.options import (
     CommandOption,
     CommitTitleOption,
     EngineOption,
+    IgnorePolicyOption,
     JsonOption,
     KeyOption,
     MaxMinutesOption,
@@ -99,6 +100,7 @@ def create_run(
     validation_command: ValidationOption = None,
     max_minutes: MaxMinutesOption = None,
     skip_network_check: SkipNetworkCheckOption = False,
+    ignore_policy: IgnorePolicyOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create a run (state QUEUED): one durable workflow whose id is the run id."""
@@ -132,6 +134,7 @@ def create_run(
         budget=budget,
         upstream_url=upstream_url,
         fork_url=fork_url,
+        ignore_policy=ignore_policy,
     )
 
     require_healthy()

@@ -40,6 +40,7 @@ from contracts import (
     PullRequestSeen,
     PullRequestsSeen,
 )
+from contracts.bounds import clip
 
 # Files whose presence is an opt-out, wherever the reader found them (root or .github/).
 OPT_OUT_FILE = ".agentprignore"
@@ -333,3 +334,28 @@ def decide_policy(
         files_read=[d.path for d in documents.documents] if documents else [],
         pulls_read=len(pulls.pulls) if pulls else 0,
     )
+
+
+def policy_note(policy: MaintainerPolicy | None) -> str | None:
+    """The campaign's one-line note for a run the maintainers' rules stopped."""
+    if policy is None or policy.outcome == PolicyOutcome.PROCEED:
+        return None
+    return clip(policy.summary, 300)
+
+
+def policy_details(policy: MaintainerPolicy) -> str:
+    """The Web UI's current details (markdown) for the maintainers' rules."""
+    outcome = {
+        PolicyOutcome.PROCEED: "proceed",
+        PolicyOutcome.SKIP: "SKIPPED",
+        PolicyOutcome.NEEDS_HUMAN: "NEEDS_HUMAN_REVIEW",
+    }[policy.outcome]
+    lines = [f"**Maintainers' rules: {outcome}** — {policy.summary}"]
+    if policy.ignored_because:
+        lines.append(f"- ignored: {policy.ignored_because}")
+    if policy.disclosure_required:
+        lines.append("- disclosure of AI use required")
+    lines += [f"- {e.kind.value}: {e.cite()}" for e in policy.evidence[:MAX_EVIDENCE]]
+    if policy.note:
+        lines.append(f"- {policy.note}")
+    return "\n".join(lines)
