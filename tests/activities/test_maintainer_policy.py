@@ -49,7 +49,7 @@ def test_contents_api_speaks_githubs_wire_format(tmp_path: Path) -> None:
         assert [e.path for e in listing] == [".github/pull_request_template.md"]  # type: ignore[union-attr]
         raw = fake.requests[-1]
         assert raw.route_path == "/repos/demo/calc/contents/.github"
-        missing = gh.get_repo("demo/calc", lazy=True)
+        missing = gh.get_repo("demo/calc")
         try:
             missing.get_contents("AI_POLICY.md")
             raise AssertionError("a missing file must be a 404")
