@@ -5,6 +5,8 @@
 - finish.py     finish_run: commit with the operator's identity, push to the fork
 - pr_request.py write_pr_request: the request file (and token file) an auto-mode run waits on
 - governance.py what a repository asks of contributors (read by prepare_workspace)
+- maintainer_policy.py the repository's rules on AI/automated PRs and its recent PRs, read
+                through the API before any fork
 - runtime_env.py the guardrail environment for every agent/command a run executes
 - git.py        git with credentials via GIT_ASKPASS, heartbeats, scrubbed errors
 """
@@ -23,6 +25,7 @@ def build_activities(settings: Settings) -> list[Callable[..., Any]]:
     from activities.checks import PreflightActivities
     from activities.finish import FinishActivities
     from activities.github import GitHubReadActivities
+    from activities.maintainer_policy import MaintainerPolicyActivities
     from activities.pr_request import PrRequestActivities
     from activities.workspace import WorkspaceActivities
 
@@ -33,4 +36,6 @@ def build_activities(settings: Settings) -> list[Callable[..., Any]]:
         GitHubReadActivities(settings).fetch_pull_request_status,
         GitHubReadActivities(settings).read_ci_baseline,
         PrRequestActivities(settings).write_pr_request,
+        MaintainerPolicyActivities(settings).read_policy_documents,
+        MaintainerPolicyActivities(settings).list_recent_pull_requests,
     ]

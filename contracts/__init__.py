@@ -55,6 +55,18 @@ from contracts.github import (
     PullRequestStatus,
     PullRequestStatusInput,
 )
+from contracts.maintainer_policy import (
+    MaintainerPolicy,
+    PolicyDocument,
+    PolicyDocuments,
+    PolicyDocumentsInput,
+    PolicyEvidence,
+    PolicyKind,
+    PolicyOutcome,
+    PullRequestSearchInput,
+    PullRequestSeen,
+    PullRequestsSeen,
+)
 from contracts.names import (
     BranchName,
     CampaignName,
@@ -119,6 +131,16 @@ from contracts.vocabulary import (
 )
 
 __all__ = [
+    "PullRequestsSeen",
+    "PullRequestSeen",
+    "PullRequestSearchInput",
+    "PolicyOutcome",
+    "PolicyKind",
+    "PolicyEvidence",
+    "PolicyDocumentsInput",
+    "PolicyDocuments",
+    "PolicyDocument",
+    "MaintainerPolicy",
     "Actor",
     "AgentGrade",
     "AgentStepInput",

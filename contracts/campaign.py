@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field, PositiveInt
+from pydantic import Field, PositiveInt, field_validator
 
 from contracts.base import Contract
 from contracts.commands import AutoPlan
@@ -66,6 +67,23 @@ class CampaignSpec(Contract):
     # `approve-plan` at PLAN_READY with approve_plans.
     skills: SkillPackRef | None = None
     approve_plans: bool = False
+    # owner/repo regexes (`--exclude`): a listed repository's run ends SKIPPED with the pattern
+    # as its evidence, before any GitHub call.
+    exclude: list[str] = Field(default_factory=list, max_length=100)
+    # `--ignore-policy REASON`, passed to every run.
+    ignore_policy: str | None = Field(default=None, min_length=1, max_length=500)
+
+    @field_validator("exclude")
+    @classmethod
+    def _patterns_compile(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as err:
+                raise ValueError(
+                    f"--exclude {pattern!r} is not a regular expression: {err}"
+                ) from None
+        return patterns
 
 
 class CampaignStart(Contract):

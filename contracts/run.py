@@ -10,6 +10,7 @@ from pydantic import ConfigDict, Field, PositiveInt
 from contracts.base import Contract
 from contracts.commands import AgentStepRequest, AutoPlan, CommandResult
 from contracts.github import CiBaseline, DodBypass, GitHubFactRecord, PullRequestAsk
+from contracts.maintainer_policy import MaintainerPolicy
 from contracts.names import GitHubOwner, GitHubRepo, RunId
 from contracts.policy import RunPolicy
 from contracts.skills import RepoContract, SkillPackRef
@@ -51,6 +52,11 @@ class RunSpec(Contract):
     skills: SkillPackRef | None = None
     # Wait at PLAN_READY for a person's `approve-plan` before implementing.
     approve_plans: bool = False
+    # `--ignore-policy REASON`: go ahead whatever the repository's documents say about AI or
+    # automated contributions (an open or closed PR of the same change still stops the run).
+    ignore_policy: str | None = Field(default=None, min_length=1, max_length=500)
+    # Set by a campaign for a repository on its exclude list: the run ends SKIPPED unread.
+    excluded_by: str | None = Field(default=None, max_length=500)
 
     @property
     def full_name(self) -> str:
@@ -141,6 +147,8 @@ class RunRecord(RunSpec):
     iterations: int = 0
     # Paused by its campaign (not by an operator): the campaign's resume takes it back.
     paused_by_campaign: bool = False
+    # The maintainers' rules read before forking (auto mode): outcome and evidence.
+    maintainer_policy: MaintainerPolicy | None = None
 
 
 class CarriedState(Contract):

@@ -76,6 +76,9 @@ DOCS_COMBINED_STATUS = (
     "https://docs.github.com/rest/commits/statuses#get-the-combined-status-for-a-specific-reference"
 )
 DOCS_CREATE_ISSUE_COMMENT = "https://docs.github.com/rest/issues/comments#create-an-issue-comment"
+DOCS_GET_CONTENTS = "https://docs.github.com/rest/repos/contents#get-repository-content"
+# The contents API answers files up to 1 MB with their content; larger ones with an empty one.
+CONTENTS_INLINE_LIMIT = 1024 * 1024
 DOCS_GET_ORG = "https://docs.github.com/rest/orgs/orgs#get-an-organization"
 DOCS_ORG_REPOS = "https://docs.github.com/rest/repos/repos#list-organization-repositories"
 DOCS_SEARCH_REPOS = "https://docs.github.com/rest/search/search#search-repositories"
@@ -155,8 +158,10 @@ _ROUTES: list[Route] = []
 
 
 def route(method: str, path: str) -> Callable[[Handler], Handler]:
-    """Register a FakeGitHub method for `method` and a GitHub-docs style `path`."""
-    regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path)
+    """Register a FakeGitHub method for `method` and a GitHub-docs style `path`. `{name}`
+    matches one path segment, `{name+}` the rest of the path (e.g. a file path with slashes)."""
+    regex = re.sub(r"\{(\w+)\+\}", r"(?P<\1>.+)", path)
+    regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", regex)
 
     def register(handler: Handler) -> Handler:
         _ROUTES.append(Route(method, re.compile(regex), handler))
@@ -968,6 +973,75 @@ class FakeGitHub(LoopbackHTTPServer):
             "rate": core,
         }
         return ApiResponse(200, body)
+
+    @route("GET", "/repos/{owner}/{repo}/contents")
+    @route("GET", "/repos/{owner}/{repo}/contents/")
+    @route("GET", "/repos/{owner}/{repo}/contents/{path+}")
+    def _get_contents(self, request: RecordedRequest, params: dict[str, str]) -> ApiResponse:
+        """A file (base64 content, as GitHub sends it: lines of 60 characters) or a directory
+        (a JSON array of entries) on `ref` (default: the default branch), read from the bare
+        git repository; 404 when absent."""
+        repo = self._visible_repo(params["owner"], params["repo"])
+        if repo is None:
+            return not_found(DOCS_GET_CONTENTS)
+        ref = request.query.get("ref") or repo.default_branch
+        sha = _rev_parse(repo, ref)
+        if sha is None:
+            return ApiResponse(
+                404, error_body(404, f"No commit found for the ref {ref}", DOCS_GET_CONTENTS)
+            )
+        path = params.get("path", "").strip("/")
+        if not path:
+            entries = _tree_entries(repo, sha, "")
+            return ApiResponse(200, [self._content_json(repo, ref, e, request) for e in entries])
+        listed = _git(repo, "ls-tree", "-l", sha, "--", path).stdout.splitlines()
+        entry = _parse_tree_line(listed[0], "") if listed else None
+        if entry is None or entry["path"] != path:
+            return not_found(DOCS_GET_CONTENTS)
+        if entry["type"] == "dir":
+            entries = _tree_entries(repo, sha, path)
+            return ApiResponse(200, [self._content_json(repo, ref, e, request) for e in entries])
+        body = self._content_json(repo, ref, entry, request)
+        if entry["type"] == "file":
+            if entry["size"] > CONTENTS_INLINE_LIMIT:
+                body.update(content="", encoding="none")
+            else:
+                blob = subprocess.run(
+                    ["git", "--git-dir", str(repo.bare_path), "cat-file", "blob", entry["sha"]],
+                    capture_output=True,
+                    check=True,
+                ).stdout
+                encoded = base64.b64encode(blob).decode()
+                lines = [encoded[i : i + 60] for i in range(0, len(encoded), 60)]
+                body.update(content="".join(f"{line}\n" for line in lines), encoding="base64")
+        return ApiResponse(200, body)
+
+    def _content_json(
+        self, repo: _Repo, ref: str, entry: dict[str, Any], request: RecordedRequest | None
+    ) -> dict[str, Any]:
+        api = f"{self._api_root(request)}/repos/{repo.full_name}"
+        quoted = urllib.parse.quote(entry["path"])
+        url = f"{api}/contents/{quoted}?ref={urllib.parse.quote(ref)}"
+        kind = "tree" if entry["type"] == "dir" else "blob"
+        git_url = f"{api}/git/{kind}s/{entry['sha']}"
+        html_url = f"{self.base_url}/{repo.full_name}/{kind}/{ref}/{quoted}"
+        download_url = (
+            f"{self.base_url}/raw/{repo.full_name}/{ref}/{quoted}"
+            if entry["type"] == "file"
+            else None
+        )
+        return {
+            "type": entry["type"],
+            "size": entry["size"],
+            "name": entry["path"].rsplit("/", 1)[-1],
+            "path": entry["path"],
+            "sha": entry["sha"],
+            "url": url,
+            "git_url": git_url,
+            "html_url": html_url,
+            "download_url": download_url,
+            "_links": {"self": url, "git": git_url, "html": html_url},
+        }
 
     @route("POST", "/repos/{owner}/{repo}/pulls")
     def _create_pull(self, request: RecordedRequest, params: dict[str, str]) -> ApiResponse:
@@ -1955,6 +2029,32 @@ def _git(repo: _Repo, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["git", "--git-dir", str(repo.bare_path), *args], capture_output=True, text=True
     )
+
+
+_TREE_TYPES = {"blob": "file", "tree": "dir", "commit": "submodule"}
+
+
+def _parse_tree_line(line: str, folder: str) -> dict[str, Any] | None:
+    """One `git ls-tree -l` line ("<mode> <type> <sha> <size>\t<name>") as a contents entry."""
+    meta, _, name = line.partition("\t")
+    parts = meta.split()
+    if len(parts) != 4:
+        return None
+    mode, kind, sha, size = parts
+    entry_type = "symlink" if mode == "120000" else _TREE_TYPES.get(kind, kind)
+    path = f"{folder}/{name}" if folder and not name.startswith(f"{folder}/") else name
+    return {
+        "type": entry_type,
+        "sha": sha,
+        "size": int(size) if size.isdigit() else 0,
+        "path": path,
+    }
+
+
+def _tree_entries(repo: _Repo, sha: str, folder: str) -> list[dict[str, Any]]:
+    treeish = f"{sha}:{folder}" if folder else sha
+    lines = _git(repo, "ls-tree", "-l", treeish).stdout.splitlines()
+    return [e for line in lines if (e := _parse_tree_line(line, folder)) is not None]
 
 
 def _branch_sha(repo: _Repo, branch: str) -> str | None:

@@ -9,6 +9,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.maintainer_policy import MaintainerPolicyActivities
     from activities.pr_request import PrRequestActivities
     from contracts import (
         Actor,
@@ -17,12 +18,19 @@ with workflow.unsafe.imports_passed_through():
         CommandRequest,
         CommandResult,
         Engine,
+        MaintainerPolicy,
         OpenPrRequest,
+        PolicyDocuments,
+        PolicyDocumentsInput,
+        PolicyOutcome,
         PrRequestFile,
         PrRequestFileInput,
+        PullRequestSearchInput,
+        PullRequestsSeen,
         Refusal,
         RunRecord,
     )
+    from contracts.bounds import clip
     from contracts.states import RunState, can_transition
 
 from workflows.pr_gate import GITHUB_TIMEOUT, PrGate
@@ -34,6 +42,7 @@ from workflows.rules.auto_driver import (
     waits_for_plan_approval,
 )
 from workflows.rules.grades import parking_state
+from workflows.rules.maintainer_policy import decide_policy, policy_details
 from workflows.rules.pr_gate import default_head
 from workflows.rules.skill_stages import refuse_approve_plan
 from workflows.run_core import raise_if
@@ -56,6 +65,7 @@ class AutoDriver(RunSteps, PrGate):
                 iteration_pending=carried.iterate_pending,
                 tried_at=carried.auto_tried_at,
                 interrupted_retries=carried.auto_interrupted_retries,
+                checks_policy=self._checks_policy,
             ),
         )
 
@@ -65,6 +75,8 @@ class AutoDriver(RunSteps, PrGate):
             self._auto_retry_interrupted()
         elif step == AutoStep.START:
             self._apply("start-discovery", _auto_by("the run drives itself"), RunState.DISCOVERY)
+        elif step == AutoStep.CHECK_POLICY:
+            await self._auto_check_policy()
         elif step == AutoStep.PREPARE:
             await self._auto_prepare()
         elif step == AutoStep.DISCOVER:
@@ -87,6 +99,72 @@ class AutoDriver(RunSteps, PrGate):
             self._apply(
                 "retry", _auto_by("the agent's worker was lost; taking the step again"), failed_from
             )
+
+    async def _auto_check_policy(self) -> None:
+        """Before any fork, clone or agent: the repository's rules for AI-generated or automated
+        contributions, its opt-out, and the PRs that already make (or refused) this change. A
+        run the rules stop ends SKIPPED, or waits for a person, having made no write."""
+        record = self._record
+        branch = f"agentpr/{record.run_id}"  # the branch prepare would create
+
+        def decide(
+            documents: PolicyDocuments | None, pulls: PullRequestsSeen | None
+        ) -> MaintainerPolicy:
+            return decide_policy(
+                excluded_by=record.excluded_by,
+                ignore_policy=record.ignore_policy,
+                documents=documents,
+                pulls=pulls,
+                branch=branch,
+                title=record.auto.pr_title if record.auto else None,
+            )
+
+        if record.excluded_by is not None:
+            policy = decide(None, None)  # the operator's own list: nothing to read
+        elif record.upstream_url is not None:
+            policy = MaintainerPolicy(
+                checked=False,
+                summary="not checked: the upstream is not a GitHub repository",
+                ignored_because=record.ignore_policy,
+            )
+        else:
+            try:
+                documents: PolicyDocuments = await self._run_step(
+                    AutoStep.CHECK_POLICY.value,
+                    MaintainerPolicyActivities.read_policy_documents,
+                    PolicyDocumentsInput(run_id=record.run_id, repo=record.full_name),
+                    GITHUB_TIMEOUT,
+                )
+                policy = decide(documents, None)
+                if policy.outcome != PolicyOutcome.SKIP:
+                    pulls: PullRequestsSeen = await self._run_step(
+                        AutoStep.CHECK_POLICY.value,
+                        MaintainerPolicyActivities.list_recent_pull_requests,
+                        PullRequestSearchInput(run_id=record.run_id, repo=record.full_name),
+                        GITHUB_TIMEOUT,
+                    )
+                    policy = decide(documents, pulls)
+                if documents.unread:
+                    policy.note = clip("unread: " + ", ".join(documents.unread), 500)
+            except ApplicationError as err:
+                self._auto_failed(AutoStep.CHECK_POLICY.value, err)
+                return
+        target = {
+            PolicyOutcome.PROCEED: record.state,
+            PolicyOutcome.SKIP: RunState.SKIPPED,
+            PolicyOutcome.NEEDS_HUMAN: RunState.NEEDS_HUMAN_REVIEW,
+        }[policy.outcome]
+
+        def effect(record: RunRecord) -> None:
+            record.maintainer_policy = policy
+
+        self._apply(
+            AutoStep.CHECK_POLICY.value,
+            _auto_by(clip(f"maintainers' rules: {policy.summary}", 480)),
+            target,
+            effect,
+        )
+        workflow.set_current_details(policy_details(policy))
 
     async def _auto_prepare(self) -> None:
         try:

@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts import search_attributes as sa
     from contracts.states import RunState
 
+from workflows.rules.maintainer_policy import excluded_by
 from workflows.run import IntegrationRunWorkflow
 from workflows.states import WORKING_BY_ITSELF
 
@@ -167,6 +168,8 @@ class CampaignWorkflow:
             campaign_workflow_id=workflow.info().workflow_id,
             skills=spec.skills,
             approve_plans=spec.approve_plans,
+            ignore_policy=spec.ignore_policy,
+            excluded_by=excluded_by(repo.full_name, spec.exclude),
         )
         try:
             await workflow.start_child_workflow(

@@ -45,6 +45,7 @@ from workflows.auto_driver import AutoDriver
 from workflows.github_tracking import GitHubTracking
 from workflows.rules.campaign_control import control_plan
 from workflows.rules.iteration import can_iterate
+from workflows.rules.maintainer_policy import policy_details
 from workflows.rules.transitions import refuse_resume
 from workflows.run_core import NOTIFY_GRACE, REMEMBERED_FACTS, raise_if, refuse
 from workflows.states import WAITING_ON_GITHUB
@@ -79,6 +80,10 @@ class IntegrationRunWorkflow(AutoDriver, GitHubTracking):
         self._publish_search_attributes()
         if self._record.mode == RunMode.AUTO and workflow.patched("auto-mode"):
             self._auto = True
+            # Runs recorded before the maintainers' rules existed go on as they were.
+            self._checks_policy = workflow.patched("maintainer-policy")
+        if self._record.maintainer_policy is not None:
+            workflow.set_current_details(policy_details(self._record.maintainer_policy))
         if workflow.patched("reconcile-timer"):
             await self._follow_github_until_done()
         else:

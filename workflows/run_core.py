@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts import search_attributes as sa
     from contracts.states import RunState
 
+from workflows.rules.maintainer_policy import policy_note
 from workflows.rules.notifications import change_notification
 from workflows.rules.refusal import Refused
 from workflows.rules.transitions import (
@@ -98,6 +99,8 @@ class RunCore:
     _hold: bool
     # Progress reports to the campaign, awaited before the run closes.
     _reports: list[asyncio.Task[None]]
+    # Auto mode reads the maintainers' rules before preparing (set in run(), patched).
+    _checks_policy: bool
 
     def _init_core(
         self, carried: CarriedState, continue_as_new_after: int, reconcile_every_s: int
@@ -111,6 +114,7 @@ class RunCore:
         self._auto = False
         self._hold = False
         self._reports = []
+        self._checks_policy = False
 
     # ---- the one place a command changes the record ------------------------------------------
 
@@ -179,6 +183,7 @@ class RunCore:
             seq=len(record.history),
             updated_at=workflow.now(),
             pr_requested=record.pr_request is not None,
+            note=policy_note(record.maintainer_policy),
         )
         handle = workflow.get_external_workflow_handle(record.campaign_workflow_id)
 

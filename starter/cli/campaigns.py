@@ -33,6 +33,7 @@ from starter.cli.options import (
     CommandOption,
     CommitTitleOption,
     EngineOption,
+    IgnorePolicyOption,
     JsonOption,
     MaxMinutesOption,
     PrBodyFileOption,
@@ -97,7 +98,11 @@ def start(
     ] = None,
     exclude: Annotated[
         list[str] | None,
-        typer.Option("--exclude", help="Drop owner/repo matching this regex (repeatable)."),
+        typer.Option(
+            "--exclude",
+            help="Drop owner/repo matching this regex (repeatable). GitHub targets: not "
+            "started; a repos file's: the run ends SKIPPED, the pattern its evidence.",
+        ),
     ] = None,
     prompt_file: PromptFileOption = None,
     engine: EngineOption = Engine.CODEX,
@@ -131,6 +136,7 @@ def start(
     skip_network_check: SkipNetworkCheckOption = False,
     codex_model: CodexModelOption = None,
     codex_config: CodexConfigOption = None,
+    ignore_policy: IgnorePolicyOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Start a campaign and return at once; the worker does the work (`campaign watch`)."""
@@ -178,6 +184,8 @@ def start(
         approve_plans=approve_plans,
         max_parallel=max_parallel,
         notify=settings.notifications_enabled,
+        exclude=exclude or [],
+        ignore_policy=ignore_policy,
     )
     if dry_run:
         _dry_run(settings, spec, skipped, as_json)
@@ -420,6 +428,7 @@ def _age(progress: RunProgress) -> str:
 
 def _view(status: CampaignStatus) -> Group:
     from rich.console import Group
+    from rich.markup import escape
     from rich.progress import BarColumn, Progress, TextColumn
     from rich.table import Table
 
@@ -441,7 +450,10 @@ def _view(status: CampaignStatus) -> Group:
             state = f"[bold]{state}[/bold]"
         pr = f"#{run.pr_number}" if run.pr_number else ("requested" if run.pr_requested else "-")
         verdict = f"{run.verdict} {run.reason_code}" if run.verdict else (run.note or "-")
-        table.add_row(run.repo, run.run_id, state, verdict, pr, _age(run))
+        if run.note and run.verdict:
+            verdict = f"{verdict}; {run.note}"
+        # A note may quote a repository's own text: never read it as markup.
+        table.add_row(run.repo, run.run_id, state, escape(verdict), pr, _age(run))
     progress = Progress(
         TextColumn("finished"), BarColumn(), TextColumn("{task.completed}/{task.total}")
     )

@@ -95,3 +95,13 @@ ApprovePlansOption = Annotated[
         help="Wait at PLAN_READY for `agentpr approve-plan` before implementing.",
     ),
 ]
+IgnorePolicyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ignore-policy",
+        metavar="REASON",
+        help="Go ahead whatever the repository's documents say about AI or automated "
+        "contributions (recorded with REASON). An open or closed PR of the same change "
+        "still stops the run.",
+    ),
+]

@@ -174,13 +174,19 @@ def print_run(record: RunRecord) -> None:
             if record.commit
             else None,
         ),
+        ("maintainers", describe_policy(record) if record.maintainer_policy else None),
         ("campaign", record.campaign),
         ("created", _when(record.created_at)),
         ("updated", _when(record.updated_at)),
     ]
+    from rich.markup import escape
+
     for label, value in details:
         if value is not None:
-            _console().print(f"  {label:<15} {value}")
+            _console().print(f"  {label:<15} {escape(value)}")
+    if record.maintainer_policy:
+        for evidence in record.maintainer_policy.evidence:
+            _console().print(f"    {evidence.kind.value:<20} {escape(evidence.cite())}")
     for name, path in record.reports.items():
         _console().print(f"  report {name:<8} {path}")
     from rich.table import Table
@@ -195,7 +201,7 @@ def print_run(record: RunRecord) -> None:
             str(entry.from_state or "-"),
             str(entry.to_state),
             entry.by.value,
-            entry.reason or "",
+            escape(entry.reason or ""),  # may quote a repository's own text
         )
     _console().print(table)
     _print_github_facts(record)
@@ -217,6 +223,18 @@ def _print_github_facts(record: RunRecord) -> None:
         if not fact.reaches_agent and fact.detail:
             quoted = clean_quoted_text(fact.detail, 300).replace("\n", " ")
             _console().print(f"      held back, never shown to the agent: {escape(quoted)}")
+
+
+def describe_policy(record: RunRecord) -> str:
+    """The maintainers' rules in one line: outcome, why, override, disclosure."""
+    policy = record.maintainer_policy
+    assert policy is not None
+    parts = [f"{policy.outcome.value}: {policy.summary}"]
+    if policy.ignored_because:
+        parts.append(f"ignored ({policy.ignored_because})")
+    if policy.disclosure_required:
+        parts.append("disclosure of AI use required")
+    return "; ".join(parts)
 
 
 def print_run_list(rows: list[RunSummary]) -> None:

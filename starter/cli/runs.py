@@ -40,6 +40,7 @@ from starter.cli.options import (
     CommandOption,
     CommitTitleOption,
     EngineOption,
+    IgnorePolicyOption,
     JsonOption,
     KeyOption,
     MaxMinutesOption,
@@ -111,6 +112,7 @@ def create_run(
     approve_plans: ApprovePlansOption = False,
     codex_model: CodexModelOption = None,
     codex_config: CodexConfigOption = None,
+    ignore_policy: IgnorePolicyOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create a run (state QUEUED): one durable workflow whose id is the run id."""
@@ -156,6 +158,7 @@ def create_run(
         budget=budget,
         upstream_url=upstream_url,
         fork_url=fork_url,
+        ignore_policy=ignore_policy,
     )
 
     require_healthy()

@@ -76,6 +76,7 @@ def test_auto_run_drives_itself_to_the_pr_gate_and_no_further(
     assert commands(record) == [
         "create-run",
         "start-discovery",
+        "check-maintainer-policy",  # the maintainers' rules, before any fork
         "run-prepare",
         "mark-plan-ready",
         "start-implementation",

@@ -17,6 +17,7 @@ AUTO_INTERRUPTED_RETRIES = 3
 class AutoStep(StrEnum):
     RETRY_INTERRUPTED = "retry-interrupted"  # a worker was lost under the agent: again
     START = "start-discovery"
+    CHECK_POLICY = "check-maintainer-policy"  # the maintainers' rules, before any fork
     PREPARE = "run-prepare"
     DISCOVER = "discover"  # a skill pack's discovery stage writes the contract (read-only)
     PLAN = "plan"  # mark-plan-ready, start-implementation (the contract or the prompt is the plan)
@@ -36,6 +37,8 @@ class DriverState:
     iteration_pending: bool
     tried_at: int  # history length when the driver last acted
     interrupted_retries: int
+    # Read the maintainers' rules before preparing (runs started before this existed do not).
+    checks_policy: bool = False
 
 
 def next_auto_step(record: RunRecord, driver: DriverState) -> AutoStep | None:
@@ -61,6 +64,8 @@ def next_auto_step(record: RunRecord, driver: DriverState) -> AutoStep | None:
     if state == RunState.QUEUED:
         return AutoStep.START
     if state == RunState.DISCOVERY and record.workspace is None:
+        if driver.checks_policy and record.maintainer_policy is None:
+            return AutoStep.CHECK_POLICY
         return AutoStep.PREPARE
     if record.auto is None or record.workspace is None:
         return None  # nothing to run: an operator takes it from here

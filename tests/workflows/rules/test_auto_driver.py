@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from contracts import AgentStepRequest, GovernanceSummary, RunRecord, Verdict
+from contracts import AgentStepRequest, GovernanceSummary, MaintainerPolicy, RunRecord, Verdict
 from contracts.states import RunState
 from tests.workflows.rules.records import auto_record, grade, pr_ask, record
 from workflows.rules.auto_driver import (
@@ -94,3 +94,24 @@ def test_validation_command_prefers_the_plan() -> None:
     run.governance = None
     assert validation_command(run) is None
     assert isinstance(run.auto.step, AgentStepRequest)
+
+
+@pytest.mark.parametrize(
+    ("run", "checks_policy", "step"),
+    [
+        (auto_record(S.DISCOVERY, workspace=None), True, AutoStep.CHECK_POLICY),
+        (
+            auto_record(S.DISCOVERY, workspace=None, maintainer_policy=MaintainerPolicy()),
+            True,
+            AutoStep.PREPARE,
+        ),
+        # runs recorded before the maintainers' rules existed go on as they were
+        (auto_record(S.DISCOVERY, workspace=None), False, AutoStep.PREPARE),
+        (auto_record(S.QUEUED, workspace=None), True, AutoStep.START),
+        (auto_record(S.DISCOVERY), True, AutoStep.PLAN),  # prepared already: never read again
+    ],
+)
+def test_the_maintainers_rules_come_before_prepare(
+    run: RunRecord, checks_policy: bool, step: AutoStep
+) -> None:
+    assert next_auto_step(run, driver(checks_policy=checks_policy)) == step
