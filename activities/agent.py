@@ -37,6 +37,7 @@ from contracts import (
 )
 from engines import AgentMissing, engine_for, node_bin_dir
 from grading import GradeInput, grade
+from grading.contract_checks import grade_against_contract
 from grading.discovery import grade_discovery
 
 HEARTBEAT_EVERY_S = 2.0
@@ -293,7 +294,18 @@ class AgentActivities:
             )
         )
         contract = contract_file = contract_error = None
-        if request.skill is not None and request.skill.stage == "discover":
+        skill = request.skill
+        if skill is not None and skill.stage != "discover" and skill.contract is not None:
+            outcome = grade_against_contract(
+                outcome,
+                skill.contract,
+                changed_paths(settings, workspace, request.base_branch),
+                added,
+                evidence.test_runs,
+                request.policy.require_test_evidence,
+                request.state,
+            )
+        if skill is not None and skill.stage == "discover":
             contract, contract_error = contract_from_message(evidence.agent_final_message)
             outcome = grade_discovery(outcome, contract, contract_error, changed, request.state)
             if contract is not None:
@@ -378,6 +390,14 @@ def redact_argv(argv: list[str]) -> list[str]:
         else:
             redacted.append(arg)
     return redacted
+
+
+def changed_paths(settings: Settings, workspace: Path, base_branch: str) -> list[str]:
+    """The paths the step changed vs upstream's base, untracked files included."""
+    git = Git(home=settings.home)
+    tracked = git.run("diff", "--name-only", f"upstream/{base_branch}", cwd=workspace, check=False)
+    untracked = git.run("ls-files", "--others", "--exclude-standard", cwd=workspace, check=False)
+    return sorted({*tracked.splitlines(), *untracked.splitlines()} - {""})
 
 
 def diff_stats(settings: Settings, workspace: Path, base_branch: str) -> tuple[int, int, int]:

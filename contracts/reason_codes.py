@@ -17,6 +17,10 @@ class ReasonCode(StrEnum):
     CONTRACT_NEEDS_REVIEW = "contract_needs_review"
     CONTRACT_INVALID = "contract_invalid"
     DISCOVERY_CHANGED_FILES = "discovery_changed_files"
+    # An implementation or fix stage that strays from its approved contract
+    CONTRACT_FILES_OUTSIDE_PLAN = "contract_files_outside_plan"
+    CONTRACT_BUDGET_EXCEEDED = "contract_budget_exceeded"
+    CONTRACT_TEST_NOT_RUN = "contract_test_not_run"
     # HUMAN_REVIEW: what a person must look at
     SAFETY_VIOLATION = "safety_violation"
     CANCELLED = "cancelled"

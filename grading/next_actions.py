@@ -88,6 +88,18 @@ _HUMAN_ACTIONS: dict[str, str] = {
     ReasonCode.DISCOVERY_CHANGED_FILES: (
         "the read-only discovery stage changed files: inspect the workspace, then {rerun}"
     ),
+    ReasonCode.CONTRACT_FILES_OUTSIDE_PLAN: (
+        "review the files changed outside the plan; if they belong, {accept}; otherwise "
+        "revert them in the workspace and {rerun}"
+    ),
+    ReasonCode.CONTRACT_BUDGET_EXCEEDED: (
+        "the change is larger than the approved plan expected: review it; if the size is "
+        "justified, {accept}, otherwise narrow it and {rerun}"
+    ),
+    ReasonCode.CONTRACT_TEST_NOT_RUN: (
+        "run the contract's test command in the workspace yourself and, if it passes, {accept}; "
+        "or ask the agent to run it: {rerun}"
+    ),
     ReasonCode.RETRY_CAP_REACHED: (
         "the step failed transiently too often: check the agent report, fix the environment, then "
         "{rerun}"

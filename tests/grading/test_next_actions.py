@@ -66,6 +66,9 @@ def test_every_reason_code_has_a_specific_next_action() -> None:
         "contract_needs_review",
         "contract_invalid",
         "discovery_changed_files",
+        "contract_files_outside_plan",
+        "contract_budget_exceeded",
+        "contract_test_not_run",
     ]
     assert sorted(codes) == sorted(c for c in _HUMAN_ACTIONS if c != "hard_failure")
 

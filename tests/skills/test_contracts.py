@@ -10,7 +10,10 @@ import pytest
 from activities.skill_stage import contract_from_message, contract_schema
 from contracts import ReasonCode, Verdict
 from contracts.skills import RepoContract
+from contracts.states import RunState
+from grading.contract_checks import contract_findings, grade_against_contract
 from grading.discovery import grade_discovery
+from grading.evidence import TestRun
 from grading.rules import GradeOutcome
 
 READY = {"status": "ready", "reason": "has an OpenAI client", "plan": {"target_files": ["a.py"]}}
@@ -81,3 +84,44 @@ def test_discovery_grades(  # type: ignore[no-untyped-def]
 ) -> None:
     graded = grade_discovery(base_grade, contract, None if contract else "no JSON", changed)
     assert (graded.verdict, graded.reason_code) == (verdict, code)
+
+
+def plan_contract(**plan: object) -> RepoContract:
+    return RepoContract(
+        status="ready",
+        reason="r",
+        toolchain={"test": "python3 -m pytest -q"},
+        plan={"target_files": ["calc.py", "tests/", "docs/*.md"], **plan},
+    )
+
+
+def run(command: str) -> TestRun:
+    return TestRun(command=command, exit_code=0, passed=True, index=0)
+
+
+@pytest.mark.parametrize(
+    ("paths", "added", "runs", "codes"),
+    [
+        (["calc.py", "tests/test_calc.py", "docs/providers.md"], 10, [run("python3 -m pytest -q")], []),
+        (["calc.py", "setup.cfg"], 10, [run("python3  -m pytest -q tests")], ["contract_files_outside_plan"]),
+        (["calc.py"], 200, [run("python3 -m pytest -q")], ["contract_budget_exceeded"]),
+        (["calc.py"], 10, [run("pytest")], ["contract_test_not_run"]),
+    ],
+)  # fmt: skip
+def test_contract_findings(
+    paths: list[str], added: int, runs: list[TestRun], codes: list[str]
+) -> None:
+    found = contract_findings(plan_contract(expected_added_lines=40), paths, added, runs, True)
+    assert [code for code, _ in found] == codes
+
+
+def test_a_stray_change_is_not_a_pass() -> None:
+    graded = grade_against_contract(
+        base(ReasonCode.TESTS_PASSED), plan_contract(), ["calc.py", "Makefile"], 5,
+        [run("python3 -m pytest -q")], True, RunState.IMPLEMENTING,
+    )  # fmt: skip
+    assert (graded.verdict, graded.reason_code) == (
+        Verdict.HUMAN_REVIEW,
+        "contract_files_outside_plan",
+    )
+    assert graded.reasons[0] == "contract: changed outside the plan's target files: Makefile"

@@ -153,3 +153,22 @@ def test_needs_review_and_an_invalid_contract_go_to_a_person(
     good.write_text(contract())
     ok(agent_env.cli("pause", "--run-id", run_id))  # hold it: no model steps are left
     assert show(agent_env, run_id)["state"] == "PAUSED"
+
+
+def test_an_implementation_that_strays_from_the_plan_goes_to_a_person(
+    agent_env: Env, remotes: Remotes
+) -> None:
+    stray = "python3 -c \"open('STRAY.md','w').write('unplanned\\n')\""
+    steps = [
+        say(contract()),
+        run_command(ADD_MULTIPLY),
+        run_command(stray),
+        run_command("python3 -m pytest -q"),
+        say("Done.\nSTATUS: PASS"),
+    ]
+    with ScriptedModelServer(steps) as server:
+        run_id = staged_run(agent_env, remotes, server)
+        record = wait_for_state(agent_env, run_id, {"NEEDS_HUMAN_REVIEW", "PUSHED", "FAILED_RETRYABLE"}, timeout=180)  # fmt: skip
+    assert record["state"] == "NEEDS_HUMAN_REVIEW", record["history"][-2:]
+    assert record["grade"]["reason_code"] == "contract_files_outside_plan"
+    assert "STRAY.md" in record["grade"]["reasons"][0]
