@@ -24,6 +24,7 @@ from aiogram.types import Message, TelegramObject, Update
 from common.errors import OperatorError, RunBusy, RunFinished
 from contracts import (
     Actor,
+    ApprovePlanRequest,
     ApprovePrRequest,
     CommandRequest,
     RunRecord,
@@ -209,6 +210,12 @@ class Replies:
             result = await self.runs.send(
                 intent.run_id, w.pause, CommandRequest(by=Actor.TELEGRAM, idempotency_key=key)
             )
+        elif intent.action == "approve_plan":  # the plan as discovery wrote it (no edits here)
+            result = await self.runs.send(
+                intent.run_id,
+                w.approve_plan,
+                ApprovePlanRequest(by=Actor.TELEGRAM, idempotency_key=key),
+            )
         else:
             assert intent.target_state is not None
             update = w.resume if intent.action == "resume" else w.retry
@@ -282,7 +289,7 @@ def build_dispatcher(runs: RunClient, allowed: set[int] | None, audit: AuditLog)
 
         await answer(message, event_update.update_id, intent, audit, work)
 
-    @controls.message(IntentIs("pause", "resume", "retry"))
+    @controls.message(IntentIs("pause", "resume", "retry", "approve_plan"))
     async def on_control(
         message: Message, event_update: Update, intent: Intent, replies: Replies, audit: AuditLog
     ) -> None:

@@ -26,6 +26,7 @@ Action = Literal[
     "status",
     "pending_pr",
     "approve_pr",
+    "approve_plan",
     "pause",
     "resume",
     "retry",
@@ -42,6 +43,7 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "show": ("run_id",),
     "status": ("run_id",),
     "pause": ("run_id",),
+    "approve_plan": ("run_id",),
     "resume": ("run_id", "target_state"),
     "retry": ("run_id", "target_state"),
     "approve_pr": ("run_id", "confirm_token"),
@@ -146,6 +148,7 @@ USAGE: dict[str, str] = {
     "status": "/status <run_id>",
     "pending_pr": "/pending_pr [N]",
     "approve_pr": "/approve_pr <run_id> <confirm_token>",
+    "approve_plan": "/approve_plan <run_id>",
     "pause": "/pause <run_id>",
     "resume": "/resume <run_id> <target_state>",
     "retry": "/retry <run_id> <target_state>",
@@ -231,7 +234,7 @@ def _command_intent(action: Action, args: list[str], language: Language, rule: s
     if not args:
         raise fail("Which run?", "请给出运行 ID。")
 
-    if action in ("show", "status", "pause"):
+    if action in ("show", "status", "pause", "approve_plan"):
         if len(args) > 1:
             raise fail("Too many arguments.", "参数过多。")
         return Intent(action=action, run_id=run_id(args[0]), language=language, rule=rule)
@@ -584,6 +587,7 @@ Commands:
 /status <run_id> — one run's state
 /pending_pr [N] — PR requests waiting for approval
 /approve_pr <run_id> <confirm_token> — open the PR (the only way to approve)
+/approve_plan <run_id> — approve the plan a skill pack's discovery wrote
 /pause <run_id> — pause a run
 /resume <run_id> <target_state> — resume a paused run at a state
 /retry <run_id> <target_state> — retry a failed run from a state
@@ -608,6 +612,7 @@ _HELP_ZH_TEXT = """\
 /status <run_id> — 查看一个运行的状态
 /pending_pr [N] — 待审批的 PR 请求
 /approve_pr <run_id> <confirm_token> — 批准并开 PR（唯一的批准方式）
+/approve_plan <run_id> — 批准 discovery 阶段写出的计划
 /pause <run_id> — 暂停运行
 /resume <run_id> <target_state> — 把暂停的运行恢复到某个状态
 /retry <run_id> <target_state> — 从某个状态重试失败的运行
