@@ -36,6 +36,8 @@ class RunProgress(Contract):
     pr_number: int | None = None
     pr_url: str | None = None
     pr_requested: bool = False
+    # At PLAN_READY, waiting for a person's `approve-plan` (skill packs, --approve-plans).
+    plan_waiting: bool = False
     seq: int = 0  # the run's history length: a late signal never overwrites a newer one
     updated_at: datetime | None = None
     note: str | None = None

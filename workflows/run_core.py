@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts import search_attributes as sa
     from contracts.states import RunState
 
+from workflows.rules.auto_driver import waits_for_plan_approval
 from workflows.rules.maintainer_policy import policy_note
 from workflows.rules.notifications import change_notification
 from workflows.rules.refusal import Refused
@@ -183,6 +184,7 @@ class RunCore:
             seq=len(record.history),
             updated_at=workflow.now(),
             pr_requested=record.pr_request is not None,
+            plan_waiting=record.state == RunState.PLAN_READY and waits_for_plan_approval(record),
             note=policy_note(record.maintainer_policy),
         )
         handle = workflow.get_external_workflow_handle(record.campaign_workflow_id)

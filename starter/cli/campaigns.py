@@ -449,6 +449,8 @@ def _view(status: CampaignStatus) -> Group:
         if run.state is not None and run.state in WORKING_BY_ITSELF:
             state = f"[bold]{state}[/bold]"
         pr = f"#{run.pr_number}" if run.pr_number else ("requested" if run.pr_requested else "-")
+        if run.plan_waiting:
+            pr = "plan waits"  # agentpr approve-plan --run-id <run>
         verdict = f"{run.verdict} {run.reason_code}" if run.verdict else (run.note or "-")
         if run.note and run.verdict:
             verdict = f"{verdict}; {run.note}"
@@ -459,7 +461,11 @@ def _view(status: CampaignStatus) -> Group:
     )
     progress.add_task("runs", total=status.total, completed=_finished_runs(status))
     counts = Table.grid(padding=(0, 2))
-    counts.add_row(*(f"{k} {v}" for k, v in sorted(status.counts.items())))
+    plans = [run.run_id for run in status.runs if run.plan_waiting]
+    counts.add_row(
+        *(f"{k} {v}" for k, v in sorted(status.counts.items())),
+        *([f"plans waiting {len(plans)} (agentpr approve-plan --run-id …)"] if plans else []),
+    )
     return Group(table, counts, progress)
 
 

@@ -446,7 +446,13 @@ def test_parsing_is_deterministic() -> None:
 
 def test_approve_plan_is_a_command_with_a_run_id() -> None:
     intent = parse_message("/approve_plan run_90ab3ea76842")
-    assert (intent.action, intent.run_id, intent.error) == ("approve_plan", "run_90ab3ea76842", None)
+    assert (intent.action, intent.run_id, intent.error) == (
+        "approve_plan",
+        "run_90ab3ea76842",
+        None,
+    )
     missing = parse_message("/approve_plan")
     assert missing.error and "/approve_plan <run_id>" in missing.error
-    assert "/approve_plan <run_id>" in help_text("en") and "/approve_plan <run_id>" in help_text("zh")
+    assert "/approve_plan <run_id>" in help_text("en") and "/approve_plan <run_id>" in help_text(
+        "zh"
+    )
