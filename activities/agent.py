@@ -35,6 +35,7 @@ from contracts import (
     AgentStepResult,
     Engine,
 )
+from contracts.skills import StageOutcome
 from engines import AgentMissing, engine_for, node_bin_dir
 from grading import GradeInput, grade
 from grading.contract_checks import grade_against_contract
@@ -376,6 +377,15 @@ class AgentActivities:
             contract=contract,
             contract_file=contract_file,
             contract_error=contract_error,
+            stage=StageOutcome(
+                pack=skill.pack.label,
+                stage=skill.stage,
+                verdict=outcome.verdict.value,
+                reason_code=outcome.reason_code,
+                duration_s=round(duration, 3),
+            )
+            if skill is not None
+            else None,
         )
 
 

@@ -13,7 +13,7 @@ from contracts.github import CiBaseline, DodBypass, GitHubFactRecord, PullReques
 from contracts.maintainer_policy import MaintainerPolicy
 from contracts.names import GitHubOwner, GitHubRepo, RunId
 from contracts.policy import RunPolicy
-from contracts.skills import RepoContract, SkillPackRef
+from contracts.skills import RepoContract, SkillPackRef, StageOutcome
 from contracts.states import RunState
 from contracts.steps import (
     AgentGrade,
@@ -136,6 +136,8 @@ class RunRecord(RunSpec):
     # What the discovery stage (skill packs) decided, as approved or edited by a person.
     repo_contract: RepoContract | None = None
     discovery_attempts: int = 0
+    # Every skill stage the run's agent steps ran (newest last, bounded): `skills stats`.
+    stage_outcomes: list[StageOutcome] = Field(default_factory=list)
     plan_approved_by: Actor | None = None
     head_checks: dict[str, str] = Field(default_factory=dict)
     head_checks_sha: str | None = None

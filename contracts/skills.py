@@ -152,6 +152,16 @@ class RepoContract(Contract):
     evidence: list[str] = Field(default_factory=list, max_length=100)
 
 
+class StageOutcome(Contract):
+    """One skill stage an agent step ran, for `agentpr skills stats`."""
+
+    pack: str  # name@version
+    stage: SkillStage
+    verdict: str
+    reason_code: str
+    duration_s: float
+
+
 class SkillStageInput(Contract):
     """Which stage of which pinned pack an agent step runs, and what it is told besides the
     pack: the operator's task, the approved contract (implement, fix) and quoted feedback (fix,

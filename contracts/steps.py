@@ -11,7 +11,7 @@ from pydantic import Field, NonNegativeInt
 
 from contracts.base import Contract
 from contracts.policy import CodexSandbox, RunPolicy
-from contracts.skills import RepoContract, SkillStageInput
+from contracts.skills import RepoContract, SkillStageInput, StageOutcome
 from contracts.states import RunState
 from contracts.vocabulary import CheckStatus, Engine, Verdict
 
@@ -171,6 +171,8 @@ class AgentStepResult(Contract):
     contract: RepoContract | None = None
     contract_file: str | None = None
     contract_error: str | None = None
+    # The skill stage this step ran (None: no pack).
+    stage: StageOutcome | None = None
 
 
 class Notification(Contract):

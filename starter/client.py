@@ -161,9 +161,16 @@ class RunClient:
         return result.record
 
     async def list_runs(
-        self, *, state: RunState | None = None, repo: str | None = None, limit: int = 50
+        self,
+        *,
+        state: RunState | None = None,
+        repo: str | None = None,
+        campaign: str | None = None,
+        limit: int = 50,
     ) -> list[RunSummary]:
         clauses = [f"WorkflowType = '{RUN_WORKFLOW}'"]
+        if campaign is not None:
+            clauses.append(f"{sa.CAMPAIGN.name} = '{_quote(campaign)}'")
         if state is not None:
             clauses.append(f"{sa.STATE.name} = '{state.value}'")
         if repo is not None:

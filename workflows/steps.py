@@ -52,7 +52,7 @@ from workflows.rules.iteration import (
     iteration_prompt,
     retry_cap_reason,
 )
-from workflows.rules.skill_stages import discovery_target, skill_stage_input
+from workflows.rules.skill_stages import discovery_target, remember_stage, skill_stage_input
 from workflows.rules.transitions import (
     busy_message,
     refuse_agent_step,
@@ -301,6 +301,7 @@ class RunSteps(RunCore):
         def effect(record: RunRecord) -> None:
             record.grade = outcome.grade
             record.last_agent_step = outcome
+            remember_stage(record, outcome)
             record.reports["discovery_runtime"] = outcome.report
             record.reports["discovery_transcript"] = outcome.transcript
             if outcome.contract is not None:
@@ -329,6 +330,7 @@ class RunSteps(RunCore):
         def effect(record: RunRecord) -> None:
             record.grade = grade
             record.last_agent_step = outcome
+            remember_stage(record, outcome)
             record.reports[f"{kind}_runtime"] = outcome.report
             record.reports[f"{kind}_transcript"] = outcome.transcript
 

@@ -104,6 +104,54 @@ def show_pack(
         print(f"\n--- {reference} ---\n{pack.read(reference)}")
 
 
+@app.command("stats")
+def stats(
+    campaign: Annotated[
+        str | None, typer.Option("--campaign", help="Only the runs of this campaign.")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, help="At most N runs, newest first.")
+    ] = 500,
+    as_json: JsonOption = False,
+) -> None:
+    """Runs, pass rate, top reason codes and median duration per pack, version and stage."""
+    import asyncio
+
+    from skills.stats import stage_stats
+    from starter.cli.invoke import with_runs
+
+    async def action(runs: RunClient) -> Any:
+        rows = await runs.list_runs(campaign=campaign, limit=limit)
+        gate = asyncio.Semaphore(8)
+
+        async def outcomes(run_id: str) -> tuple[str, Any]:
+            async with gate:
+                return run_id, (await runs.get_run(run_id)).stage_outcomes
+
+        return dict(await asyncio.gather(*(outcomes(row.run_id) for row in rows)))
+
+    table = stage_stats(with_runs(action))
+    if as_json:
+        print(json.dumps([row.as_dict() for row in table], indent=2))
+        return
+    if not table:
+        print("no skill stages ran" + (f" in campaign {campaign}" if campaign else ""))
+        return
+    print(
+        f"{'pack':<14} {'stage':<10} {'runs':>5} {'steps':>6} {'pass':>6} {'median':>8}  top reasons"
+    )
+    for row in table:
+        shown = row.as_dict()
+        reasons = ", ".join(f"{r['reason_code']} {r['count']}" for r in shown["top_reasons"])  # type: ignore[attr-defined]
+        duration = (
+            f"{shown['median_duration_s']}s" if shown["median_duration_s"] is not None else "-"
+        )
+        print(
+            f"{row.pack:<14} {row.stage:<10} {len(row.runs):>5} {row.steps:>6} "
+            f"{row.pass_rate:>6.0%} {duration:>8}  {reasons}"
+        )
+
+
 # ---- the contract a run's discovery wrote, and its approval ---------------------------------
 
 

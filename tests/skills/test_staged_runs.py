@@ -172,3 +172,24 @@ def test_an_implementation_that_strays_from_the_plan_goes_to_a_person(
     assert record["state"] == "NEEDS_HUMAN_REVIEW", record["history"][-2:]
     assert record["grade"]["reason_code"] == "contract_files_outside_plan"
     assert "STRAY.md" in record["grade"]["reasons"][0]
+
+
+def test_stats_per_pack_and_stage(agent_env: Env, remotes: Remotes) -> None:
+    """`skills stats` reads every run's stage outcomes: here one discovery that passed and one
+    skip, then one that went to a person."""
+    with ScriptedModelServer([say(contract("skip"))]) as server:
+        first = staged_run(agent_env, remotes, server)
+        wait_for_state(agent_env, first, {"SKIPPED"}, timeout=120)
+    with ScriptedModelServer([say(contract("needs_review"))]) as server:
+        second = staged_run(agent_env, remotes, server)
+        wait_for_state(agent_env, second, {"NEEDS_HUMAN_REVIEW"}, timeout=120)
+    rows = json.loads(ok(agent_env.cli("skills", "stats", "--json")))
+    discover = next(r for r in rows if (r["pack"], r["stage"]) == ("change@v1", "discover"))
+    assert discover["runs"] == 2 and discover["steps"] == 2 and discover["pass_rate"] == 0.5
+    assert {r["reason_code"] for r in discover["top_reasons"]} == {
+        "contract_skip",
+        "contract_needs_review",
+    }
+    assert discover["median_duration_s"] is not None
+    text = ok(agent_env.cli("skills", "stats"))
+    assert "change@v1" in text and "discover" in text and "50%" in text

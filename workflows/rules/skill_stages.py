@@ -98,3 +98,12 @@ def refuse_approve_plan(record: RunRecord, request: ApprovePlanRequest) -> Refus
         f"PLAN_READY, or from NEEDS_HUMAN_REVIEW{need}",
         Refusal.ILLEGAL_TRANSITION,
     )
+
+
+REMEMBERED_STAGES = 50
+
+
+def remember_stage(record: RunRecord, outcome: AgentStepResult) -> None:
+    if outcome.stage is not None:
+        record.stage_outcomes.append(outcome.stage)
+        del record.stage_outcomes[:-REMEMBERED_STAGES]
