@@ -26,9 +26,10 @@ RUN_TRAILER = "Agentpr-Run"
 
 def commit_message(request: FinishInput) -> str:
     body = request.changes.strip()
+    assisted = f"Assisted-by: {request.assisted_by}\n" if request.assisted_by else ""
     return (
         f"{request.commit_title}\n\n{body}\n\n"
-        f"Project: {request.project}\n{RUN_TRAILER}: {request.run_id}\n"
+        f"Project: {request.project}\n{RUN_TRAILER}: {request.run_id}\n{assisted}"
     )
 
 

@@ -99,6 +99,24 @@ def comment_marker(run_id: str, body: str) -> str:
     return f"{OWN_COMMENT_MARK}{run_id}:{digest} -->"
 
 
+AGENTPR_BRANCH_PREFIX = "agentpr/"
+PULL_REQUEST_LIMIT = "PullRequestLimit"
+
+
+def _refuse_a_second_agentpr_pull(repo: Any, request: OpenPullRequestInput) -> None:
+    """At most one open agentpr PR per upstream repository: maintainers review one at a time."""
+    ours = request.head.partition(":")[2] or request.head
+    for pull in repo.get_pulls(state="open"):
+        branch = pull.head.ref or ""
+        if branch.startswith(AGENTPR_BRANCH_PREFIX) and branch != ours:
+            raise ApplicationError(
+                f"{request.repo} already has an open agentpr PR (#{pull.number}, "
+                f"{pull.head.label}); at most one per repository: merge or close it first",
+                type=PULL_REQUEST_LIMIT,
+                non_retryable=True,
+            )
+
+
 def _info(pr: Any, created: bool) -> PullRequestInfo:
     return PullRequestInfo(number=pr.number, url=pr.html_url, head_sha=pr.head.sha, created=created)
 
@@ -118,6 +136,7 @@ class GitHubActivities:
             repo = gh.get_repo(request.repo)
             for existing in repo.get_pulls(state="open", head=request.head, base=request.base):
                 return _info(existing, created=False)
+            _refuse_a_second_agentpr_pull(repo, request)
             try:
                 pr = repo.create_pull(
                     title=request.title,
@@ -125,6 +144,7 @@ class GitHubActivities:
                     base=request.base,
                     head=request.head,
                     maintainer_can_modify=True,
+                    draft=request.draft,
                 )
             except GithubException as err:
                 if err.status == 422 and "already exists" in str(err.data):

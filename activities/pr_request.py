@@ -17,6 +17,7 @@ from pathlib import Path
 
 from temporalio import activity
 
+from activities.pr_body import composed_body
 from common.settings import Settings
 from contracts import PrRequestFile, PrRequestFileInput
 
@@ -43,6 +44,7 @@ def write_request_file(
     now = datetime.now(UTC)
     expires = now + timedelta(minutes=ask.ttl_minutes)
     token = secrets.token_urlsafe(24)
+    body = composed_body(ask.body, ask.disclosure) if ask.disclosure else ask.body
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{ask.run_id}_{now.strftime('%Y%m%dT%H%M%S%fZ')}.json"
     content = (
@@ -51,9 +53,10 @@ def write_request_file(
                 "run_id": ask.run_id,
                 "repo": ask.repo,
                 "title": ask.title,
-                "body_sha256": sha256_hex(ask.body.encode()),
+                "body_sha256": sha256_hex(body.encode()),
                 "base": ask.base,
                 "head": ask.head,
+                "draft": ask.draft,
                 "created_at": now.isoformat(),
                 "expires_at": expires.isoformat(),
             },
@@ -68,6 +71,7 @@ def write_request_file(
         _write_private(token_file, token.encode() + b"\n")
     return WrittenRequest(
         file=PrRequestFile(
+            body=body,
             request_file=str(path),
             request_file_sha256=sha256_hex(content),
             token_sha256=sha256_hex(token.encode()),

@@ -17,6 +17,7 @@ from contracts.campaign import (
     CampaignSpec,
     CampaignStart,
     CampaignStatus,
+    PrSlotAsk,
     RunProgress,
 )
 from contracts.commands import (
@@ -46,6 +47,7 @@ from contracts.github import (
     GitHubEvent,
     GitHubFactRecord,
     OpenPullRequestInput,
+    PrDisclosure,
     PrRequestFile,
     PrRequestFileInput,
     PullRequestActionInput,
@@ -159,6 +161,7 @@ __all__ = [
     "CampaignSpec",
     "CampaignStart",
     "CampaignStatus",
+    "PrSlotAsk",
     "CarriedState",
     "CheckConclusion",
     "CheckRecord",
@@ -193,6 +196,7 @@ __all__ = [
     "OpenPrRequest",
     "OpenPullRequestInput",
     "PrRequestFile",
+    "PrDisclosure",
     "PrRequestFileInput",
     "PreflightInput",
     "PreflightRequest",

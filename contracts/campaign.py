@@ -63,6 +63,9 @@ class CampaignSpec(Contract):
     plan: AutoPlan
     prompt_version: str = Field(default="v1", min_length=1, max_length=100)
     max_parallel: PositiveInt = 4
+    # Open (or requested) PRs of this campaign per owner (user or organisation) at a time: a
+    # run waits for a slot before it requests its PR.
+    max_prs_per_owner: PositiveInt = 1
     created_by: Actor = Actor.CLI
     notify: bool = False
     # Every run follows this skill pack (pinned when the campaign starts), and waits for
@@ -98,6 +101,14 @@ class CampaignStart(Contract):
     cancelled: bool = False
     created_at: datetime | None = None
     continue_as_new_after: int = 10_000
+    # Runs waiting for a PR slot (their owner is at max_prs_per_owner), oldest first.
+    pr_slot_waiting: list[str] = Field(default_factory=list)
+
+
+class PrSlotAsk(Contract):
+    """A campaign run at PUSHED asks for a PR slot (its owner's open PRs are capped)."""
+
+    run_id: str
 
 
 class CampaignCommand(Contract):

@@ -105,6 +105,8 @@ class AutoPlan(Contract):
     pr_ttl_minutes: float = Field(default=7 * 24 * 60, gt=0)
     # The validation step's test command; None: the repository's first detected test command.
     validation_command: str | None = Field(default=None, max_length=10_000)
+    # Open the PR as a draft (campaigns do by default).
+    draft: bool = False
 
 
 class OpenPrRequest(CommandRequest):
@@ -116,6 +118,7 @@ class OpenPrRequest(CommandRequest):
     request_file_sha256: str
     token_sha256: str = Field(min_length=64, max_length=64)
     expires_at: datetime
+    draft: bool = False
 
 
 class ApprovePrRequest(CommandRequest):

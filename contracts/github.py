@@ -40,6 +40,7 @@ class PullRequestAsk(Contract):
     body_sha256: str
     base: str
     head: str
+    draft: bool = False
     request_file: str
     request_file_sha256: str
     token_sha256: str
@@ -70,6 +71,7 @@ class OpenPullRequestInput(Contract):
     body: str
     base: str
     head: str
+    draft: bool = False
 
 
 # The hidden tag that starts every comment agentpr writes (activities/github.py comment_marker):
@@ -161,6 +163,20 @@ class PullRequestStatus(Contract):
     facts: list[GitHubEvent] = Field(default_factory=list)
 
 
+class PrDisclosure(Contract):
+    """What the PR body says about how the change was made (activities/pr_body.py composes it
+    with the repository's PR template): the AI that changed the code, and the evidence that
+    ticks the template's checklist."""
+
+    workspace: str
+    base_branch: str
+    # "codex (gpt-5-codex)"; None: no AI changed the code (a codemod), so no AI note.
+    assisted_by: str | None = None
+    ai_note: bool = True
+    tests_passed: bool = False
+    signed_off: bool = False
+
+
 class PrRequestFileInput(Contract):
     """Input of write_pr_request: the request file a human approves (the token stays on disk)."""
 
@@ -171,9 +187,14 @@ class PrRequestFileInput(Contract):
     base: str
     head: str
     ttl_minutes: float
+    draft: bool = False
+    # Given: the body is composed (template, checklist, AI note) before the file is written.
+    disclosure: PrDisclosure | None = None
 
 
 class PrRequestFile(Contract):
+    # The body the request file's hash covers (composed when the input asked for it).
+    body: str | None = None
     request_file: str
     request_file_sha256: str
     token_sha256: str

@@ -31,6 +31,9 @@ class RunPolicy(Contract):
     diff_budget: DiffBudget = Field(default_factory=DiffBudget)
     retry_cap: NonNegativeInt = 2
     require_test_evidence: bool = True
+    # An AI-assistance note in PR bodies. Off only where the repository does not ask for
+    # disclosure (its policy documents may require it: then the note is always there).
+    ai_disclosure: bool = True
     # Whose reviews may move a run or reach an agent's prompt (GitHub's author_association).
     trusted_associations: list[str] = Field(
         default_factory=lambda: ["OWNER", "MEMBER", "COLLABORATOR"]

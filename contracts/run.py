@@ -139,6 +139,9 @@ class RunRecord(RunSpec):
     # Every skill stage the run's agent steps ran (newest last, bounded): `skills stats`.
     stage_outcomes: list[StageOutcome] = Field(default_factory=list)
     plan_approved_by: Actor | None = None
+    # Campaign runs: asked the campaign for a PR slot (per-owner cap), and got it.
+    pr_slot_asked: bool = False
+    pr_slot_granted: bool = False
     head_checks: dict[str, str] = Field(default_factory=dict)
     head_checks_sha: str | None = None
     ci_baseline: CiBaseline | None = None

@@ -111,6 +111,8 @@ class FinishInput(Contract):
     changes: str
     project: str
     signoff: bool = False
+    # The `Assisted-by:` trailer's value ("codex (gpt-5-codex)"); None: no AI changed the code.
+    assisted_by: str | None = None
 
 
 class FinishResult(Contract):

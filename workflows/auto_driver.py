@@ -5,6 +5,8 @@ is `workflows/rules/auto_driver.py`; this module takes it."""
 
 from __future__ import annotations
 
+import asyncio
+
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
@@ -25,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         PolicyOutcome,
         PrRequestFile,
         PrRequestFileInput,
+        PrSlotAsk,
         PullRequestSearchInput,
         PullRequestsSeen,
         Refusal,
@@ -41,11 +44,12 @@ from workflows.rules.auto_driver import (
     validation_command,
     waits_for_plan_approval,
 )
+from workflows.rules.disclosure import pr_disclosure
 from workflows.rules.grades import parking_state
 from workflows.rules.maintainer_policy import decide_policy, policy_details
 from workflows.rules.pr_gate import default_head
 from workflows.rules.skill_stages import refuse_approve_plan
-from workflows.run_core import raise_if
+from workflows.run_core import CAMPAIGN_PR_SLOT_SIGNAL, raise_if
 from workflows.steps import AGENT_STEP, RunSteps
 
 
@@ -66,6 +70,7 @@ class AutoDriver(RunSteps, PrGate):
                 tried_at=carried.auto_tried_at,
                 interrupted_retries=carried.auto_interrupted_retries,
                 checks_policy=self._checks_policy,
+                paces_prs=self._paces_prs,
             ),
         )
 
@@ -87,6 +92,8 @@ class AutoDriver(RunSteps, PrGate):
             await self._auto_implement()
         elif step == AutoStep.VALIDATE_AND_PUSH:
             await self._auto_validate_and_push()
+        elif step == AutoStep.ASK_PR_SLOT:
+            self._ask_for_pr_slot()
         elif step == AutoStep.REQUEST_PR:
             await self._auto_request_pr()
 
@@ -290,6 +297,25 @@ class AutoDriver(RunSteps, PrGate):
 
         self._apply("run-finish", _auto_by("pushed"), RunState.PUSHED, effect)
 
+    def _ask_for_pr_slot(self) -> None:
+        """The campaign caps open PRs per owner: ask it for a slot; `pr_slot_granted` answers."""
+        record = self._record
+        assert record.campaign_workflow_id is not None
+        record.pr_slot_asked = True
+        handle = workflow.get_external_workflow_handle(record.campaign_workflow_id)
+        self._reports.append(
+            asyncio.create_task(
+                self._signal_quietly(
+                    handle, CAMPAIGN_PR_SLOT_SIGNAL, PrSlotAsk(run_id=record.run_id)
+                )
+            )
+        )
+
+    @workflow.signal
+    def pr_slot_granted(self) -> None:
+        self._record.pr_slot_granted = True
+        self._carried.auto_tried_at = -1  # the driver may act again on the same record
+
     async def _auto_request_pr(self) -> None:
         """Write the PR request and wait: opening it takes a human's double confirmation."""
         record = self._record
@@ -313,6 +339,8 @@ class AutoDriver(RunSteps, PrGate):
                     base=record.workspace.base_branch,
                     head=head,
                     ttl_minutes=record.auto.pr_ttl_minutes,
+                    draft=record.auto.draft,
+                    disclosure=pr_disclosure(record),
                 ),
                 GITHUB_TIMEOUT,
             )
@@ -326,7 +354,8 @@ class AutoDriver(RunSteps, PrGate):
                 by=Actor.WORKFLOW,
                 reason="auto: waiting for a human to approve the PR",
                 title=record.auto.pr_title,
-                body=record.auto.pr_body,
+                body=written.body if written.body is not None else record.auto.pr_body,
+                draft=record.auto.draft,
                 request_file=written.request_file,
                 request_file_sha256=written.request_file_sha256,
                 token_sha256=written.token_sha256,

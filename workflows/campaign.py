@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         CampaignRepo,
         CampaignStart,
         CampaignStatus,
+        PrSlotAsk,
         PullRequestActionInput,
         PullRequestActionResult,
         Refusal,
@@ -44,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts import search_attributes as sa
     from contracts.states import RunState
 
+from workflows.rules.campaign_pacing import pr_slot_holders
 from workflows.rules.maintainer_policy import excluded_by
 from workflows.run import IntegrationRunWorkflow
 from workflows.states import WORKING_BY_ITSELF
@@ -85,6 +87,7 @@ class CampaignWorkflow:
         self._created_at = start.created_at or workflow.now()
         self._continue_as_new_after = start.continue_as_new_after
         self._signals: list[asyncio.Task[None]] = []
+        self._pr_slot_waiting: list[str] = list(start.pr_slot_waiting)
 
     @workflow.run
     async def run(self, start: CampaignStart) -> CampaignStatus:
@@ -104,6 +107,7 @@ class CampaignWorkflow:
                         cancelled=self._cancelled,
                         created_at=self._created_at,
                         continue_as_new_after=self._continue_as_new_after,
+                        pr_slot_waiting=self._pr_slot_waiting,
                     )
                 )
             await workflow.wait_condition(
@@ -203,6 +207,31 @@ class CampaignWorkflow:
         if known is not None and known.seq > progress.seq:
             return  # an older report overtaken by a newer one
         self._runs[progress.run_id] = progress
+        self._grant_pr_slots()  # a finished run frees its owner's slot
+
+    @workflow.signal
+    def pr_slot_wanted(self, ask: PrSlotAsk) -> None:
+        if ask.run_id not in self._pr_slot_waiting:
+            self._pr_slot_waiting.append(ask.run_id)
+        self._grant_pr_slots()
+
+    def _grant_pr_slots(self) -> None:
+        """Runs waiting for a PR slot get one, oldest first, while their owner has fewer than
+        `max_prs_per_owner` runs with a PR requested or open."""
+        for run_id in list(self._pr_slot_waiting):
+            progress = self._runs.get(run_id)
+            if progress is None or (progress.state is not None and progress.state.is_terminal):
+                self._pr_slot_waiting.remove(run_id)
+                continue
+            if pr_slot_holders(self._runs.values(), progress.repo) >= self._spec.max_prs_per_owner:
+                continue
+            self._pr_slot_waiting.remove(run_id)
+            # It holds the slot from now on, before its own news says it requested the PR.
+            self._runs[run_id] = progress.model_copy(update={"pr_requested": True})
+            handle = workflow.get_external_workflow_handle_for(IntegrationRunWorkflow.run, run_id)
+            self._signals.append(
+                asyncio.create_task(handle.signal(IntegrationRunWorkflow.pr_slot_granted))
+            )
 
     @workflow.query
     def get_campaign(self) -> CampaignStatus:

@@ -82,6 +82,7 @@ class IntegrationRunWorkflow(AutoDriver, GitHubTracking):
             self._auto = True
             # Runs recorded before the maintainers' rules existed go on as they were.
             self._checks_policy = workflow.patched("maintainer-policy")
+            self._paces_prs = workflow.patched("campaign-pr-slots")
         if self._record.maintainer_policy is not None:
             workflow.set_current_details(policy_details(self._record.maintainer_policy))
         if workflow.patched("reconcile-timer"):

@@ -67,6 +67,7 @@ REMEMBERED_FACTS = 2000
 SHOWN_FACTS = 200
 # The campaign's signal for a run's news (by name: the run does not import the campaign).
 CAMPAIGN_PROGRESS_SIGNAL = "run_progress"
+CAMPAIGN_PR_SLOT_SIGNAL = "pr_slot_wanted"  # a run of the campaign asks for a PR slot
 
 Effect = Callable[[RunRecord], None]
 
@@ -102,6 +103,7 @@ class RunCore:
     _reports: list[asyncio.Task[None]]
     # Auto mode reads the maintainers' rules before preparing (set in run(), patched).
     _checks_policy: bool
+    _paces_prs: bool
 
     def _init_core(
         self, carried: CarriedState, continue_as_new_after: int, reconcile_every_s: int
@@ -116,6 +118,7 @@ class RunCore:
         self._hold = False
         self._reports = []
         self._checks_policy = False
+        self._paces_prs = False
 
     # ---- the one place a command changes the record ------------------------------------------
 
@@ -188,17 +191,16 @@ class RunCore:
             note=policy_note(record.maintainer_policy),
         )
         handle = workflow.get_external_workflow_handle(record.campaign_workflow_id)
-
-        async def send() -> None:
-            try:
-                await handle.signal(CAMPAIGN_PROGRESS_SIGNAL, progress)
-            except FailureError as err:  # a campaign that has closed no longer listens
-                workflow.logger.info(
-                    "progress not delivered to %s: %s", record.campaign_workflow_id, err
-                )
-
-        self._reports.append(asyncio.create_task(send()))
+        self._reports.append(
+            asyncio.create_task(self._signal_quietly(handle, CAMPAIGN_PROGRESS_SIGNAL, progress))
+        )
         self._reports = [task for task in self._reports if not task.done()]
+
+    async def _signal_quietly(self, handle: Any, signal: str, argument: Any) -> None:
+        try:
+            await handle.signal(signal, argument)
+        except FailureError as err:  # a campaign that has closed no longer listens
+            workflow.logger.info("%s not delivered to %s: %s", signal, handle.id, err)
 
     def _publish_search_attributes(self) -> None:
         record = self._record

@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.policy import CodexSandbox, RunPolicy
     from contracts.states import RunState, can_transition
 
+from workflows.rules.disclosure import assisting_agent
 from workflows.rules.github_facts import remember_push
 from workflows.rules.grades import target_for_grade
 from workflows.rules.iteration import (
@@ -220,6 +221,7 @@ class RunSteps(RunCore):
                 changes=changes,
                 project=project,
                 signoff=bool(record.governance and record.governance.dco_required),
+                assisted_by=assisting_agent(record),
             ),
             FINISH_TIMEOUT,
             FINISH_RETRY,

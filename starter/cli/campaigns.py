@@ -128,6 +128,22 @@ def start(
     prompt_version: Annotated[str | None, typer.Option("--prompt-version")] = None,
     skills: SkillsOption = None,
     approve_plans: ApprovePlansOption = False,
+    draft: Annotated[
+        bool,
+        typer.Option(
+            "--draft/--no-draft",
+            help="Open the campaign's PRs as drafts (default: drafts; maintainers mark them "
+            "ready).",
+        ),
+    ] = True,
+    max_prs_per_owner: Annotated[
+        int,
+        typer.Option(
+            "--max-prs-per-owner",
+            min=1,
+            help="Open (or requested) PRs of this campaign per owner at a time.",
+        ),
+    ] = 1,
     commit_title: CommitTitleOption = "feat: apply the agentpr change",
     pr_title: PrTitleOption = None,
     pr_body_file: PrBodyFileOption = None,
@@ -173,6 +189,7 @@ def start(
         codex_model,
         codex_config,
         default_prompt=skills_task(pack),
+        draft=draft,
     )
     spec = build(
         CampaignSpec,
@@ -182,6 +199,7 @@ def start(
         prompt_version=prompt_version or (pack.version if pack else "v1"),
         skills=pack,
         approve_plans=approve_plans,
+        max_prs_per_owner=max_prs_per_owner,
         max_parallel=max_parallel,
         notify=settings.notifications_enabled,
         exclude=exclude or [],

@@ -105,3 +105,7 @@ IgnorePolicyOption = Annotated[
         "still stops the run.",
     ),
 ]
+DraftOption = Annotated[
+    bool,
+    typer.Option("--draft/--no-draft", help="Open the PR as a draft (GitHub's draft PRs)."),
+]

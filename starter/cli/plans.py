@@ -61,6 +61,7 @@ def build_plan(
     codex_model: str | None = None,
     codex_config: list[str] | None = None,
     default_prompt: str | None = None,
+    draft: bool = False,
 ) -> AutoPlan:
     if pr_body_file is not None and not pr_body_file.is_file():
         raise UsageError(f"PR body file not found: {pr_body_file}")
@@ -81,4 +82,5 @@ def build_plan(
         pr_title=pr_title or commit_title,
         pr_body=pr_body_file.read_text(errors="replace") if pr_body_file else "",
         validation_command=validation_command,
+        draft=draft,
     )

@@ -36,6 +36,7 @@ def request_open_pr(
     ttl_minutes: Annotated[
         float, typer.Option("--ttl-minutes", min=0.01, help="How long the request stays valid.")
     ] = 60,
+    draft: Annotated[bool, typer.Option("--draft", help="Open the PR as a draft.")] = False,
     reason: ReasonOption = None,
     idempotency_key: KeyOption = None,
     as_json: JsonOption = False,
@@ -44,6 +45,7 @@ def request_open_pr(
     token. Only its hash is kept by the run: the token itself never reaches history or logs."""
     from activities.pr_request import write_request_file
     from starter.client import with_run_client
+    from workflows.rules.disclosure import pr_disclosure
 
     if body is not None and body_file is not None:
         raise UsageError("give --body or --body-file, not both")
@@ -73,9 +75,14 @@ def request_open_pr(
             base=base,
             head=head or "",
             ttl_minutes=ttl_minutes,
+            draft=draft,
+            # The body is composed here (PR template, checklist, AI note) so the person who
+            # approves sees exactly what will be opened.
+            disclosure=pr_disclosure(record),
         ),
         keep_token=False,
     )
+    text = written.file.body if written.file.body is not None else text
     token, path, expires = written.token, Path(written.file.request_file), written.file.expires_at
     request = build(
         OpenPrRequest,
@@ -83,6 +90,7 @@ def request_open_pr(
         body=text,
         base=base,
         head=head,
+        draft=draft,
         request_file=str(path),
         request_file_sha256=written.file.request_file_sha256,
         token_sha256=written.file.token_sha256,

@@ -39,6 +39,7 @@ from starter.cli.options import (
     CodexModelOption,
     CommandOption,
     CommitTitleOption,
+    DraftOption,
     EngineOption,
     IgnorePolicyOption,
     JsonOption,
@@ -112,6 +113,7 @@ def create_run(
     approve_plans: ApprovePlansOption = False,
     codex_model: CodexModelOption = None,
     codex_config: CodexConfigOption = None,
+    draft: DraftOption = False,
     ignore_policy: IgnorePolicyOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -138,6 +140,7 @@ def create_run(
             codex_model,
             codex_config,
             default_prompt=skills_task(pack),
+            draft=draft,
         )
     elif prompt_file is not None or command is not None:
         raise UsageError(

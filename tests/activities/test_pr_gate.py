@@ -109,19 +109,18 @@ async def test_one_pr_after_approval_and_after_a_second_approval(
 
 def test_dod_not_met_needs_an_explicit_bypass(env: Env, github: FakeGitHub) -> None:
     run_id = pushed_run(env, github)
-    ask = request(env, run_id, body="Adds Forge.")  # no template sections
+    ask = request(env, run_id, body="Adds Forge.")  # the template is written out around it
     assert ask["dod"]["passed"] is False
-    assert ask["dod"]["failures"] == [
-        "the PR body lacks the template section 'Summary'",
-        "the PR body lacks the template section 'Testing'",
-    ]
+    body = show(env, run_id)["pr_request"]["body"]
+    assert body.startswith("## Summary\n\nAdds Forge.\n\n## Testing"), body
+    assert ask["dod"]["failures"] == ["the PR body's template section 'Testing' is empty"]
     line = refused(approve(env, run_id, ask, "--confirm"))
     assert "definition of done not met" in line and "--allow-dod-bypass" in line
     assert pull_posts(github) == 0
     ok(approve(env, run_id, ask, "--confirm", "--allow-dod-bypass", "--reason", "docs-only repo"))
     bypass = show(env, run_id)["dod_bypass"]
     assert bypass["by"] == "cli" and bypass["reason"] == "docs-only repo"
-    assert len(bypass["failures"]) == 2
+    assert len(bypass["failures"]) == 1
 
 
 def test_secondary_rate_limit_is_waited_out_by_the_retry_policy(
@@ -143,3 +142,18 @@ def test_secondary_rate_limit_is_waited_out_by_the_retry_policy(
     ok(approve(env, run_id, ask, "--confirm"))
     assert time.monotonic() - started >= 1.0
     assert len(github.pulls("demo", "calc")) == 1
+
+
+def test_at_most_one_open_agentpr_pr_per_upstream(env: Env, github: FakeGitHub) -> None:
+    first = pushed_run(env, github)
+    ok(approve(env, first, request(env, first), "--confirm"))
+    second = pushed_run(env, github)
+    ask = request(env, second, "--draft")
+    line = refused(approve(env, second, ask, "--confirm"))
+    assert "demo/calc already has an open agentpr PR (#1" in line and "at most one" in line
+    assert len(github.pulls("demo", "calc")) == 1
+    # Once the first is merged, the second opens, as the draft it was requested to be.
+    github.merge_pull("demo", "calc", 1)
+    ok(approve(env, second, ask, "--confirm"))
+    pulls = github.pulls("demo", "calc")
+    assert [(p["number"], p["draft"]) for p in pulls] == [(1, False), (2, True)]

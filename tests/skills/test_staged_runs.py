@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from standins.git_repos import Remotes, make_remotes
+from standins.git_repos import Remotes, git, make_remotes
 from standins.model_server import ScriptedModelServer, run_command, say
 from tests.agent_steps import ADD_MULTIPLY, CODEX
 from tests.operator_steps import ok, refused, show, wait_for_state
@@ -123,6 +123,19 @@ def test_discover_approve_implement(agent_env: Env, remotes: Remotes, tmp_path: 
     # Validation ran the contract's test command; the packet was never committed.
     assert any("validate" == h["command"] for h in record["history"])
     assert "python3 -m pytest -q" in " ".join(h["reason"] or "" for h in record["history"])
+    # Disclosure: the commit says which AI assisted, and the PR body a person approves too.
+    fork = remotes.fork_url.removeprefix("file://")
+    message = git("--git-dir", fork, "log", "-1", "--format=%B", record["workspace"]["branch"])
+    assert "\nAssisted-by: codex\n" in message + "\n" and "Agentpr-Run: " + run_id in message
+    tracked = git("-C", str(workspace), "ls-files")
+    assert ".agentpr_runtime" not in tracked
+    ok(agent_env.cli(
+        "request-open-pr", "--run-id", run_id, "--title", "feat: multiply", "--body", "Adds multiply.",
+        "--head", "someone:" + record["workspace"]["branch"], "--draft",
+    ))  # fmt: skip
+    ask = show(agent_env, run_id)["pr_request"]
+    assert ask["draft"] is True
+    assert "AI assistance: this change was prepared with codex through agentpr" in ask["body"]
 
 
 def test_a_skip_contract_ends_the_run_skipped(agent_env: Env, remotes: Remotes) -> None:

@@ -23,6 +23,7 @@ class AutoStep(StrEnum):
     PLAN = "plan"  # mark-plan-ready, start-implementation (the contract or the prompt is the plan)
     IMPLEMENT = "implement"  # preflight + the agent step
     VALIDATE_AND_PUSH = "validate-and-push"  # the test command, then run-finish
+    ASK_PR_SLOT = "ask-pr-slot"  # a campaign run asks for a PR slot (per-owner cap)
     REQUEST_PR = "request-open-pr"  # write the request; a human approves
 
 
@@ -39,6 +40,8 @@ class DriverState:
     interrupted_retries: int
     # Read the maintainers' rules before preparing (runs started before this existed do not).
     checks_policy: bool = False
+    # Campaign runs wait for a PR slot from their campaign (runs started before do not).
+    paces_prs: bool = False
 
 
 def next_auto_step(record: RunRecord, driver: DriverState) -> AutoStep | None:
@@ -80,6 +83,8 @@ def next_auto_step(record: RunRecord, driver: DriverState) -> AutoStep | None:
     if state == RunState.LOCAL_VALIDATING:
         return AutoStep.VALIDATE_AND_PUSH
     if state == RunState.PUSHED and record.pr_request is None and record.pr_number is None:
+        if driver.paces_prs and record.campaign_workflow_id and not record.pr_slot_granted:
+            return None if record.pr_slot_asked else AutoStep.ASK_PR_SLOT
         return AutoStep.REQUEST_PR
     return None
 

@@ -38,6 +38,19 @@ def check_definition_of_done(record: RunRecord, body: str) -> DodResult:
             failures.append("the repository requires DCO sign-off and the commit has none")
         lowered = body.lower()
         for section in governance.pr_template_sections:
-            if not re.search(rf"^\s*#+\s*{re.escape(section.lower())}\s*:?\s*$", lowered, re.M):
+            found = re.search(rf"^\s*#+\s*{re.escape(section.lower())}\s*:?\s*$", lowered, re.M)
+            if not found:
                 failures.append(f"the PR body lacks the template section {section!r}")
+            elif not _section_text(lowered[found.end() :]):
+                # agentpr writes the template out for the operator: each section needs words.
+                failures.append(f"the PR body's template section {section!r} is empty")
     return DodResult(passed=not failures, failures=failures)
+
+
+def _section_text(rest: str) -> str:
+    """The words of a section: up to the next heading, without HTML comments or checkboxes'
+    boxes and the AI note's rule."""
+    following = re.split(r"^\s*#+\s", rest, maxsplit=1, flags=re.M)[0]
+    following = re.sub(r"<!--.*?-->", "", following, flags=re.S)
+    following = re.sub(r"^\s*(-{3,}|>.*)$", "", following, flags=re.M)
+    return following.strip()

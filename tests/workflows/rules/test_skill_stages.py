@@ -115,3 +115,15 @@ def test_when_a_plan_may_be_approved(
         auto_record(state, **fields), ApprovePlanRequest(contract=contract)
     )
     assert (refused is None) == allowed
+
+
+def test_a_campaign_run_asks_for_a_pr_slot_before_requesting_its_pr() -> None:
+    from tests.workflows.rules.records import pushed
+
+    paced = DriverState(**{**DRIVER.__dict__, "paces_prs": True})
+    run = pushed(mode="auto", auto=auto_record(S.PUSHED).auto, campaign_workflow_id="campaign.x")
+    assert next_auto_step(run, paced) == AutoStep.ASK_PR_SLOT
+    assert next_auto_step(run.model_copy(update={"pr_slot_asked": True}), paced) is None
+    granted = run.model_copy(update={"pr_slot_asked": True, "pr_slot_granted": True})
+    assert next_auto_step(granted, paced) == AutoStep.REQUEST_PR
+    assert next_auto_step(run, DRIVER) == AutoStep.REQUEST_PR  # runs from before the patch
