@@ -281,6 +281,10 @@ class Demo:
             "--skip-network-check",
             "--max-parallel",
             "3",
+            # The three demo repositories share one owner: let each ask for its PR (a real
+            # campaign keeps the default, one open PR per owner at a time).
+            "--max-prs-per-owner",
+            "3",
         )
         print(
             "\nEach run: fork, clone, branch, preflight, the codemod, `make test`, commit "
