@@ -3,6 +3,7 @@ IMPLEMENTING, and the processes a step must not leave behind."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -18,6 +19,20 @@ ADD_MULTIPLY = (
 
 
 BREAK_ADD = "python3 -c \"open('calc.py','a').write('\\n\\ndef add(a, b):\\n    return 0\\n')\""
+
+
+def codex_worker(env: Env, tmp_path: Path) -> Env:
+    """A worker whose agents get a fresh CODEX_HOME and this venv's python (with pytest)."""
+    codex_home = tmp_path / "codex-home"
+    codex_home.mkdir()
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    env.reconfigure(
+        agent_env={"CODEX_HOME": str(codex_home), "PATH": path},
+        git_author_name="Ops",
+        git_author_email="ops@example.com",
+        agent_grace_s=3.0,
+    )
+    return env
 
 
 def stray_processes(run_id: str) -> list[int]:

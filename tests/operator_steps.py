@@ -50,6 +50,19 @@ def created_run(env: Env, *extra: str, run_id: str | None = None) -> str:
     return run_id
 
 
+def create_auto_run(env: Env, body: Path, command: str, *extra: str) -> str:
+    """An auto-mode run of demo/calc whose agent step is `command` (a codemod); its id."""
+    run_id = new_run_id()
+    ok(
+        env.cli(
+            "create-run", "--owner", "demo", "--repo", "calc", "--prompt-version", "v1",
+            "--run-id", run_id, "--mode", "auto", "--engine", "command", "--command", command,
+            "--commit-title", TITLE, "--pr-body-file", str(body), "--skip-network-check", *extra,
+        )
+    )  # fmt: skip
+    return run_id
+
+
 def pushed_run(
     env: Env,
     github: FakeGitHub,

@@ -4,9 +4,7 @@ scripted Responses API server on loopback, in a real prepared workspace."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,7 +12,14 @@ import pytest
 
 from standins.git_repos import Remotes, make_remotes
 from standins.model_server import ScriptedModelServer, fail_http, hang, run_command, say
-from tests.agent_steps import ADD_MULTIPLY, BREAK_ADD, CODEX, implementing_run, stray_processes
+from tests.agent_steps import (
+    ADD_MULTIPLY,
+    BREAK_ADD,
+    CODEX,
+    codex_worker,
+    implementing_run,
+    stray_processes,
+)
 from tests.operator_steps import show
 from tests.run_env import Env, agentpr_command
 
@@ -30,17 +35,7 @@ def remotes(tmp_path: Path) -> Remotes:
 
 @pytest.fixture
 def agent_env(env: Env, tmp_path: Path) -> Env:
-    """A worker whose agents get a fresh CODEX_HOME and this venv's python (with pytest)."""
-    codex_home = tmp_path / "codex-home"
-    codex_home.mkdir()
-    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    env.reconfigure(
-        agent_env={"CODEX_HOME": str(codex_home), "PATH": path},
-        git_author_name="Ops",
-        git_author_email="ops@example.com",
-        agent_grace_s=3.0,
-    )
-    return env
+    return codex_worker(env, tmp_path)
 
 
 @pytest.fixture

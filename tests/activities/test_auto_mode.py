@@ -12,8 +12,8 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from standins.github_api import FakeGitHub
-from tests.operator_steps import BODY, TITLE, TOKEN, ok, show, wait_for_state
-from tests.run_env import Env, new_run_id
+from tests.operator_steps import BODY, TITLE, TOKEN, create_auto_run, ok, show, wait_for_state
+from tests.run_env import Env
 
 FORGE = "printf 'PROVIDER = \"forge\"\\n' > forge.py"
 
@@ -30,32 +30,7 @@ def auto_run(env: Env, github: FakeGitHub, tmp_path: Path, command: str) -> str:
     )
     body = tmp_path / "body.md"
     body.write_text(BODY)
-    run_id = new_run_id()
-    ok(
-        env.cli(
-            "create-run",
-            "--owner",
-            "demo",
-            "--repo",
-            "calc",
-            "--prompt-version",
-            "v1",
-            "--run-id",
-            run_id,
-            "--mode",
-            "auto",
-            "--engine",
-            "command",
-            "--command",
-            command,
-            "--commit-title",
-            TITLE,
-            "--pr-body-file",
-            str(body),
-            "--skip-network-check",
-        )
-    )
-    return run_id
+    return create_auto_run(env, body, command)
 
 
 def commands(record: dict) -> list[str]:

@@ -15,41 +15,11 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from common.connection import connect
 from standins.git_repos import CALC_FILES, make_remotes
 from standins.github_api import FakeGitHub
-from tests.operator_steps import BODY, TITLE, TOKEN, ok, wait_for_state
-from tests.run_env import Env, new_run_id
+from tests.operator_steps import BODY, TOKEN, create_auto_run, ok, wait_for_state
+from tests.run_env import Env
 
 FORGE = "printf 'PROVIDER = \"forge\"\\n' > forge.py"
 BANNED = "We do not accept AI-generated pull requests."
-
-
-def create_auto_run(env: Env, body: Path, *extra: str) -> str:
-    run_id = new_run_id()
-    ok(
-        env.cli(
-            "create-run",
-            "--owner",
-            "demo",
-            "--repo",
-            "calc",
-            "--prompt-version",
-            "v1",
-            "--run-id",
-            run_id,
-            "--mode",
-            "auto",
-            "--engine",
-            "command",
-            "--command",
-            FORGE,
-            "--commit-title",
-            TITLE,
-            "--pr-body-file",
-            str(body),
-            "--skip-network-check",
-            *extra,
-        )
-    )
-    return run_id
 
 
 async def current_details(env: Env, run_id: str) -> str:
@@ -80,7 +50,7 @@ def test_a_banned_repository_is_skipped_unless_the_operator_ignores_the_policy(
         body = tmp_path / "body.md"
         body.write_text(BODY)
 
-        skipped = create_auto_run(env, body)
+        skipped = create_auto_run(env, body, FORGE)
         record = wait_for_state(env, skipped, {"SKIPPED", "FAILED_RETRYABLE"}, 120)
         assert record["state"] == "SKIPPED", record["history"]
         (evidence,) = record["maintainer_policy"]["evidence"]
@@ -101,7 +71,7 @@ def test_a_banned_repository_is_skipped_unless_the_operator_ignores_the_policy(
         shown = ok(env.cli("show-run", "--run-id", skipped))
         assert "AI_POLICY.md:3" in shown
 
-        taken = create_auto_run(env, body, "--ignore-policy", "the maintainers asked in #12")
+        taken = create_auto_run(env, body, FORGE, "--ignore-policy", "the maintainers asked in #12")
         record = wait_for_state(env, taken, {"PUSHED", "SKIPPED", "NEEDS_HUMAN_REVIEW"}, 120)
         assert record["state"] == "PUSHED", record["history"]
         policy = record["maintainer_policy"]

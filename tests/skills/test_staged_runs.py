@@ -6,15 +6,13 @@ command."""
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
 
 import pytest
 
 from standins.git_repos import Remotes, git, make_remotes
 from standins.model_server import ScriptedModelServer, run_command, say
-from tests.agent_steps import ADD_MULTIPLY, CODEX
+from tests.agent_steps import ADD_MULTIPLY, CODEX, codex_worker
 from tests.operator_steps import ok, refused, show, wait_for_state
 from tests.run_env import Env, new_run_id
 
@@ -46,16 +44,7 @@ def remotes(tmp_path: Path) -> Remotes:
 
 @pytest.fixture
 def agent_env(env: Env, tmp_path: Path) -> Env:
-    codex_home = tmp_path / "codex-home"
-    codex_home.mkdir()
-    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    env.reconfigure(
-        agent_env={"CODEX_HOME": str(codex_home), "PATH": path},
-        git_author_name="Ops",
-        git_author_email="ops@example.com",
-        agent_grace_s=3.0,
-    )
-    return env
+    return codex_worker(env, tmp_path)
 
 
 def staged_run(env: Env, remotes: Remotes, server: ScriptedModelServer, *extra: str) -> str:
