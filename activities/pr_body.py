@@ -9,7 +9,9 @@ import re
 import subprocess
 from pathlib import Path
 
+from common.settings import Settings
 from contracts import PrDisclosure
+from skills.catalog import pinned_pack
 
 TEMPLATE_PATHS = (
     ".github/PULL_REQUEST_TEMPLATE.md",
@@ -125,7 +127,34 @@ def compose_pr_body(
     return text + "\n"
 
 
-def composed_body(body: str, disclosure: PrDisclosure) -> str:
+def pack_body(template: str, disclosure: PrDisclosure, options: dict[str, str]) -> str:
+    """A pack's PR body template with its placeholders filled ({changes}, {tests}, and one per
+    pack option: the option's text when on, nothing when off)."""
+    tests = (
+        f"`{disclosure.test_command}` passed." if disclosure.tests_passed and disclosure.test_command
+        else "The repository's tests passed." if disclosure.tests_passed
+        else "See the checks on this pull request."
+    )  # fmt: skip
+    values = {"changes": disclosure.changes.strip(), "tests": tests, **options}
+    return re.sub(r"\{([a-z_]+)\}", lambda m: values.get(m.group(1), ""), template)
+
+
+def _pack_template(body: str, disclosure: PrDisclosure, settings: Settings | None) -> str:
+    if body.strip() or disclosure.pack is None or settings is None:
+        return body
+    pack = pinned_pack(disclosure.pack, settings.skills_dir, settings.skill_snapshots)
+    if pack.manifest.pr_body is None:
+        return body
+    options: dict[str, str] = {}
+    for name, spec in pack.manifest.options.items():
+        text_file = f"reference/{name}.md"  # an option's text lives beside the references
+        wanted = disclosure.pack_options.get(name, spec.default)
+        options[name] = pack.read(text_file) if wanted and text_file in pack.files else ""
+    return pack_body(pack.read(pack.manifest.pr_body), disclosure, options)
+
+
+def composed_body(body: str, disclosure: PrDisclosure, settings: Settings | None = None) -> str:
+    body = _pack_template(body, disclosure, settings)
     workspace = Path(disclosure.workspace)
     return compose_pr_body(
         body,

@@ -37,14 +37,14 @@ class WrittenRequest:
 
 
 def write_request_file(
-    directory: Path, ask: PrRequestFileInput, keep_token: bool
+    directory: Path, ask: PrRequestFileInput, keep_token: bool, settings: Settings | None = None
 ) -> WrittenRequest:
     """Write `<run>_<time>.json` (mode 0600, never overwritten); with `keep_token`, also the
     token beside it (mode 0600) for an operator on this machine to read."""
     now = datetime.now(UTC)
     expires = now + timedelta(minutes=ask.ttl_minutes)
     token = secrets.token_urlsafe(24)
-    body = composed_body(ask.body, ask.disclosure) if ask.disclosure else ask.body
+    body = composed_body(ask.body, ask.disclosure, settings) if ask.disclosure else ask.body
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{ask.run_id}_{now.strftime('%Y%m%dT%H%M%S%fZ')}.json"
     content = (
@@ -95,4 +95,6 @@ class PrRequestActivities:
     @activity.defn
     async def write_pr_request(self, ask: PrRequestFileInput) -> PrRequestFile:
         # A retry writes a fresh file and token; the workflow keeps the last answer only.
-        return write_request_file(self.settings.pr_requests_dir, ask, keep_token=True).file
+        return write_request_file(
+            self.settings.pr_requests_dir, ask, keep_token=True, settings=self.settings
+        ).file

@@ -72,6 +72,7 @@ class CampaignSpec(Contract):
     # `approve-plan` at PLAN_READY with approve_plans.
     skills: SkillPackRef | None = None
     approve_plans: bool = False
+    skill_options: dict[str, bool] = Field(default_factory=dict)
     # owner/repo regexes (`--exclude`): a listed repository's run ends SKIPPED with the pattern
     # as its evidence, before any GitHub call.
     exclude: list[str] = Field(default_factory=list, max_length=100)

@@ -21,6 +21,7 @@ from contracts.bounds import (
     GitHubText,
     PrNumber,
 )
+from contracts.skills import SkillPackRef
 from contracts.vocabulary import Actor, CheckConclusion, ReviewState
 
 
@@ -175,6 +176,12 @@ class PrDisclosure(Contract):
     ai_note: bool = True
     tests_passed: bool = False
     signed_off: bool = False
+    # A skill pack's PR body template fills an empty body: its placeholders {changes},
+    # {tests} and the pack's options ({about_forge}, on unless the run turned it off).
+    pack: SkillPackRef | None = None
+    pack_options: dict[str, bool] = Field(default_factory=dict)
+    changes: str = ""
+    test_command: str | None = None
 
 
 class PrRequestFileInput(Contract):

@@ -52,6 +52,8 @@ class RunSpec(Contract):
     skills: SkillPackRef | None = None
     # Wait at PLAN_READY for a person's `approve-plan` before implementing.
     approve_plans: bool = False
+    # The pack's options as the operator set them (`--skill-option about_forge=off`).
+    skill_options: dict[str, bool] = Field(default_factory=dict)
     # `--ignore-policy REASON`: go ahead whatever the repository's documents say about AI or
     # automated contributions (an open or closed PR of the same change still stops the run).
     ignore_policy: str | None = Field(default=None, min_length=1, max_length=500)

@@ -172,6 +172,7 @@ class CampaignWorkflow:
             campaign_workflow_id=workflow.info().workflow_id,
             skills=spec.skills,
             approve_plans=spec.approve_plans,
+            skill_options=spec.skill_options,
             ignore_policy=spec.ignore_policy,
             excluded_by=excluded_by(repo.full_name, spec.exclude),
         )

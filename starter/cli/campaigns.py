@@ -40,11 +40,12 @@ from starter.cli.options import (
     PromptFileOption,
     PrTitleOption,
     ReasonOption,
+    SkillOptionOption,
     SkillsOption,
     SkipNetworkCheckOption,
     ValidationOption,
 )
-from starter.cli.plans import build_plan, pin_skills, skills_task
+from starter.cli.plans import build_plan, pin_skills, skill_options, skills_task
 
 if TYPE_CHECKING:
     from rich.console import Group
@@ -136,6 +137,7 @@ def start(
             "ready).",
         ),
     ] = True,
+    skill_option: SkillOptionOption = None,
     max_prs_per_owner: Annotated[
         int,
         typer.Option(
@@ -199,6 +201,7 @@ def start(
         prompt_version=prompt_version or (pack.version if pack else "v1"),
         skills=pack,
         approve_plans=approve_plans,
+        skill_options=skill_options(pack, skill_option),
         max_prs_per_owner=max_prs_per_owner,
         max_parallel=max_parallel,
         notify=settings.notifications_enabled,

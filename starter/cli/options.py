@@ -109,3 +109,11 @@ DraftOption = Annotated[
     bool,
     typer.Option("--draft/--no-draft", help="Open the PR as a draft (GitHub's draft PRs)."),
 ]
+SkillOptionOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--skill-option",
+        metavar="NAME=on|off",
+        help="Turn a skill pack option on or off (e.g. about_forge=off; `agentpr skills show`).",
+    ),
+]

@@ -38,6 +38,29 @@ def pin_skills(label: str | None, prompt_version: str | None) -> SkillPackRef | 
     return pack.ref.model_copy(update={"stages": list(pack.manifest.stages)})
 
 
+def skill_options(ref: SkillPackRef | None, given: list[str] | None) -> dict[str, bool]:
+    """`--skill-option NAME=on|off`, checked against the pack's manifest."""
+    if not given:
+        return {}
+    if ref is None:
+        raise UsageError("--skill-option needs --skills")
+    from common.settings import Settings
+    from skills.catalog import load_pack
+
+    known = load_pack(ref.label, Settings.from_env().skills_dir).manifest.options
+    chosen: dict[str, bool] = {}
+    for item in given:
+        name, _, value = item.partition("=")
+        if name not in known:
+            raise UsageError(
+                f"{ref.label} has no option {name!r} (options: {', '.join(known) or 'none'})"
+            )
+        if value.lower() not in ("on", "off", "true", "false", "1", "0"):
+            raise UsageError(f"--skill-option {item!r}: give NAME=on or NAME=off")
+        chosen[name] = value.lower() in ("on", "true", "1")
+    return chosen
+
+
 def skills_task(ref: SkillPackRef | None) -> str | None:
     """The task when a pack is followed without --prompt-file: the pack's own summary."""
     if ref is None:

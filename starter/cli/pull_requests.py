@@ -81,6 +81,7 @@ def request_open_pr(
             disclosure=pr_disclosure(record),
         ),
         keep_token=False,
+        settings=settings,
     )
     text = written.file.body if written.file.body is not None else text
     token, path, expires = written.token, Path(written.file.request_file), written.file.expires_at

@@ -50,12 +50,13 @@ from starter.cli.options import (
     PrTitleOption,
     ReasonOption,
     RunIdOption,
+    SkillOptionOption,
     SkillsOption,
     SkipNetworkCheckOption,
     TargetStateOption,
     ValidationOption,
 )
-from starter.cli.plans import build_plan, pin_skills, skills_task
+from starter.cli.plans import build_plan, pin_skills, skill_options, skills_task
 
 if TYPE_CHECKING:
     from starter.client import RunClient
@@ -114,6 +115,7 @@ def create_run(
     codex_model: CodexModelOption = None,
     codex_config: CodexConfigOption = None,
     draft: DraftOption = False,
+    skill_option: SkillOptionOption = None,
     ignore_policy: IgnorePolicyOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -158,6 +160,7 @@ def create_run(
         mode=mode,
         skills=pack,
         approve_plans=approve_plans,
+        skill_options=skill_options(pack, skill_option),
         budget=budget,
         upstream_url=upstream_url,
         fork_url=fork_url,

@@ -3,9 +3,13 @@ checklist ticked from evidence only, the AI note; composing twice changes nothin
 
 from __future__ import annotations
 
-from activities.pr_body import AI_NOTE_MARK, compose_pr_body
+from pathlib import Path
+
+from activities.pr_body import AI_NOTE_MARK, compose_pr_body, composed_body
+from common.settings import Settings
 from contracts import PrDisclosure, RunProgress
 from contracts.states import RunState
+from skills.catalog import load_pack
 from workflows.rules.campaign_pacing import pr_slot_holders
 
 TEMPLATE = """<!-- Thanks for contributing! -->
@@ -79,3 +83,19 @@ def test_pr_slots_per_owner() -> None:
     assert pr_slot_holders(runs, "ACME/z") == 2
     assert pr_slot_holders(runs, "other/z") == 1
     assert pr_slot_holders(runs, "new/z") == 0
+
+
+def test_the_forge_pack_s_body_and_its_about_forge_option(tmp_path: Path) -> None:
+    """An empty body takes the pack's template; the operator can turn "About Forge" off."""
+    settings = Settings(home=tmp_path / "home")
+    pack = load_pack("forge@v1", None).ref
+    base = disclosure(pack=pack, changes="Adds Forge as a provider.", test_command="pytest -q",
+                      workspace=str(tmp_path), ai_note=False)  # fmt: skip
+    body = composed_body("", base, settings)
+    assert body.startswith("## What this changes\n\nAdds Forge as a provider.")
+    assert "`pytest -q` passed." in body and "## About Forge" in body
+    off = composed_body(
+        "", base.model_copy(update={"pack_options": {"about_forge": False}}), settings
+    )
+    assert "About Forge" not in off and "Adds Forge as a provider." in off
+    assert composed_body("My own words.", base, settings) == "My own words.\n"

@@ -34,4 +34,8 @@ def pr_disclosure(record: RunRecord) -> PrDisclosure | None:
         tests_passed=record.grade is not None
         and record.grade.reason_code == ReasonCode.TESTS_PASSED,
         signed_off=record.commit is not None and record.commit.signed_off,
+        pack=record.skills,
+        pack_options=record.skill_options,
+        changes=record.changes or (record.auto.changes if record.auto else ""),
+        test_command=record.repo_contract.toolchain.test if record.repo_contract else None,
     )
