@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from common.errors import Refused, UsageError
+from common.errors import OperatorError, Refused, UsageError
 from common.settings import Settings
 from contracts.skills import STAGES
 from starter.cli.options import JsonOption, KeyOption, ReasonOption, RunIdOption
@@ -126,7 +126,11 @@ def stats(
 
         async def outcomes(run_id: str) -> tuple[str, Any]:
             async with gate:
-                return run_id, (await runs.get_run(run_id)).stage_outcomes
+                try:
+                    return run_id, (await runs.get_run(run_id)).stage_outcomes
+                except OperatorError as err:  # a run no worker answers for: counted, skipped
+                    typer.echo(f"agentpr: skipped {run_id}: {err.message}", err=True)
+                    return run_id, []
 
         return dict(await asyncio.gather(*(outcomes(row.run_id) for row in rows)))
 
