@@ -95,7 +95,13 @@ from contracts.run import (
     RunSummary,
     Transition,
 )
-from contracts.skills import RepoContract, SkillPackRef, SkillStage, SkillStageInput
+from contracts.skills import (
+    RepoContract,
+    SkillPackRef,
+    SkillStage,
+    SkillStageInput,
+    StageOutcome,
+)
 from contracts.states import (
     RunState,
     allowed_from,
@@ -225,6 +231,7 @@ __all__ = [
     "SkillPackRef",
     "SkillStage",
     "SkillStageInput",
+    "StageOutcome",
     "RunResult",
     "RunSpec",
     "RunStart",

@@ -303,7 +303,7 @@ class RunSteps(RunCore):
         def effect(record: RunRecord) -> None:
             record.grade = outcome.grade
             record.last_agent_step = outcome
-            remember_stage(record, outcome)
+            remember_stage(record, outcome, RunState.DISCOVERY)
             record.reports["discovery_runtime"] = outcome.report
             record.reports["discovery_transcript"] = outcome.transcript
             if outcome.contract is not None:
@@ -327,12 +327,13 @@ class RunSteps(RunCore):
         kind: str = "agent",
     ) -> CommandResult:
         grade = outcome.grade
-        target = target_for_grade(self._record.state, grade.verdict, success_state)
+        state = self._record.state
+        target = target_for_grade(state, grade.verdict, success_state)
 
         def effect(record: RunRecord) -> None:
             record.grade = grade
             record.last_agent_step = outcome
-            remember_stage(record, outcome)
+            remember_stage(record, outcome, state)
             record.reports[f"{kind}_runtime"] = outcome.report
             record.reports[f"{kind}_transcript"] = outcome.transcript
 

@@ -109,19 +109,23 @@ def stats(
     campaign: Annotated[
         str | None, typer.Option("--campaign", help="Only the runs of this campaign.")
     ] = None,
+    repo: Annotated[
+        str | None, typer.Option("--repo", help="Only the runs of this repository (owner/name).")
+    ] = None,
     limit: Annotated[
         int, typer.Option("--limit", min=1, help="At most N runs, newest first.")
     ] = 500,
     as_json: JsonOption = False,
 ) -> None:
-    """Runs, pass rate, top reason codes and median duration per pack, version and stage."""
+    """Runs, pass rate, top reason codes and median duration per pack, version and stage (a
+    run without a pack counts as the one-stage pack prompt@<prompt version>)."""
     import asyncio
 
     from skills.stats import stage_stats
     from starter.cli.invoke import with_runs
 
     async def action(runs: RunClient) -> Any:
-        rows = await runs.list_runs(campaign=campaign, limit=limit)
+        rows = await runs.list_runs(campaign=campaign, repo=repo, limit=limit)
         gate = asyncio.Semaphore(8)
 
         async def outcomes(run_id: str) -> tuple[str, Any]:

@@ -47,12 +47,15 @@ def agent_env(env: Env, tmp_path: Path) -> Env:
     return codex_worker(env, tmp_path)
 
 
-def staged_run(env: Env, remotes: Remotes, server: ScriptedModelServer, *extra: str) -> str:
+def staged_run(
+    env: Env, remotes: Remotes, server: ScriptedModelServer, *extra: str, repo: str = "calc"
+) -> str:
     run_id = new_run_id()
+    follow = ["--prompt-version", "v1"] if "--prompt-file" in extra else ["--skills", "change@v1"]
     args = [
-        "create-run", "--owner", "demo", "--repo", "calc", "--run-id", run_id,
+        "create-run", "--owner", "demo", "--repo", repo, "--run-id", run_id,
         "--upstream-url", remotes.upstream_url, "--fork-url", remotes.fork_url,
-        "--mode", "auto", "--skills", "change@v1", "--skip-network-check", *extra,
+        "--mode", "auto", *follow, "--skip-network-check", *extra,
     ]  # fmt: skip
     for override in server.codex_args():
         if override != "-c":
@@ -176,20 +179,24 @@ def test_an_implementation_that_strays_from_the_plan_goes_to_a_person(
     assert "STRAY.md" in record["grade"]["reasons"][0]
 
 
-@pytest.mark.skip(
-    reason="passes alone; in the full session other staged runs share the namespace and the "
-    "exact counts differ — to be isolated with a campaign filter (issue 14, next session)"
-)
-def test_stats_per_pack_and_stage(agent_env: Env, remotes: Remotes) -> None:
+def test_stats_per_pack_and_stage(agent_env: Env, remotes: Remotes, tmp_path: Path) -> None:
     """`skills stats` reads every run's stage outcomes: here one discovery that passed and one
-    skip, then one that went to a person."""
+    skip, then one that went to a person; and a `--prompt-file` run, counted as the one-stage
+    pack prompt@v1. A repository of its own keeps other tests' runs out of the counts."""
+    repo = f"calc-{new_run_id()[-8:]}"
     with ScriptedModelServer([say(contract("skip"))]) as server:
-        first = staged_run(agent_env, remotes, server)
+        first = staged_run(agent_env, remotes, server, repo=repo)
         wait_for_state(agent_env, first, {"SKIPPED"}, timeout=120)
     with ScriptedModelServer([say(contract("needs_review"))]) as server:
-        second = staged_run(agent_env, remotes, server)
+        second = staged_run(agent_env, remotes, server, repo=repo)
         wait_for_state(agent_env, second, {"NEEDS_HUMAN_REVIEW"}, timeout=120)
-    rows = json.loads(ok(agent_env.cli("skills", "stats", "--json")))
+    task = tmp_path / "task.md"
+    task.write_text("Add multiply to calc.py.")
+    steps = [run_command(ADD_MULTIPLY), run_command("python3 -m pytest -q"), say("STATUS: PASS")]
+    with ScriptedModelServer(steps) as server:
+        third = staged_run(agent_env, remotes, server, "--prompt-file", str(task), repo=repo)
+        wait_for_state(agent_env, third, {"PUSHED", "NEEDS_HUMAN_REVIEW", "FAILED_RETRYABLE"}, timeout=180)  # fmt: skip
+    rows = json.loads(ok(agent_env.cli("skills", "stats", "--repo", f"demo/{repo}", "--json")))
     discover = next(r for r in rows if (r["pack"], r["stage"]) == ("change@v1", "discover"))
     assert discover["runs"] == 2 and discover["steps"] == 2 and discover["pass_rate"] == 0.5
     assert {r["reason_code"] for r in discover["top_reasons"]} == {
@@ -197,5 +204,7 @@ def test_stats_per_pack_and_stage(agent_env: Env, remotes: Remotes) -> None:
         "contract_needs_review",
     }
     assert discover["median_duration_s"] is not None
-    text = ok(agent_env.cli("skills", "stats"))
-    assert "change@v1" in text and "discover" in text
+    prompt = next(r for r in rows if r["pack"] == "prompt@v1")
+    assert (prompt["stage"], prompt["runs"], prompt["steps"]) == ("implement", 1, 1)
+    text = ok(agent_env.cli("skills", "stats", "--repo", f"demo/{repo}"))
+    assert "change@v1" in text and "discover" in text and "prompt@v1" in text

@@ -12,6 +12,7 @@ from contracts import (
     RunRecord,
     SkillStage,
     SkillStageInput,
+    StageOutcome,
     Verdict,
 )
 from contracts.states import RunState
@@ -103,7 +104,23 @@ def refuse_approve_plan(record: RunRecord, request: ApprovePlanRequest) -> Refus
 REMEMBERED_STAGES = 50
 
 
-def remember_stage(record: RunRecord, outcome: AgentStepResult) -> None:
-    if outcome.stage is not None:
-        record.stage_outcomes.append(outcome.stage)
+# A run without a pack follows its prompt (`--prompt-file`) as a one-stage pack of this name, so
+# `skills stats` compares prompt versions with packs.
+PROMPT_PACK = "prompt"
+
+
+def remember_stage(record: RunRecord, outcome: AgentStepResult, state: RunState) -> None:
+    """Keep the stage an agent step ran for `skills stats`: the pack's own, or for a run
+    whose prompt is the plan, `prompt@<prompt version>` (implement, or fix when iterating)."""
+    stage = outcome.stage
+    if stage is None and record.skills is None and outcome.engine != Engine.COMMAND:
+        stage = StageOutcome(
+            pack=f"{PROMPT_PACK}@{record.prompt_version}",
+            stage="fix" if state == RunState.ITERATING else "implement",
+            verdict=outcome.grade.verdict.value,
+            reason_code=outcome.grade.reason_code,
+            duration_s=outcome.duration_s,
+        )
+    if stage is not None:
+        record.stage_outcomes.append(stage)
         del record.stage_outcomes[:-REMEMBERED_STAGES]

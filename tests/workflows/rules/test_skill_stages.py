@@ -23,6 +23,7 @@ from workflows.rules.auto_driver import AutoStep, DriverState, next_auto_step, v
 from workflows.rules.skill_stages import (
     discovery_target,
     refuse_approve_plan,
+    remember_stage,
     skill_stage_input,
 )
 
@@ -127,3 +128,24 @@ def test_a_campaign_run_asks_for_a_pr_slot_before_requesting_its_pr() -> None:
     granted = run.model_copy(update={"pr_slot_asked": True, "pr_slot_granted": True})
     assert next_auto_step(granted, paced) == AutoStep.REQUEST_PR
     assert next_auto_step(run, DRIVER) == AutoStep.REQUEST_PR  # runs from before the patch
+
+
+@pytest.mark.parametrize(
+    ("fields", "engine", "state", "remembered"),
+    [
+        ({}, Engine.CODEX, S.IMPLEMENTING, ("prompt@v1", "implement")),  # --prompt-file: one stage
+        ({}, Engine.CLAUDE, S.ITERATING, ("prompt@v1", "fix")),
+        ({}, Engine.COMMAND, S.IMPLEMENTING, None),  # a codemod follows no prompt
+        ({"skills": PACK}, Engine.CODEX, S.IMPLEMENTING, None),  # the pack's stage comes from the step
+    ],
+)  # fmt: skip
+def test_a_prompt_file_run_counts_as_a_one_stage_pack(
+    fields: dict, engine: Engine, state: RunState, remembered: tuple[str, str] | None  # type: ignore[type-arg]
+) -> None:
+    run = auto_record(state, **fields)
+    step = outcome(Verdict.PASS, None, "ok").model_copy(update={"engine": engine})
+    remember_stage(run, step, state)
+    kept = [(s.pack, s.stage) for s in run.stage_outcomes]
+    assert kept == ([remembered] if remembered else [])
+    if remembered:
+        assert run.stage_outcomes[0].verdict == "PASS" and run.stage_outcomes[0].reason_code == "ok"
