@@ -21,6 +21,8 @@ from engines.contract import full_prompt
 from engines.node_clis import installed_cli
 from grading.evidence import Collector, Evidence, as_int_or_none, as_text, json_events
 
+READ_ONLY_DENIED = "Edit,MultiEdit,Write,NotebookEdit"
+
 
 class ClaudeEngine:
     engine = Engine.CLAUDE
@@ -46,6 +48,11 @@ class ClaudeEngine:
         ]
         if step.codex_model:
             argv += ["--model", step.codex_model]
+        if step.codex_sandbox == "read-only":
+            # A read-only stage (a skill pack's discovery): Claude has no sandbox flag, so its
+            # editing tools are denied; a file changed anyway (a shell redirect) is still caught
+            # by the discovery's grade (grading/discovery.py).
+            argv += ["--disallowedTools", READ_ONLY_DENIED]
         return argv
 
     def stdin(self, step: AgentStepInput) -> str | None:

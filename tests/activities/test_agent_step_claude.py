@@ -108,3 +108,39 @@ def test_claude_with_a_failing_server_is_bounded_by_the_wall_clock(
     assert record["grade"]["verdict"] == "RETRYABLE", record["grade"]
     assert record["state"] == "FAILED_RETRYABLE"
     assert stray_processes(run_id) == []
+
+
+def test_claude_discovery_ends_with_a_contract_in_a_final_json_block(
+    env: Env, remotes: Remotes, tmp_path: Path
+) -> None:
+    """A skill pack's discovery with Claude Code: no --output-schema there, so the contract is
+    the final message's last JSON block; its editing tools are denied (read-only stage)."""
+    from tests.operator_steps import ok, wait_for_state
+    from tests.run_env import new_run_id
+    from tests.skills.test_staged_runs import contract
+
+    steps = [
+        run_bash("cat calc.py"),
+        say("I read calc.py and its tests.\n\n```json\n" + contract() + "\n```"),
+    ]
+    with ScriptedMessagesServer(steps) as server:
+        configure(env, server, tmp_path / "claude-home")
+        env.reconfigure(git_author_name="Ops", git_author_email="ops@example.com")
+        run_id = new_run_id()
+        ok(env.cli(
+            "create-run", "--owner", "demo", "--repo", "calc", "--run-id", run_id,
+            "--upstream-url", remotes.upstream_url, "--fork-url", remotes.fork_url,
+            "--mode", "auto", "--engine", "claude", "--skills", "change@v1", "--approve-plans",
+            "--skip-network-check",
+        ))  # fmt: skip
+        record = wait_for_state(env, run_id, {"PLAN_READY", "NEEDS_HUMAN_REVIEW", "FAILED_RETRYABLE"}, timeout=180)  # fmt: skip
+    assert record["state"] == "PLAN_READY", [(h["command"], h["reason"]) for h in record["history"]]
+    assert record["repo_contract"]["plan"]["target_files"] == ["calc.py"]
+    assert record["stage_outcomes"][0]["pack"] == "change@v1"
+    assert record["last_agent_step"]["engine"] == "claude"
+    runtime = json.loads(Path(record["reports"]["discovery_runtime"]).read_text())
+    argv = runtime["command_line"]
+    assert argv[argv.index("--disallowedTools") + 1] == "Edit,MultiEdit,Write,NotebookEdit"
+    assert "--output-schema" not in argv
+    first = json.dumps(server.requests[0])
+    assert "task-packet.json" in first and "Stage: discover" in first
