@@ -20,6 +20,7 @@ from types import CodeType, ModuleType
 
 import structlog
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from activities import build_activities
@@ -27,7 +28,9 @@ from activities.agent import AgentActivities
 from activities.github import GitHubActivities
 from activities.redacted_failures import RedactActivityFailures
 from common.connection import connect
+from common.errors import Refused
 from common.logs import configure_logging
+from common.metrics import metrics_runtime, sample_runs_by_state
 from common.settings import Settings
 from workflows.campaign import CampaignWorkflow
 from workflows.run import IntegrationRunWorkflow
@@ -136,7 +139,8 @@ async def run_workers(workers: list[Worker], stop: asyncio.Event) -> None:
 
 async def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM, then shut down gracefully."""
-    client = await connect(settings)
+    runtime = serving_metrics(settings)
+    client = await connect(settings, runtime)
     configure_logging(secrets=settings.secret_values)
     workers = build_workers(client, settings)
     stop = asyncio.Event()
@@ -151,5 +155,30 @@ async def run_worker(settings: Settings) -> None:
         agent_slots=settings.agent_slots,
         workflow_cache=settings.workflow_cache,
     )
+    sampler = (
+        asyncio.create_task(
+            sample_runs_by_state(client, runtime.metric_meter, stop, settings.metrics_sample_s)
+        )
+        if runtime is not None
+        else None
+    )
+    if runtime is not None:
+        log.info(
+            "metrics served",
+            url=f"http://{settings.metrics_host}:{settings.metrics_port}/metrics",
+        )
     await run_workers(workers, stop)
+    if sampler is not None:
+        await sampler
     log.info("worker stopped")
+
+
+def serving_metrics(settings: Settings) -> Runtime | None:
+    """The runtime serving `/metrics`, or one line when its port cannot be bound."""
+    try:
+        return metrics_runtime(settings)
+    except ValueError as err:  # how the SDK core reports a port it cannot bind
+        raise Refused(
+            f"cannot serve metrics on {settings.metrics_host}:{settings.metrics_port}: "
+            f"{' '.join(str(err).split())[:200]}"
+        ) from None

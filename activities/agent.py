@@ -27,6 +27,7 @@ from activities.git import Git
 from activities.runtime_env import guarded_env, load_runtime_overrides, overrides_path_from_env
 from activities.skill_stage import contract_from_message, prepare_stage
 from activities.workspace import inside, write_report
+from common.metrics import record_agent_step
 from common.redaction import Redactor
 from common.settings import Settings
 from contracts import (
@@ -325,6 +326,7 @@ class AgentActivities:
             at=now_dt,
             reasons=outcome.reasons,
         )
+        record_agent_step(request.engine.value, outcome.verdict.value, duration, evidence.usage)
         report = write_report(
             settings,
             f"{request.run_id}_agent_runtime_{stamp}.json",

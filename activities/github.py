@@ -16,6 +16,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from common.metrics import record_github_write
 from common.settings import Settings
 from contracts import (
     CiBaseline,
@@ -151,6 +152,7 @@ class GitHubActivities:
                     for existing in repo.get_pulls(state="open", head=request.head):
                         return _info(existing, created=False)
                 raise
+            record_github_write("create_pull_request")
             activity.logger.info("opened PR #%s for %s", pr.number, request.run_id)
             return _info(pr, created=True)
         except GithubException as err:
@@ -186,6 +188,7 @@ class GitHubActivities:
                 return outcome.model_copy(update={"done": False, "detail": detail})
             comment_id = _comment_once(pull, request)[0] if request.body.strip() else None
             pull.edit(state="closed")
+            record_github_write("close_pull_request")
             activity.logger.info(
                 "closed PR #%s of %s for %s", request.pr_number, request.repo, request.run_id
             )
@@ -203,6 +206,7 @@ def _comment_once(pull: Any, request: PullRequestActionInput) -> tuple[int, bool
         if marker in (comment.body or ""):
             return int(comment.id), False
     comment = pull.create_issue_comment(f"{request.body.rstrip()}\n\n{marker}")
+    record_github_write("comment")
     return int(comment.id), True
 
 

@@ -16,6 +16,7 @@ from activities.git import Git, GitError
 from activities.github import github_client
 from activities.governance import scan_repository
 from activities.runtime_env import RUNTIME_DIR_NAME
+from common.metrics import record_github_write
 from common.policy import PolicyError, load_policy
 from common.settings import Settings
 from contracts import PrepareInput, PrepareResult, WorkspaceInfo
@@ -83,6 +84,7 @@ class GitHubRemotes:
             except UnknownObjectException:
                 pass
             fork = upstream.create_fork()
+            record_github_write("create_fork")
             on_fork_requested()
             try:
                 ready = self.github.get_repo(fork.full_name)

@@ -11,6 +11,7 @@ from temporalio.api.operatorservice.v1 import (
 )
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
 from common.errors import Refused, UsageError
@@ -84,7 +85,8 @@ def tls_option(settings: Settings) -> bool | TLSConfig:
     )
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
+    """A client for every door; the worker passes a runtime that serves its metrics."""
     tls = tls_option(settings)
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     try:
@@ -94,6 +96,7 @@ async def connect(settings: Settings) -> Client:
             data_converter=pydantic_data_converter,
             tls=tls,
             api_key=api_key,
+            runtime=runtime,
         )
     except RuntimeError as err:  # the SDK reports transport failures as RuntimeError
         if "connect" in str(err).lower():

@@ -81,6 +81,17 @@ def _number(
     return number
 
 
+def _port(env: Mapping[str, str], name: str) -> int | None:
+    if not env.get(name):
+        return None
+    port: int = _number(env, name, 0)
+    if port > 65535:
+        from common.errors import UsageError
+
+        raise UsageError(f"{name}: expected a port (1-65535), got {port}")
+    return port
+
+
 def _agent_env(path: str | None) -> dict[str, str]:
     if not path:
         return {}
@@ -152,6 +163,12 @@ class Settings(BaseModel):
     npm_registry_url: str = DEFAULT_NPM_REGISTRY_URL
     # The operator's skill packs (<dir>/<name>/<version>/manifest.json), before the built-in.
     skills_dir: Path | None = None
+    # The worker's Prometheus endpoint (the SDK's metrics and agentpr's); None: no endpoint.
+    metrics_port: int | None = None
+    # The address it binds (127.0.0.1: reachable from this machine only).
+    metrics_host: str = "127.0.0.1"
+    # How often the worker counts runs by state for `agentpr_runs` (one visibility query each).
+    metrics_sample_s: float = 30.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -192,6 +209,11 @@ class Settings(BaseModel):
             pypi_url=env.get("AGENTPR_PYPI_URL") or DEFAULT_PYPI_URL,
             npm_registry_url=env.get("AGENTPR_NPM_REGISTRY_URL") or DEFAULT_NPM_REGISTRY_URL,
             skills_dir=_path(env.get("AGENTPR_SKILLS_DIR")),
+            metrics_port=_port(env, "AGENTPR_METRICS_PORT"),
+            metrics_host=env.get("AGENTPR_METRICS_HOST") or "127.0.0.1",
+            metrics_sample_s=_number(
+                env, "AGENTPR_METRICS_SAMPLE_S", 30.0, kind=float, minimum=0.1
+            ),
         )
 
     @property

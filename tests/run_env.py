@@ -108,6 +108,8 @@ def settings_environ(settings: Settings) -> dict[str, str]:
         "AGENTPR_TELEGRAM_API_URL": settings.telegram_api_url,
         "AGENTPR_PYPI_URL": settings.pypi_url,
         "AGENTPR_NPM_REGISTRY_URL": settings.npm_registry_url,
+        # A developer's own .env in the checkout must not reach the tests' CLI calls.
+        "AGENTPR_ENV_FILE": "0",
     }
     optional = {
         "AGENTPR_WORKSPACE_ROOT": settings.workspace_root_override,

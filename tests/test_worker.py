@@ -105,3 +105,78 @@ def test_the_worker_refuses_a_bad_cache_size_in_one_line(env: Env) -> None:
     done = env.cli("worker", timeout=30)
     assert done.returncode == 2
     assert done.stderr.strip() == "agentpr: AGENTPR_WORKFLOW_CACHE: expected at least 1, got '-3'"
+
+
+def scrape(port: int) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        return response.read().decode()
+
+
+def wait_for_metric(port: int, *needles: str, timeout: float = 60) -> str:
+    """Until every needle is on a line of /metrics (a needle `name{a="b"` is the metric's name
+    and one label: Prometheus sorts the labels)."""
+    import time
+
+    def seen(needle: str, lines: list[str]) -> bool:
+        name, _, label = needle.partition("{")
+        return any(line.startswith(name) and label in line for line in lines)
+
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline:
+        try:
+            text = scrape(port)
+        except OSError:
+            text = ""
+        if all(seen(needle, text.splitlines()) for needle in needles):
+            return text
+        time.sleep(0.2)
+    raise AssertionError(f"never saw {needles} in /metrics:\n{text[-2000:]}")
+
+
+def test_the_worker_serves_prometheus_metrics(env: Env, tmp_path: Path) -> None:
+    """`agentpr worker --metrics-port`: the SDK's metrics and agentpr's (runs by state, agent
+    steps and their duration) on one endpoint, as Prometheus scrapes it."""
+    import subprocess
+
+    from standins.git_repos import make_remotes
+    from tests.agent_steps import ADD_MULTIPLY, implementing_run
+    from tests.operator_steps import show
+    from tests.run_env import agentpr_command, free_port
+
+    env.stop_worker()  # this test's worker is the CLI's
+    port = free_port()
+    environ = {**env.environ, "AGENTPR_METRICS_SAMPLE_S": "0.5"}
+    worker = subprocess.Popen(
+        [*agentpr_command(), "worker", "--metrics-port", str(port)],
+        env=environ,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for_metric(port, 'agentpr_runs{state="QUEUED"', "temporal_")
+        run_id = implementing_run(env, make_remotes(tmp_path / "git"))
+        step = env.cli(
+            "run-agent-step", "--run-id", run_id, "--engine", "command", "--command",
+            ADD_MULTIPLY, "--skip-preflight", "--success-state", "LOCAL_VALIDATING",
+            timeout=120,
+        )  # fmt: skip
+        assert step.returncode in (0, 1), step.stderr  # graded either way
+        state = show(env, run_id)["state"]
+        text = wait_for_metric(
+            port,
+            'agentpr_agent_steps{engine="command"',
+            "agentpr_agent_step_seconds_bucket",
+            f'agentpr_runs{{state="{state}"',
+        )
+        assert "temporal_activity_execution_latency" in text or "temporal_workflow" in text
+        # A second worker on the same port: one line, not a traceback.
+        clash = env.cli("worker", "--metrics-port", str(port), timeout=30)
+        assert clash.returncode == 1 and "Traceback" not in clash.stderr
+        assert f"cannot serve metrics on 127.0.0.1:{port}" in clash.stderr
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)

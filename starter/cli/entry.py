@@ -1,4 +1,5 @@
-"""The `agentpr` executable: the fast lane first (stdlib only), else the full Typer CLI."""
+"""The `agentpr` executable: `.env` read, then the fast lane (stdlib only), else the full Typer
+CLI."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ from typing import NoReturn
 
 
 def main() -> NoReturn:
+    from common.env_file import EnvFileError, load_env_file
     from starter.cli.fast_lane import try_fast_lane
+
+    try:
+        load_env_file()  # fills only what the environment leaves unset
+    except EnvFileError as err:
+        print(f"agentpr: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
 
     code = try_fast_lane(sys.argv[1:])
     if code is not None:

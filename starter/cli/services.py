@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -18,6 +19,24 @@ if TYPE_CHECKING:
 PortOption = Annotated[int, typer.Option("--port", help="Temporal frontend (gRPC) port.")]
 UiPortOption = Annotated[int, typer.Option("--ui-port", help="Web UI port.")]
 HeadlessOption = Annotated[bool, typer.Option("--headless", help="Do not serve the Web UI.")]
+MetricsPortOption = Annotated[
+    int | None,
+    typer.Option(
+        "--metrics-port",
+        min=1,
+        max=65535,
+        help="Serve Prometheus metrics at http://127.0.0.1:PORT/metrics (AGENTPR_METRICS_PORT).",
+    ),
+]
+
+
+def _with_metrics_port(port: int | None) -> None:
+    """The flag wins over AGENTPR_METRICS_PORT; set in the environment so that `up`'s worker
+    process gets it too."""
+    if port is not None:
+        os.environ["AGENTPR_METRICS_PORT"] = str(port)
+
+
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
@@ -35,11 +54,15 @@ def server(
 
 
 def up(
-    port: PortOption = 7233, ui_port: UiPortOption = 8233, headless: HeadlessOption = False
+    port: PortOption = 7233,
+    ui_port: UiPortOption = 8233,
+    headless: HeadlessOption = False,
+    metrics_port: MetricsPortOption = None,
 ) -> None:
     """Dev server plus worker in one process tree (what `make up` runs); Ctrl-C stops both."""
     from starter.devserver import serve
 
+    _with_metrics_port(metrics_port)
     set_level("INFO")
     code = serve(
         Settings.from_env(), port=port, ui_port=ui_port, headless=headless, with_worker=True
@@ -47,10 +70,11 @@ def up(
     raise typer.Exit(code)
 
 
-def worker() -> None:
+def worker(metrics_port: MetricsPortOption = None) -> None:
     """Host the workflows and activities (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, AGENTPR_TASK_QUEUE)."""
     from worker import run_worker
 
+    _with_metrics_port(metrics_port)
     set_level("INFO")
     asyncio.run(run_worker(Settings.from_env()))
 

@@ -140,7 +140,10 @@ def test_a_campaign_run_asks_for_a_pr_slot_before_requesting_its_pr() -> None:
     ],
 )  # fmt: skip
 def test_a_prompt_file_run_counts_as_a_one_stage_pack(
-    fields: dict, engine: Engine, state: RunState, remembered: tuple[str, str] | None  # type: ignore[type-arg]
+    fields: dict,
+    engine: Engine,
+    state: RunState,
+    remembered: tuple[str, str] | None,  # type: ignore[type-arg]
 ) -> None:
     run = auto_record(state, **fields)
     step = outcome(Verdict.PASS, None, "ok").model_copy(update={"engine": engine})
