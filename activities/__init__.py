@@ -8,6 +8,8 @@
 - maintainer_policy.py the repository's rules on AI/automated PRs and its recent PRs, read
                 through the API before any fork
 - runtime_env.py the guardrail environment for every agent/command a run executes
+- landing.py    check_landed: is a closed PR's change on the default branch (merged,
+                squashed, applied by hand, reverted)?
 - git.py        git with credentials via GIT_ASKPASS, heartbeats, scrubbed errors
 """
 
@@ -25,6 +27,7 @@ def build_activities(settings: Settings) -> list[Callable[..., Any]]:
     from activities.checks import PreflightActivities
     from activities.finish import FinishActivities
     from activities.github import GitHubReadActivities
+    from activities.landing import LandingActivities
     from activities.maintainer_policy import MaintainerPolicyActivities
     from activities.pr_request import PrRequestActivities
     from activities.workspace import WorkspaceActivities
@@ -35,6 +38,7 @@ def build_activities(settings: Settings) -> list[Callable[..., Any]]:
         FinishActivities(settings).finish_run,
         GitHubReadActivities(settings).fetch_pull_request_status,
         GitHubReadActivities(settings).read_ci_baseline,
+        LandingActivities(settings).check_landed,
         PrRequestActivities(settings).write_pr_request,
         MaintainerPolicyActivities(settings).read_policy_documents,
         MaintainerPolicyActivities(settings).list_recent_pull_requests,

@@ -119,12 +119,14 @@ class Git:
             raise GitError(args, process.returncode, self.scrub(err or out))
         return self.scrub(out).strip()
 
-    def ok(self, *args: str, cwd: Path | None = None) -> bool:
+    def ok(
+        self, *args: str, cwd: Path | None = None, extra_env: Mapping[str, str] | None = None
+    ) -> bool:
         """Whether `git ARGS` succeeds (for questions such as: does this ref exist?)."""
         result = subprocess.run(
             ["git", *args],
             cwd=cwd,
-            env=self.env,
+            env={**self.env, **(extra_env or {})},
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=120,

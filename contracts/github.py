@@ -226,3 +226,28 @@ class PullRequestActionResult(Contract):
     done: bool  # False: nothing to do (e.g. the PR was already closed)
     detail: str = ""
     comment_id: int | None = None
+
+
+# How a run's change stands on the upstream's default branch once its PR is closed:
+# merged (its commits are on the branch and the change is still there), found (the change is
+# there without the PR's commits: a squash or rebase merge, or applied by hand), edited (the
+# PR's commits are on the branch and nothing reverted them, but later commits changed the same
+# lines), reverted, absent, or unknown (the check could not run).
+LandingHow = Literal["merged", "found", "edited", "reverted", "absent", "unknown"]
+
+
+class LandedCheckInput(Contract):
+    run_id: str
+    workspace_path: str
+    base_branch: str = Field(max_length=255)
+    base_sha: str = Field(max_length=64)  # where the run's branch started
+    head_sha: str = Field(max_length=64)  # the PR's last head
+
+
+class LandedCheck(Contract):
+    """Whether the change landed: on the default branch, not just merged."""
+
+    landed: bool | None  # None: unknown
+    how: LandingHow
+    detail: str = Field(default="", max_length=500)
+    default_branch_sha: str | None = None

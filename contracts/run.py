@@ -9,7 +9,13 @@ from pydantic import ConfigDict, Field, PositiveInt
 
 from contracts.base import Contract
 from contracts.commands import AgentStepRequest, AutoPlan, CommandResult
-from contracts.github import CiBaseline, DodBypass, GitHubFactRecord, PullRequestAsk
+from contracts.github import (
+    CiBaseline,
+    DodBypass,
+    GitHubFactRecord,
+    LandedCheck,
+    PullRequestAsk,
+)
 from contracts.maintainer_policy import MaintainerPolicy
 from contracts.names import GitHubOwner, GitHubRepo, RunId
 from contracts.policy import RunPolicy
@@ -141,6 +147,8 @@ class RunRecord(RunSpec):
     # Every skill stage the run's agent steps ran (newest last, bounded): `skills stats`.
     stage_outcomes: list[StageOutcome] = Field(default_factory=list)
     plan_approved_by: Actor | None = None
+    # Once the PR closed (merged or not): whether the change is on the default branch.
+    landed: LandedCheck | None = None
     # Campaign runs: asked the campaign for a PR slot (per-owner cap), and got it.
     pr_slot_asked: bool = False
     pr_slot_granted: bool = False
@@ -173,6 +181,8 @@ class CarriedState(Contract):
     # interrupted agent step again.
     auto_tried_at: int = -1
     auto_interrupted_retries: int = 0
+    # The PR closed: check whether the change landed on the default branch.
+    landing_check_pending: bool = False
 
 
 class RunStart(Contract):

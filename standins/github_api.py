@@ -54,7 +54,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from standins.loopback import LoopbackHTTPServer
 
@@ -472,17 +472,25 @@ class FakeGitHub(LoopbackHTTPServer):
             return [self._pull_json(pull, None, full=True) for pull in pulls]
 
     def merge_pull(
-        self, owner: str, repo: str, number: int, *, by: str | None = None
+        self,
+        owner: str,
+        repo: str,
+        number: int,
+        *,
+        by: str | None = None,
+        method: Literal["merge", "squash"] = "merge",
     ) -> dict[str, Any]:
-        """Mark the pull request merged, as the merge button does. The git repositories are
-        left alone; `merge_commit_sha` is the head commit, as after a rebase merge."""
+        """Merge the pull request as the merge button does: a merge commit (or, `squash`, one
+        commit with the PR's changes) on the base branch of the base repository's git
+        repository, `merge_commit_sha` naming it. A conflict leaves git alone and
+        `merge_commit_sha` at the head commit (as if merged outside this stand-in)."""
         with self._lock:
             pull = self._pull(owner, repo, number)
             self._refresh(pull)
             now = _now_iso()
             pull.state, pull.closed_at, pull.merged_at, pull.updated_at = "closed", now, now, now
             pull.merged_by = self._person(by or "maintainer")
-            pull.merge_commit_sha = pull.head_sha
+            pull.merge_commit_sha = _merge_in_git(pull, method) or pull.head_sha
             return self._pull_json(pull, None, full=True)
 
     def close_pull(self, owner: str, repo: str, number: int) -> dict[str, Any]:
@@ -2023,6 +2031,39 @@ def _utc_iso(git_date: str) -> str:
 def _queued_response(reply: QueuedReply) -> ApiResponse:
     status, body_json, *extra = reply
     return ApiResponse(status, body_json, dict(extra[0]) if extra else {})
+
+
+def _merge_in_git(pull: _Pull, method: str) -> str | None:
+    """Write the merge into the base repository's base branch (plumbing only: the bare
+    repository has no work tree); the new commit, or None when git cannot merge cleanly."""
+    base = pull.repo
+    ref = f"refs/pull/{pull.number}/head"  # where GitHub keeps a PR's head too
+    if _git(
+        base, "fetch", "--quiet", str(pull.head_repo.bare_path), f"+{pull.head_sha}:{ref}"
+    ).returncode:
+        return None
+    base_sha = _branch_sha(base, pull.base_ref)
+    if base_sha is None:
+        return None
+    tree = _git(base, "merge-tree", "--write-tree", base_sha, pull.head_sha)
+    if tree.returncode != 0:
+        return None
+    author = ["-c", "user.name=Maintainer", "-c", "user.email=maintainer@example.com"]
+    if method == "squash":
+        parents, message = ["-p", base_sha], f"{pull.title} (#{pull.number})"
+    else:
+        parents = ["-p", base_sha, "-p", pull.head_sha]
+        message = f"Merge pull request #{pull.number} from {pull.head_repo.owner}/{pull.head_ref}"
+    commit = subprocess.run(
+        ["git", *author, "--git-dir", str(base.bare_path), "commit-tree",
+         tree.stdout.split()[0], *parents, "-m", message],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if commit.returncode != 0:
+        return None
+    sha = commit.stdout.strip()
+    moved = _git(base, "update-ref", f"refs/heads/{pull.base_ref}", sha, base_sha)
+    return sha if moved.returncode == 0 else None
 
 
 def _git(repo: _Repo, *args: str) -> subprocess.CompletedProcess[str]:

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.github import GitHubReadActivities
+    from activities.landing import LandingActivities
     from contracts import (
         Actor,
         CheckRecord,
@@ -19,6 +20,8 @@ with workflow.unsafe.imports_passed_through():
         CommandResult,
         GitHubEvent,
         GitHubFactRecord,
+        LandedCheck,
+        LandedCheckInput,
         LinkPrRequest,
         PullRequestStatus,
         PullRequestStatusInput,
@@ -38,6 +41,7 @@ from workflows.rules.github_facts import (
     fact_targets,
     head_checks_after,
     human_takeover,
+    landing_target,
     pre_existing_failure,
     push_undecided,
     stale_commit,
@@ -141,6 +145,8 @@ class GitHubTracking(RunCore):
             record.head_sha = event.head_sha  # follow the person's commit from now on
         for target in targets:
             self._apply(f"github:{event.kind}", request, target)
+        if event.kind == "pr_closed" and targets:
+            self._carried.landing_check_pending = True  # the main loop looks at the branch
         if fact_starts_iteration(record, targets):
             self._carried.iterate_pending = True
         if fail_closed and not held_back:
@@ -186,6 +192,47 @@ class GitHubTracking(RunCore):
         facts_seen.append(key)
         del facts_seen[:-REMEMBERED_FACTS]
         return f"{summary}: {outcome}"
+
+    # ---- landed, not just merged ---------------------------------------------------------
+
+    def _landing_check_due(self) -> bool:
+        return self._carried.landing_check_pending and self._step is None
+
+    async def _check_landing(self) -> None:
+        """Once the PR closed: is the change on the default branch? A merge may have been
+        reverted; a PR closed unmerged may have been applied another way (then the run is
+        done). A check that cannot run leaves `landed` unknown; the run is not held by it."""
+        self._carried.landing_check_pending = False
+        record = self._record
+        if not workflow.patched("landed-check"):
+            return
+        if record.workspace is None or record.head_sha is None:
+            return
+        try:
+            check: LandedCheck = await workflow.execute_activity_method(
+                LandingActivities.check_landed,
+                LandedCheckInput(
+                    run_id=record.run_id,
+                    workspace_path=record.workspace.path,
+                    base_branch=record.workspace.base_branch,
+                    base_sha=record.workspace.base_sha,
+                    head_sha=record.head_sha,
+                ),
+                start_to_close_timeout=GITHUB_TIMEOUT,
+                retry_policy=GITHUB_RETRY,
+            )
+        except ActivityError as err:
+            check = LandedCheck(
+                landed=None, how="unknown", detail=clip(f"the check failed: {err.cause}", 500)
+            )
+        record.landed = check
+        target = landing_target(record, check)
+        if target is not None:
+            self._apply(
+                "github:landed",
+                CommandRequest(by=Actor.WORKFLOW, reason=clip(check.detail, MAX_REASON)),
+                target,
+            )
 
     # ---- operator commands about the PR ------------------------------------------------------
 

@@ -91,6 +91,8 @@ class IntegrationRunWorkflow(AutoDriver, GitHubTracking):
             await workflow.wait_condition(
                 lambda: self._record.state.is_terminal or self._continue_as_new_due()
             )
+        if self._record.state.is_terminal and self._carried.landing_check_pending:
+            await self._check_landing()  # merged: did it land?
         # Never finish (or continue as new) while a command is being answered: its caller
         # would lose the reply.
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -138,6 +140,9 @@ class IntegrationRunWorkflow(AutoDriver, GitHubTracking):
             if iteration_due():
                 await self._iterate()
                 continue
+            if self._landing_check_due():
+                await self._check_landing()
+                continue
             auto_step = self._auto_step_due()
             if auto_step is not None:
                 await self._take_auto_step(auto_step)
@@ -148,6 +153,7 @@ class IntegrationRunWorkflow(AutoDriver, GitHubTracking):
                         finished()
                         or waiting()
                         or iteration_due()
+                        or self._landing_check_due()
                         or self._auto_step_due() is not None
                     )
                 )

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from contracts import CheckStatus
+from contracts import CheckStatus, LandedCheck
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -130,6 +130,11 @@ def print_preflight(result: CommandResult) -> None:
         _console().print(f"  {marks[check.status]}  {check.name:<18} {check.detail}")
 
 
+def describe_landing(check: LandedCheck) -> str:
+    answer = {True: "yes", False: "no", None: "unknown"}[check.landed]
+    return f"{answer} ({check.how}): {check.detail}"  # escaped where printed
+
+
 def print_run(record: RunRecord) -> None:
     _console().print(
         f"[bold]{record.run_id}[/bold]  {record.full_name}  state [bold]{record.state}[/bold]"
@@ -139,6 +144,7 @@ def print_run(record: RunRecord) -> None:
         ("mode", record.mode.value),
         ("budget", str(record.budget) if record.budget else "policy default"),
         ("pull request", f"#{record.pr_number}" if record.pr_number else "-"),
+        ("landed", describe_landing(record.landed) if record.landed else None),
         (
             "grade",
             f"{record.grade.verdict} ({record.grade.reason_code}; next: {record.grade.next_action})"

@@ -480,8 +480,11 @@ def test_merge_and_close(gh: Github, fake: FakeGitHub, tmp_path: Path, pushed: s
     pr = repo.get_pull(1)
     assert pr.state == "closed" and pr.merged is True
     assert isinstance(pr.merged_at, datetime) and pr.closed_at == pr.merged_at
-    assert pr.merge_commit_sha == pushed and pr.mergeable is None
-    assert pr.is_merged() is True
+    assert pr.mergeable is None and pr.is_merged() is True
+    # The merge is in git too: a merge commit of main and the PR's head on upstream's main.
+    merge = repo.get_commit(pr.merge_commit_sha)
+    assert [p.sha for p in merge.parents][1] == pushed
+    assert repo.get_branch("main").commit.sha == pr.merge_commit_sha
     closed = repo.get_pull(2)
     assert closed.state == "closed" and closed.merged is False and closed.merged_at is None
     assert closed.is_merged() is False

@@ -9,6 +9,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from temporalio.client import Client
@@ -191,8 +192,42 @@ def test_reconciliation_catches_a_merge_no_webhook_announced(
     assert show(env, run_id)["state"] == "REVIEW_WAIT"
     applied = ok(env.cli("sync-github", "--run-id", run_id))
     assert f"{run_id}: REVIEW_WAIT -> DONE" in applied
-    record = show(env, run_id)
+    record = landing_checked(env, run_id)
     assert record["state"] == "DONE" and record["history"][-1]["reason"].startswith("PR merged")
+    # Merged and landed: the merge commit is on upstream's main with the change.
+    assert record["landed"]["landed"] is True and record["landed"]["how"] == "merged"
+
+
+def landing_checked(env: Env, run_id: str) -> dict:
+    deadline = time.monotonic() + 60
+    while (record := show(env, run_id))["landed"] is None:
+        assert time.monotonic() < deadline, record["history"][-2:]
+        time.sleep(0.3)
+    return record
+
+
+def test_a_pr_closed_but_applied_by_hand_has_landed(
+    env: Env, github: FakeGitHub, waiting_run: tuple[str, dict], tmp_path: Path
+) -> None:
+    """A maintainer closes the PR and commits the same change themselves: the run is DONE,
+    its change found on the default branch; a PR closed and not applied goes to a person."""
+    from standins.git_repos import git
+
+    run_id, pull = waiting_run
+    maintainer = tmp_path / "maintainer"
+    git("clone", "--quiet", (tmp_path / "git" / "upstream" / "calc.git").as_uri(), str(maintainer))
+    (maintainer / "forge.py").write_text('PROVIDER = "forge"\n')
+    git("add", "forge.py", cwd=maintainer)
+    git("commit", "--quiet", "-m", "Add the Forge provider (from #1, thanks)", cwd=maintainer)
+    git("push", "--quiet", "origin", "main", cwd=maintainer)
+    github.close_pull("demo", "calc", pull["number"])
+    applied = ok(env.cli("sync-github", "--run-id", run_id))
+    assert "NEEDS_HUMAN_REVIEW" in applied
+    record = landing_checked(env, run_id)
+    assert record["landed"]["how"] == "found", record["landed"]
+    assert record["state"] == "DONE"
+    assert record["history"][-1]["command"] == "github:landed"
+    assert "without the PR's commits" in record["history"][-1]["reason"]
 
 
 async def test_the_run_reconciles_on_its_own_timer(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contracts import GitHubEvent, ReviewState, RunMode, RunRecord
+from contracts import GitHubEvent, LandedCheck, ReviewState, RunMode, RunRecord
 from contracts.states import RunState, path_to
 from workflows.rules.iteration import can_iterate
 from workflows.states import WAITING_ON_GITHUB
@@ -198,3 +198,12 @@ def fact_starts_iteration(record: RunRecord, targets: list[RunState]) -> bool:
         and record.mode == RunMode.AUTO
         and can_iterate(record)
     )
+
+
+def landing_target(record: RunRecord, check: LandedCheck) -> RunState | None:
+    """A PR closed unmerged whose change is on the default branch anyway (applied another
+    way) has landed: the run is done. A merged PR's run is done already; a reverted or absent
+    change is shown as such and moves nothing."""
+    if check.landed and record.state == RunState.NEEDS_HUMAN_REVIEW:
+        return RunState.DONE
+    return None

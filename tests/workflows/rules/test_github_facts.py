@@ -291,3 +291,24 @@ def test_before_the_patch_one_green_suite_was_enough() -> None:
     run = waiting_run({"tests": "pending"})
     event = on_head(CheckConclusion.SUCCESS, kind="check_suite")
     assert fact_targets(run, event, fail_closed_ci=False) == [S.REVIEW_WAIT]
+
+
+@pytest.mark.parametrize(
+    ("state", "landed", "target"),
+    [
+        (RunState.NEEDS_HUMAN_REVIEW, True, RunState.DONE),  # closed, applied another way
+        (RunState.NEEDS_HUMAN_REVIEW, False, None),  # closed and not applied: a person decides
+        (RunState.NEEDS_HUMAN_REVIEW, None, None),  # the check could not run
+        (RunState.DONE, True, None),  # merged: done already
+        (RunState.DONE, False, None),  # merged then reverted: shown, moves nothing
+        (RunState.ITERATING, True, None),  # an operator moved the run meanwhile
+    ],
+)  # fmt: skip
+def test_where_a_landing_check_leaves_the_run(
+    state: RunState, landed: bool | None, target: RunState | None
+) -> None:
+    from contracts import LandedCheck
+    from workflows.rules.github_facts import landing_target
+
+    check = LandedCheck(landed=landed, how="found" if landed else "absent")
+    assert landing_target(record(state), check) == target
