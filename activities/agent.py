@@ -26,6 +26,7 @@ from activities.agent_env import agent_base_env
 from activities.git import Git
 from activities.runtime_env import guarded_env, load_runtime_overrides, overrides_path_from_env
 from activities.skill_stage import contract_from_message, prepare_stage
+from activities.step_spend import StepSpend, step_cost_usd
 from activities.workspace import inside, write_report
 from common.metrics import record_agent_step
 from common.redaction import Redactor
@@ -41,6 +42,7 @@ from engines import AgentMissing, engine_for, node_bin_dir
 from grading import GradeInput, grade
 from grading.contract_checks import grade_against_contract
 from grading.discovery import grade_discovery
+from grading.spend import grade_spend
 
 HEARTBEAT_EVERY_S = 2.0
 AGENT_MISSING = "AgentMissing"
@@ -53,9 +55,16 @@ class _StreamPump(threading.Thread):
     reports directory, and the grade is read from the same redacted bytes), counting events and
     remembering the last command, so heartbeats can say where the agent is."""
 
-    def __init__(self, source: IO[bytes], sink: IO[bytes], redactor: Redactor) -> None:
+    def __init__(
+        self,
+        source: IO[bytes],
+        sink: IO[bytes],
+        redactor: Redactor,
+        spend: StepSpend | None = None,
+    ) -> None:
         super().__init__(daemon=True)
         self.source, self.sink = source, sink
+        self.spend = spend
         self.redactor = redactor.lines()
         self.lines = 0
         self.last_command: str | None = None
@@ -75,6 +84,8 @@ class _StreamPump(threading.Thread):
             self.lines += 1
             if b'"command' in line:
                 self.last_command = _command_of(line) or self.last_command
+            if self.spend is not None:
+                self.spend.feed(line)
 
 
 def _command_of(line: bytes) -> str | None:
@@ -221,8 +232,10 @@ class AgentActivities:
             prompt_file = settings.reports_dir / f"{request.run_id}_agent_prompt_{stamp}.md"
             prompt_file.write_text(settings.redactor.redact(stdin_text or request.prompt))
         started = time.monotonic()
-        timed_out = cancelled = False
+        timed_out = cancelled = over_budget = False
         redactor = settings.redactor
+        price = request.policy.price_for(request.codex_model)
+        spend = StepSpend(price)
         with open(transcript, "wb") as sink, open(stderr_path, "wb") as errors:
             process = subprocess.Popen(
                 argv,
@@ -233,7 +246,7 @@ class AgentActivities:
                 stderr=subprocess.PIPE,
                 start_new_session=True,
             )
-            pump = _StreamPump(process.stdout, sink, redactor)  # type: ignore[arg-type]
+            pump = _StreamPump(process.stdout, sink, redactor, spend)  # type: ignore[arg-type]
             pump.start()
             error_pump = _StreamPump(process.stderr, errors, redactor)  # type: ignore[arg-type]
             error_pump.start()
@@ -262,10 +275,16 @@ class AgentActivities:
                     if now - started > limit:
                         timed_out = True
                         break
+                    spent = spend.spent_usd()
+                    if request.cost_cap_usd is not None and spent is not None:
+                        if spent >= request.cost_cap_usd:
+                            over_budget = True  # stopped like a timeout, graded on its own
+                            break
                     time.sleep(0.1)
             finally:
                 # Whatever happened, nothing of the agent outlives the step.
-                kill_group(process, settings.agent_grace_s if (timed_out or cancelled) else 0.5)
+                stopping = timed_out or cancelled or over_budget
+                kill_group(process, settings.agent_grace_s if stopping else 0.5)
                 process.wait()
                 strays = kill_marked(f"AGENTPR_RUN_ID={request.run_id}")
                 if strays:
@@ -277,7 +296,7 @@ class AgentActivities:
             activity.logger.info("agent step cancelled; process group stopped")
             raise CancelledError("agent step cancelled; its process group was stopped")
 
-        exit_code = None if timed_out else process.returncode
+        exit_code = None if (timed_out or over_budget) else process.returncode
         changed, added, removed = diff_stats(settings, workspace, request.base_branch)
         evidence = engine.evidence(request, transcript, stderr_path, exit_code)
         outcome = grade(
@@ -318,6 +337,10 @@ class AgentActivities:
                         contract.model_dump(mode="json"),
                     )
                 )
+        cost = step_cost_usd(evidence.usage, price, spend.reported_usd)
+        outcome = grade_spend(
+            outcome, cost, request.cost_cap_usd, over_budget, request.codex_model, request.state
+        )
         now_dt = datetime.now(UTC)
         agent_grade = AgentGrade(
             verdict=outcome.verdict,
@@ -326,7 +349,9 @@ class AgentActivities:
             at=now_dt,
             reasons=outcome.reasons,
         )
-        record_agent_step(request.engine.value, outcome.verdict.value, duration, evidence.usage)
+        record_agent_step(
+            request.engine.value, outcome.verdict.value, duration, evidence.usage, cost
+        )
         report = write_report(
             settings,
             f"{request.run_id}_agent_runtime_{stamp}.json",
@@ -348,6 +373,9 @@ class AgentActivities:
                 "stderr": str(stderr_path),
                 "diff": {"files": changed, "added": added, "removed": removed},
                 "usage": evidence.usage.model_dump(),
+                "cost_usd": cost,
+                "cost_cap_usd": request.cost_cap_usd,
+                "stopped_at_cost_cap": over_budget,
                 "command_samples": [c.model_dump() for c in evidence.command_samples],
                 "test_runs": [t.model_dump() for t in evidence.test_runs],
                 "git_signals": evidence.git_signals,
@@ -376,6 +404,7 @@ class AgentActivities:
             added_lines=added,
             removed_lines=removed,
             usage=evidence.usage,
+            cost_usd=cost,
             contract=contract,
             contract_file=contract_file,
             contract_error=contract_error,

@@ -21,6 +21,7 @@ from contracts import search_attributes as sa
 _INDEXED_TYPE = {
     "KEYWORD": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
     "INT": IndexedValueType.INDEXED_VALUE_TYPE_INT,
+    "DOUBLE": IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
 }
 _YES = ("1", "true", "yes", "on")
 _NO = ("0", "false", "no", "off")

@@ -6,6 +6,7 @@ agentpr's own, recorded through the same meter:
   namespace sees the same numbers, however many workers there are);
 - `agentpr_agent_step_seconds{engine,verdict}` and `agentpr_agent_steps{engine,verdict}`;
 - `agentpr_agent_tokens{engine,kind}`: input, cached input, output and reasoning tokens;
+- `agentpr_agent_step_cost_usd{engine,verdict}`: what priced steps cost (`_sum`: the spend);
 - `agentpr_github_writes{action}`: pull requests created, comments, closes, merges.
 
 Activities record through `activity.metric_meter()`, which Temporal turns into a no-op when the
@@ -57,9 +58,15 @@ def _activity_meter() -> MetricMeter:
         return MetricMeter.noop
 
 
-def record_agent_step(engine: str, verdict: str, seconds: float, usage: TokenUsage) -> None:
+def record_agent_step(
+    engine: str, verdict: str, seconds: float, usage: TokenUsage, cost_usd: float | None
+) -> None:
     meter = _activity_meter()
     labels = {"engine": engine, "verdict": verdict}
+    if cost_usd is not None:  # the histogram's _sum is the money spent
+        meter.create_histogram_float(
+            "agentpr_agent_step_cost_usd", "What agent steps cost (US dollars).", "usd"
+        ).record(cost_usd, labels)
     meter.create_histogram_float(
         "agentpr_agent_step_seconds", "How long agent steps took.", "s"
     ).record(seconds, labels)

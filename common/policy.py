@@ -12,7 +12,13 @@ Example `manager_policy.json`::
         "agent_timeout_minutes": 30,
         "diff_budget": {"max_files": 30, "max_added_lines": 800},
         "retry_cap": 2,
-        "require_test_evidence": true
+        "require_test_evidence": true,
+        "max_cost_usd": 5.0,
+        "prices": {
+          "gpt-5-codex": {"input_per_mtok": 1.25, "cached_input_per_mtok": 0.125,
+                          "output_per_mtok": 10.0},
+          "*": {"input_per_mtok": 3.0, "output_per_mtok": 15.0}
+        }
       },
       "repos": {
         "mem0ai/mem0": {"agent_timeout_minutes": 45, "diff_budget": {"max_files": 4}},
@@ -37,6 +43,7 @@ from pydantic import (
     ConfigDict,
     Field,
     NonNegativeInt,
+    PositiveFloat,
     PositiveInt,
     ValidationError,
     field_validator,
@@ -69,6 +76,7 @@ class PolicyOverride(BaseModel):
     diff_budget: DiffBudgetOverride | None = None
     retry_cap: NonNegativeInt | None = None
     require_test_evidence: bool | None = None
+    max_cost_usd: PositiveFloat | None = None
 
 
 def is_repo_full_name(name: str) -> bool:

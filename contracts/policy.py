@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import ConfigDict, Field, NonNegativeInt, PositiveInt
+from pydantic import ConfigDict, Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
 
 from contracts.base import Contract
 
@@ -19,6 +19,21 @@ class DiffBudget(Contract):
 
     max_files: PositiveInt = 30
     max_added_lines: PositiveInt = 800
+
+
+class ModelPrice(Contract):
+    """What a model costs, in US dollars per million tokens (the provider's price list)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input_per_mtok: NonNegativeFloat
+    # Cached input (prompt caching); None: the same as uncached input.
+    cached_input_per_mtok: NonNegativeFloat | None = None
+    output_per_mtok: NonNegativeFloat
+
+
+# The price-table key for every model the table does not name.
+ANY_MODEL = "*"
 
 
 class RunPolicy(Contract):
@@ -38,3 +53,11 @@ class RunPolicy(Contract):
     trusted_associations: list[str] = Field(
         default_factory=lambda: ["OWNER", "MEMBER", "COLLABORATOR"]
     )
+    # Token prices per model ("*": any other model), to turn agent steps' usage into money.
+    prices: dict[str, ModelPrice] = Field(default_factory=dict)
+    # What one run may spend on agent steps, in US dollars (None: no cap). A step that would
+    # start past it does not start; a step that crosses it is stopped.
+    max_cost_usd: PositiveFloat | None = None
+
+    def price_for(self, model: str | None) -> ModelPrice | None:
+        return self.prices.get(model or ANY_MODEL) or self.prices.get(ANY_MODEL)

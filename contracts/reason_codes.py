@@ -46,6 +46,9 @@ class ReasonCode(StrEnum):
     CONTEXT_EXHAUSTED = "context_exhausted"
     MAX_TURNS_REACHED = "max_turns_reached"
     BUDGET_EXHAUSTED = "budget_exhausted"
+    # agentpr's own money caps (the policy's max_cost_usd, create-run --max-cost-usd)
+    COST_CAP_REACHED = "cost_cap_reached"
+    COST_UNPRICED = "cost_unpriced"
     HARD_FAILURE = "hard_failure"
     # RETRYABLE: transient
     TIMED_OUT = "timed_out"

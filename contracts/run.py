@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import ConfigDict, Field, PositiveInt
+from pydantic import ConfigDict, Field, PositiveFloat, PositiveInt
 
 from contracts.base import Contract
 from contracts.commands import AgentStepRequest, AutoPlan, CommandResult
@@ -42,6 +42,9 @@ class RunSpec(Contract):
     mode: RunMode = RunMode.MANUAL
     # Diff budget override (max added lines); None means the policy default.
     budget: PositiveInt | None = None
+    # What the run may spend on agent steps, in US dollars (`--max-cost-usd`); None: the
+    # policy's max_cost_usd.
+    max_cost_usd: PositiveFloat | None = None
     # Non-GitHub remotes (file:// bare repositories, mirrors); None means GitHub.
     upstream_url: str | None = None
     fork_url: str | None = None
@@ -147,6 +150,9 @@ class RunRecord(RunSpec):
     # Every skill stage the run's agent steps ran (newest last, bounded): `skills stats`.
     stage_outcomes: list[StageOutcome] = Field(default_factory=list)
     plan_approved_by: Actor | None = None
+    # What the run's agent steps cost so far (US dollars), and how many could not be priced.
+    cost_usd: float = 0.0
+    unpriced_agent_steps: int = 0
     # Once the PR closed (merged or not): whether the change is on the default branch.
     landed: LandedCheck | None = None
     # Campaign runs: asked the campaign for a PR slot (per-owner cap), and got it.

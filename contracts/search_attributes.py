@@ -12,4 +12,7 @@ CAMPAIGN = SearchAttributeKey.for_keyword("AgentprCampaign")
 # The pushed commit: GitHub's check events for PRs from forks carry no PR number, only this.
 HEAD_SHA = SearchAttributeKey.for_keyword("AgentprHeadSha")
 
-ALL_KEYS = (STATE, REPO, PR, VERDICT, CAMPAIGN, HEAD_SHA)
+# What the run's agent steps cost so far, in US dollars (find the expensive runs).
+COST_USD = SearchAttributeKey.for_float("AgentprCostUsd")
+
+ALL_KEYS = (STATE, REPO, PR, VERDICT, CAMPAIGN, HEAD_SHA, COST_USD)

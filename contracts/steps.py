@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import Field, NonNegativeInt
 
 from contracts.base import Contract
-from contracts.policy import CodexSandbox, RunPolicy
+from contracts.policy import CodexSandbox, ModelPrice, RunPolicy
 from contracts.skills import RepoContract, SkillStageInput, StageOutcome
 from contracts.states import RunState
 from contracts.vocabulary import CheckStatus, Engine, Verdict
@@ -28,10 +28,26 @@ class AgentGrade(Contract):
 
 
 class TokenUsage(Contract):
+    # input_tokens counts cached input too (as OpenAI reports it; Claude's three input counts
+    # are summed so); output_tokens includes reasoning tokens.
     input_tokens: int = 0
     cached_input_tokens: int = 0
     output_tokens: int = 0
     reasoning_output_tokens: int = 0
+
+    def cost_usd(self, price: ModelPrice) -> float:
+        cached = min(self.cached_input_tokens, self.input_tokens)
+        cached_price = (
+            price.input_per_mtok
+            if price.cached_input_per_mtok is None
+            else price.cached_input_per_mtok
+        )
+        dollars = (
+            (self.input_tokens - cached) * price.input_per_mtok
+            + cached * cached_price
+            + self.output_tokens * price.output_per_mtok
+        ) / 1_000_000
+        return round(dollars, 6)
 
 
 class GovernanceSummary(Contract):
@@ -151,6 +167,8 @@ class AgentStepInput(Contract):
     skill: SkillStageInput | None = None
     # Set by the activity for Codex: the JSON schema file the final message must follow.
     output_schema: str | None = None
+    # What the run may still spend (US dollars; None: no cap): the step is stopped past it.
+    cost_cap_usd: float | None = None
 
 
 class AgentStepResult(Contract):
@@ -168,6 +186,9 @@ class AgentStepResult(Contract):
     added_lines: int = 0
     removed_lines: int = 0
     usage: TokenUsage = Field(default_factory=TokenUsage)
+    # What the step cost in US dollars: priced from the policy's table, else as the engine
+    # reported it (Claude Code); None: nobody could price it.
+    cost_usd: float | None = None
     # A discovery stage's contract, validated, and where it was written; or why it is not
     # usable (no JSON object at the end, a field out of bounds).
     contract: RepoContract | None = None

@@ -33,6 +33,13 @@ _HUMAN_ACTIONS: dict[str, str] = {
     ReasonCode.BUDGET_EXHAUSTED: (
         "raise the agent's spending limit or narrow the task, then {rerun}"
     ),
+    ReasonCode.COST_CAP_REACHED: (
+        "look at what the run spent (agentpr show-run --run-id <run>); raise its cap "
+        "(max_cost_usd in the policy) or narrow the task, then {rerun}"
+    ),
+    ReasonCode.COST_UNPRICED: (
+        "add the model's price to the policy's prices (or a \"*\" entry), then {rerun}"
+    ),
     ReasonCode.HARD_FAILURE: (
         "read the hard failure in the agent report, fix the environment, then {rerun}"
     ),

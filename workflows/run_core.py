@@ -216,6 +216,8 @@ class RunCore:
             wanted.append(SearchAttributePair(sa.CAMPAIGN, record.campaign))
         if record.head_sha:
             wanted.append(SearchAttributePair(sa.HEAD_SHA, record.head_sha))
+        if record.cost_usd > 0 and workflow.patched("cost-search-attribute"):
+            wanted.append(SearchAttributePair(sa.COST_USD, record.cost_usd))
         current: TypedSearchAttributes = workflow.info().typed_search_attributes
         updates = [
             pair.key.value_set(pair.value) for pair in wanted if current.get(pair.key) != pair.value

@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         AgentStepResult,
         CommandRequest,
         CommandResult,
+        Engine,
         FinishInput,
         FinishRequest,
         FinishResult,
@@ -54,6 +55,7 @@ from workflows.rules.iteration import (
     retry_cap_reason,
 )
 from workflows.rules.skill_stages import discovery_target, remember_stage, skill_stage_input
+from workflows.rules.spend import add_step_cost, cost_cap, cost_left
 from workflows.rules.transitions import (
     busy_message,
     refuse_agent_step,
@@ -304,6 +306,7 @@ class RunSteps(RunCore):
             record.grade = outcome.grade
             record.last_agent_step = outcome
             remember_stage(record, outcome, RunState.DISCOVERY)
+            add_step_cost(record, outcome)
             record.reports["discovery_runtime"] = outcome.report
             record.reports["discovery_transcript"] = outcome.transcript
             if outcome.contract is not None:
@@ -334,6 +337,7 @@ class RunSteps(RunCore):
             record.grade = grade
             record.last_agent_step = outcome
             remember_stage(record, outcome, state)
+            add_step_cost(record, outcome)
             record.reports[f"{kind}_runtime"] = outcome.report
             record.reports[f"{kind}_transcript"] = outcome.transcript
 
@@ -368,12 +372,40 @@ class RunSteps(RunCore):
             governance=record.governance,
             expects_changes=step_changes_code(state),
             skill=skill_stage_input(record, ask, state, feedback),
+            cost_cap_usd=cost_left(record) if ask.engine != Engine.COMMAND else None,
+        )
+
+    def _over_cost_cap(self, step_input: AgentStepInput) -> AgentStepResult:
+        """The run spent its money: the step does not start; graded for a person."""
+        record = self._record
+        return AgentStepResult(
+            engine=step_input.engine,
+            exit_code=None,
+            duration_s=0.0,
+            transcript="",
+            transcript_sha256="",
+            transcript_bytes=0,
+            event_count=0,
+            report="",
+            grade=AgentGrade(
+                verdict=Verdict.HUMAN_REVIEW,
+                reason_code=ReasonCode.COST_CAP_REACHED,
+                next_action=f"raise the run's money cap (max_cost_usd in the policy, or a new "
+                f"run with --max-cost-usd) or stop it: agentpr show-run --run-id {record.run_id}",
+                at=workflow.now(),
+                reasons=[
+                    f"the run has spent ${record.cost_usd:.4f} of its "
+                    f"${cost_cap(record) or 0:.4f} cap: no new agent step starts"
+                ],
+            ),
         )
 
     async def _run_agent(self, step_input: AgentStepInput) -> AgentStepResult:
         """The agent activity on the agent queue; `pause` may cancel it while it runs."""
         if self._step is not None:
             raise refuse(busy_message(self._record.run_id, self._step), Refusal.RUN_BUSY)
+        if step_input.cost_cap_usd is not None and step_input.cost_cap_usd <= 0:
+            return self._over_cost_cap(step_input)
         self._step = AGENT_STEP
         self._agent = workflow.start_activity_method(
             AgentActivities.run_agent,

@@ -117,3 +117,13 @@ SkillOptionOption = Annotated[
         help="Turn a skill pack option on or off (e.g. about_forge=off; `agentpr skills show`).",
     ),
 ]
+
+MaxCostOption = Annotated[
+    float | None,
+    typer.Option(
+        "--max-cost-usd",
+        min=0.01,
+        help="What the run may spend on agent steps, in US dollars (priced from the policy's "
+        "prices; default: the policy's max_cost_usd). A step that crosses it is stopped.",
+    ),
+]

@@ -130,6 +130,19 @@ def print_preflight(result: CommandResult) -> None:
         _console().print(f"  {marks[check.status]}  {check.name:<18} {check.detail}")
 
 
+def describe_cost(record: RunRecord) -> str | None:
+    """What the agent steps cost, against the cap; None before any step was priced."""
+    cap = record.max_cost_usd or (record.policy.max_cost_usd if record.policy else None)
+    if record.cost_usd == 0 and not record.unpriced_agent_steps and cap is None:
+        return None
+    text = f"${record.cost_usd:.4f}"
+    if cap is not None:
+        text += f" of ${cap:.2f} cap"
+    if record.unpriced_agent_steps:
+        text += f" (+{record.unpriced_agent_steps} unpriced step(s): no price in the policy)"
+    return text
+
+
 def describe_landing(check: LandedCheck) -> str:
     answer = {True: "yes", False: "no", None: "unknown"}[check.landed]
     return f"{answer} ({check.how}): {check.detail}"  # escaped where printed
@@ -145,6 +158,7 @@ def print_run(record: RunRecord) -> None:
         ("budget", str(record.budget) if record.budget else "policy default"),
         ("pull request", f"#{record.pr_number}" if record.pr_number else "-"),
         ("landed", describe_landing(record.landed) if record.landed else None),
+        ("cost", describe_cost(record)),
         (
             "grade",
             f"{record.grade.verdict} ({record.grade.reason_code}; next: {record.grade.next_action})"

@@ -44,6 +44,7 @@ from starter.cli.options import (
     IgnorePolicyOption,
     JsonOption,
     KeyOption,
+    MaxCostOption,
     MaxMinutesOption,
     PrBodyFileOption,
     PromptFileOption,
@@ -117,6 +118,7 @@ def create_run(
     draft: DraftOption = False,
     skill_option: SkillOptionOption = None,
     ignore_policy: IgnorePolicyOption = None,
+    max_cost_usd: MaxCostOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create a run (state QUEUED): one durable workflow whose id is the run id."""
@@ -162,6 +164,7 @@ def create_run(
         approve_plans=approve_plans,
         skill_options=skill_options(pack, skill_option),
         budget=budget,
+        max_cost_usd=max_cost_usd,
         upstream_url=upstream_url,
         fork_url=fork_url,
         ignore_policy=ignore_policy,

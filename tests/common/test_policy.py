@@ -220,3 +220,30 @@ def test_relative_path_is_reported_as_given(
     assert policy_error(Path("manager_policy.json")) == (
         "manager_policy.json: defaults.retry_cpa: unknown field"
     )
+
+
+def test_prices_and_money_caps(tmp_path: Path) -> None:
+    path = write_policy(
+        tmp_path,
+        {
+            "defaults": {
+                "max_cost_usd": 5,
+                "prices": {"*": {"input_per_mtok": 3, "output_per_mtok": 15}},
+            },
+            "repos": {"mem0ai/mem0": {"max_cost_usd": 1.5}},
+        },
+    )
+    policy = load_policy(path)
+    mem0 = policy.for_repo("mem0ai/mem0")
+    assert mem0.max_cost_usd == 1.5 and policy.for_repo("a/b").max_cost_usd == 5
+    assert mem0.price_for("any-model") is not None  # the table comes with the defaults
+
+
+def test_a_negative_price_is_one_line(tmp_path: Path) -> None:
+    path = write_policy(
+        tmp_path, {"defaults": {"prices": {"gpt-x": {"input_per_mtok": -1, "output_per_mtok": 1}}}}
+    )
+    with pytest.raises(PolicyError) as raised:
+        load_policy(path)
+    message = str(raised.value)
+    assert "\n" not in message and "prices.gpt-x.input_per_mtok" in message, message

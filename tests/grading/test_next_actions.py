@@ -69,6 +69,8 @@ def test_every_reason_code_has_a_specific_next_action() -> None:
         "contract_files_outside_plan",
         "contract_budget_exceeded",
         "contract_test_not_run",
+        "cost_cap_reached",
+        "cost_unpriced",
     ]
     assert sorted(codes) == sorted(c for c in _HUMAN_ACTIONS if c != "hard_failure")
 
