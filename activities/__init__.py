@@ -9,6 +9,8 @@
                 through the API before any fork
 - runtime_env.py the guardrail environment for every agent/command a run executes
 - git.py        git with credentials via GIT_ASKPASS, heartbeats, scrubbed errors
+- model.py      the optional model's calls (semantic review, maintainers' replies), through
+                chat_model.py, the one chat-completions client
 """
 
 from __future__ import annotations
@@ -26,10 +28,14 @@ def build_activities(settings: Settings) -> list[Callable[..., Any]]:
     from activities.finish import FinishActivities
     from activities.github import GitHubReadActivities
     from activities.maintainer_policy import MaintainerPolicyActivities
+    from activities.model import ModelActivities
     from activities.pr_request import PrRequestActivities
     from activities.workspace import WorkspaceActivities
 
+    model = ModelActivities(settings)
     return [
+        model.review_pass,
+        model.classify_reply,
         WorkspaceActivities(settings).prepare_workspace,
         PreflightActivities(settings).preflight,
         FinishActivities(settings).finish_run,

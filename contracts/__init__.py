@@ -69,6 +69,15 @@ from contracts.maintainer_policy import (
     PullRequestSeen,
     PullRequestsSeen,
 )
+from contracts.model import (
+    ModelUsage,
+    ReplyClassification,
+    ReplyClassificationInput,
+    ReplyKind,
+    ReviewVerdict,
+    SemanticReview,
+    SemanticReviewInput,
+)
 from contracts.names import (
     BranchName,
     CampaignName,
@@ -133,6 +142,13 @@ from contracts.vocabulary import (
 )
 
 __all__ = [
+    "ModelUsage",
+    "ReplyClassification",
+    "ReplyClassificationInput",
+    "ReplyKind",
+    "ReviewVerdict",
+    "SemanticReview",
+    "SemanticReviewInput",
     "PullRequestsSeen",
     "PullRequestSeen",
     "PullRequestSearchInput",

@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.agent import AgentActivities
     from activities.checks import PreflightActivities
     from activities.finish import FinishActivities
+    from activities.model import ModelActivities
     from activities.workspace import WorkspaceActivities
     from common.settings import agent_queue_for
     from contracts import (
@@ -38,6 +39,8 @@ with workflow.unsafe.imports_passed_through():
         ReasonCode,
         Refusal,
         RunRecord,
+        SemanticReview,
+        SemanticReviewInput,
         Verdict,
     )
     from contracts.bounds import MAX_REASON, clip
@@ -53,6 +56,7 @@ from workflows.rules.iteration import (
     iteration_prompt,
     retry_cap_reason,
 )
+from workflows.rules.semantic_review import review_kind, reviewed_grade
 from workflows.rules.skill_stages import discovery_target, remember_stage, skill_stage_input
 from workflows.rules.transitions import (
     busy_message,
@@ -77,6 +81,17 @@ AGENT_RETRY = RetryPolicy(maximum_attempts=1)
 AGENT_HEARTBEAT = timedelta(seconds=30)
 # Beyond the agent's own wall clock: time to stop it and grade what it left.
 AGENT_SLACK = timedelta(minutes=5)
+SEMANTIC_REVIEW = "semantic-review"
+# The model's call has its own timeout (AGENTPR_LLM_TIMEOUT_S); this bounds the activity. A
+# timeout or a 5xx is tried three times in all, a 4xx or a malformed answer once: then the
+# rules' grade stands.
+MODEL_TIMEOUT = timedelta(minutes=3)
+MODEL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=10),
+    maximum_attempts=3,
+)
 
 
 class RunSteps(RunCore):
@@ -269,6 +284,8 @@ class RunSteps(RunCore):
             )
         record.agent_request = request.model_copy(update={"idempotency_key": None})
         outcome = await self._run_agent(step_input)
+        if not validated_after:  # else the model reads the step after its validation
+            outcome = await self._semantic_review(outcome)
         return outcome, self._record_agent_outcome(
             AGENT_STEP, request, outcome, request.success_state
         )
@@ -317,6 +334,45 @@ class RunSteps(RunCore):
             target,
             effect,
         )
+
+    async def _semantic_review(self, outcome: AgentStepResult) -> AgentStepResult:
+        """The optional model reads a step the rules passed (rules/semantic_review.py decides
+        which steps and what its answer may change); any failure leaves the rules' grade."""
+        record = self._record
+        kind = review_kind(record, outcome)
+        if kind is None or not workflow.patched(SEMANTIC_REVIEW) or record.workspace is None:
+            return outcome
+        governance = record.governance
+        rules_files = (
+            [p for p in (governance.contributing, governance.pr_template) if p]
+            if governance
+            else []
+        )
+        try:
+            review: SemanticReview = await self._run_step(
+                SEMANTIC_REVIEW,
+                ModelActivities.review_pass,
+                SemanticReviewInput(
+                    run_id=record.run_id,
+                    workspace=record.workspace.path,
+                    base_branch=record.workspace.base_branch,
+                    grade=outcome.grade,
+                    contract=record.repo_contract,
+                    report=outcome.report or None,
+                    rules_files=rules_files,
+                    no_test_infra=kind == "no_test_infra",
+                ),
+                MODEL_TIMEOUT,
+                MODEL_RETRY,
+            )
+        except ApplicationError as err:
+            review = SemanticReview(
+                verdict="agree", decided_by=clip(f"rules: the model failed ({err.message})", 500)
+            )
+        record.semantic_review = review
+        record.model_usage = record.model_usage.plus(review.usage)
+        grade = reviewed_grade(record.run_id, outcome.grade, kind, review, workflow.now())
+        return outcome.model_copy(update={"grade": grade})
 
     def _record_agent_outcome(
         self,
@@ -461,7 +517,7 @@ class RunSteps(RunCore):
         )
         reason = f"iteration {record.iterations}"
         try:
-            outcome = await self._run_agent(step_input)
+            outcome = await self._semantic_review(await self._run_agent(step_input))
             self._record_agent_outcome(
                 "iterate",
                 by.model_copy(update={"reason": reason}),
