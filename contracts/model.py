@@ -71,3 +71,5 @@ class ReplyClassification(Contract):
     draft_reply: str | None = None
     decided_by: str = "model"
     usage: ModelUsage = Field(default_factory=ModelUsage)
+    # The GitHub fact (GitHubFactRecord.fact_key) this reads, so it is read once.
+    fact_key: str | None = None

@@ -38,6 +38,8 @@ with workflow.unsafe.imports_passed_through():
         PrepareResult,
         ReasonCode,
         Refusal,
+        ReplyClassification,
+        ReplyClassificationInput,
         RunRecord,
         SemanticReview,
         SemanticReviewInput,
@@ -55,6 +57,12 @@ from workflows.rules.iteration import (
     iteration_feedback,
     iteration_prompt,
     retry_cap_reason,
+)
+from workflows.rules.maintainer_replies import (
+    classify_by_rules,
+    reply_notification,
+    reply_text,
+    reply_to_read,
 )
 from workflows.rules.semantic_review import review_kind, reviewed_grade
 from workflows.rules.skill_stages import discovery_target, remember_stage, skill_stage_input
@@ -82,6 +90,7 @@ AGENT_HEARTBEAT = timedelta(seconds=30)
 # Beyond the agent's own wall clock: time to stop it and grade what it left.
 AGENT_SLACK = timedelta(minutes=5)
 SEMANTIC_REVIEW = "semantic-review"
+READ_REPLY = "read-maintainer-reply"
 # The model's call has its own timeout (AGENTPR_LLM_TIMEOUT_S); this bounds the activity. A
 # timeout or a 5xx is tried three times in all, a 4xx or a malformed answer once: then the
 # rules' grade stands.
@@ -479,6 +488,54 @@ class RunSteps(RunCore):
             self._step = None
             self._agent = None
 
+    async def _maintainer_says_stop(self) -> bool:
+        """Read the newest trusted reply before iterating on it: rules first, then the model;
+        a question or a decline goes to a person instead of the agent. Without an answer from
+        the model, requested changes are a fix, as they were before it."""
+        record = self._record
+        fact = reply_to_read(record)
+        if fact is None:
+            return False
+        text = reply_text(fact)
+        decided = classify_by_rules(text)
+        if decided is not None:
+            reply = ReplyClassification(kind=decided[0], decided_by=decided[1])
+        else:
+            try:
+                reply = await self._run_step(
+                    READ_REPLY,
+                    ModelActivities.classify_reply,
+                    ReplyClassificationInput(
+                        run_id=record.run_id,
+                        text=text,
+                        pr_title=record.auto.pr_title if record.auto else None,
+                    ),
+                    MODEL_TIMEOUT,
+                    MODEL_RETRY,
+                )
+            except ApplicationError as err:
+                reply = ReplyClassification(
+                    kind="fix",
+                    decided_by=clip(f"rules: the model failed ({err.message})", 500),
+                )
+            record.model_usage = record.model_usage.plus(reply.usage)
+        reply = reply.model_copy(update={"fact_key": fact.fact_key})
+        record.reply_classification = reply
+        if reply.kind == "fix":
+            return False
+        said = "declined the change" if reply.kind == "decline" else "asked a question"
+        self._apply(
+            "iterate",
+            CommandRequest(
+                by=Actor.WORKFLOW,
+                reason=clip(f"a maintainer {said} ({reply.decided_by}): {text}", MAX_REASON),
+            ),
+            RunState.NEEDS_HUMAN_REVIEW,
+        )
+        if reply.kind == "question":
+            self._notify(*reply_notification(record, reply, text))
+        return True
+
     async def _hold_steps(self) -> None:
         """Wait until no step runs (cancelling a running agent); the auto driver starts none
         meanwhile."""
@@ -501,6 +558,9 @@ class RunSteps(RunCore):
             return
         assert record.agent_request is not None and record.workspace is not None
         by = CommandRequest(by=Actor.WORKFLOW)
+        if record.model_review and workflow.patched(READ_REPLY):
+            if await self._maintainer_says_stop():
+                return
         record.iterations += 1
         capped = retry_cap_reason(record, record.policy or RunPolicy())
         if capped is not None:
