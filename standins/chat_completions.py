@@ -17,7 +17,8 @@ Usage::
 Steps: `answer(obj)` (content = the object as JSON), `content(text)` (any text, e.g. malformed
 JSON), `http_error(status, times=n)`, `hang(seconds)` (answers after the client gave up).
 `by_schema({name: step})` answers by the request's json_schema name, for runs that call the
-model for several things. When the script runs out, `default` answers (a 500 when None), so a
+model for several things. Benchmarks set `estimate_usage` (tokens counted from the request's
+size) and `delay_s` (a model's answer time). When the script runs out, `default` answers (a 500 when None), so a
 mis-scripted test ends instead of hanging.
 """
 
@@ -82,8 +83,14 @@ class ScriptedChatServer(LoopbackHTTPServer):
         *,
         default: Step | Responder | None = None,
         api_key: str | None = API_KEY,
+        estimate_usage: bool = False,
+        delay_s: float = 0.0,
     ) -> None:
         self.api_key = api_key
+        # Benchmarks: usage as a tokenizer would roughly count it (4 characters a token)
+        # instead of the step's fixed numbers, and a model's thinking time before each answer.
+        self.estimate_usage = estimate_usage
+        self.delay_s = delay_s
         self._script = list(script or [])
         self._default = default
         self._lock = threading.Lock()
@@ -176,7 +183,16 @@ class _Handler(BaseHTTPRequestHandler):
         if step.kind == "http_error":
             self._send(step.status, _error(step.status, f"scripted HTTP {step.status}"))
             return
+        if standin.delay_s:
+            time.sleep(standin.delay_s)
         usage = dict(step.usage)
+        if standin.estimate_usage:
+            chars = sum(len(str(m.get("content", ""))) for m in request["messages"])
+            schema = json.dumps(request.get("response_format", {}))
+            usage = {
+                "prompt_tokens": (chars + len(schema)) // 4 + 1,
+                "completion_tokens": len(step.text) // 4 + 1,
+            }
         usage["total_tokens"] = usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0)
         self._send(
             200,
