@@ -24,8 +24,16 @@ from standins.chat_completions import (
     http_error,
 )
 from standins.git_repos import make_remotes
+from standins.github_api import FakeGitHub
 from tests.agent_steps import implementing_run
-from tests.operator_steps import FORGE_CODEMOD, show
+from tests.operator_steps import (
+    BODY,
+    FORGE_CODEMOD,
+    TOKEN,
+    create_auto_run,
+    show,
+    wait_for_state,
+)
 from tests.run_env import Env
 
 AGREE = answer({"verdict": "agree", "reasons": ["adds only the provider file"]})
@@ -156,3 +164,37 @@ def test_without_a_model_no_review_and_no_call(env: Env, tmp_path: Path) -> None
     assert record["state"] == "NEEDS_HUMAN_REVIEW"
     assert record["grade"]["reason_code"] == "missing_test_evidence"
     assert record["model_review"] is False and record["semantic_review"] is None
+
+
+@pytest.mark.parametrize(
+    ("step", "state"), [(AGREE, "PUSHED"), (HOLD, "NEEDS_HUMAN_REVIEW")], ids=["agree", "hold"]
+)
+def test_auto_mode_reviews_after_validation(
+    env: Env, github: FakeGitHub, tmp_path: Path, step: Step, state: str
+) -> None:
+    """Auto mode: the model reads the change once the repository's tests validated it, and a
+    hold stops the run before anything is pushed."""
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    with ScriptedChatServer(default=step) as server:
+        env.reconfigure(
+            github_token=SecretStr(TOKEN),
+            github_api_url=github.base_url,
+            git_author_name="Ops",
+            git_author_email="ops@example.com",
+            agent_env={"PATH": path},
+            llm_base_url=server.base_url,
+            llm_model=MODEL,
+            llm_api_key=SecretStr(API_KEY),
+        )
+        body = tmp_path / "body.md"
+        body.write_text(BODY)
+        run_id = create_auto_run(env, body, "printf 'PROVIDER = \"forge\"\\n' > forge.py")
+        record = wait_for_state(
+            env, run_id, {"PUSHED", "NEEDS_HUMAN_REVIEW", "FAILED_RETRYABLE"}, timeout=120
+        )
+    assert record["state"] == state, record["history"][-2:]
+    assert server.schema_names() == ["review"]  # once: after the validation, not the codemod
+    assert "last test run" in server.requests[0]["messages"][1]["content"]
+    if state == "NEEDS_HUMAN_REVIEW":
+        assert record["grade"]["reason_code"] == "semantic_review_held"
+        assert record["commit"] is None  # nothing pushed
