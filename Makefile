@@ -58,6 +58,7 @@ demo: $(STAMP)
 bench: $(STAMP) $(AGENT_STAMP)
 	$(BIN)/python -m bench.run_core
 	$(BIN)/python -m bench.workspace_steps
+	$(BIN)/python -m bench.semantic_review
 	$(BIN)/python -m bench.agent_step
 	$(BIN)/python -m bench.webhook
 	$(BIN)/python -m bench.webhook_flood

@@ -25,6 +25,7 @@ from temporalio.worker import Worker
 
 from activities import build_activities
 from activities.agent import AgentActivities
+from activities.chat_model import close_chat_models
 from activities.github import GitHubActivities
 from activities.redacted_failures import RedactActivityFailures
 from common.connection import connect
@@ -132,6 +133,7 @@ def build_workers(client: Client, settings: Settings) -> list[Worker]:
 
 async def run_workers(workers: list[Worker], stop: asyncio.Event) -> None:
     async with AsyncExitStack() as stack:
+        stack.push_async_callback(close_chat_models)  # after the workers stopped
         for worker in workers:
             await stack.enter_async_context(worker)
         await stop.wait()

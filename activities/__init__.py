@@ -11,6 +11,8 @@
 - landing.py    check_landed: is a closed PR's change on the default branch (merged,
                 squashed, applied by hand, reverted)?
 - git.py        git with credentials via GIT_ASKPASS, heartbeats, scrubbed errors
+- model.py      the optional model's calls (semantic review, maintainers' replies), through
+                chat_model.py, the one chat-completions client
 """
 
 from __future__ import annotations
@@ -29,10 +31,14 @@ def build_activities(settings: Settings) -> list[Callable[..., Any]]:
     from activities.github import GitHubReadActivities
     from activities.landing import LandingActivities
     from activities.maintainer_policy import MaintainerPolicyActivities
+    from activities.model import ModelActivities
     from activities.pr_request import PrRequestActivities
     from activities.workspace import WorkspaceActivities
 
+    model = ModelActivities(settings)
     return [
+        model.review_pass,
+        model.classify_reply,
         WorkspaceActivities(settings).prepare_workspace,
         PreflightActivities(settings).preflight,
         FinishActivities(settings).finish_run,

@@ -12,6 +12,7 @@ from typing import Any
 
 from temporalio.client import Client
 
+from activities.chat_model import close_chat_models
 from common.connection import connect
 from common.settings import Settings
 from starter.client import RunClient
@@ -45,6 +46,7 @@ async def embedded_temporal(**settings_fields: Any) -> AsyncIterator[Harness]:
         settings = settings.model_copy(update={"temporal_address": server.address})
         client = await connect(settings)
         async with AsyncExitStack() as stack:
+            stack.push_async_callback(close_chat_models)
             for worker in build_workers(client, settings):
                 await stack.enter_async_context(worker)
             yield Harness(client=client, settings=settings, runs=RunClient(client, settings))

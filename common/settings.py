@@ -169,6 +169,13 @@ class Settings(BaseModel):
     metrics_host: str = "127.0.0.1"
     # How often the worker counts runs by state for `agentpr_runs` (one visibility query each).
     metrics_sample_s: float = 30.0
+    # An optional OpenAI-compatible chat-completions model (issue 15): the semantic review of
+    # a PASS, maintainers' replies, the bot's plain language. Unset: the rules decide alone.
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_model: str | None = None
+    # One model call's wall clock; a slow model costs this much at most, then the rules answer.
+    llm_timeout_s: float = 30.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -214,7 +221,17 @@ class Settings(BaseModel):
             metrics_sample_s=_number(
                 env, "AGENTPR_METRICS_SAMPLE_S", 30.0, kind=float, minimum=0.1
             ),
+            llm_base_url=env.get("AGENTPR_LLM_BASE_URL") or None,
+            llm_api_key=_secret(env.get("AGENTPR_LLM_API_KEY")),
+            llm_model=env.get("AGENTPR_LLM_MODEL") or None,
+            llm_timeout_s=_number(env, "AGENTPR_LLM_TIMEOUT_S", 30.0, kind=float, minimum=0.1),
         )
+
+    @property
+    def model_configured(self) -> bool:
+        """A model to consult: an endpoint and a model name (a local endpoint may need no
+        key)."""
+        return bool(self.llm_base_url and self.llm_model)
 
     @property
     def workspace_root(self) -> Path:
@@ -236,6 +253,7 @@ class Settings(BaseModel):
             self.github_token,
             self.telegram_bot_token,
             self.github_webhook_secret,
+            self.llm_api_key,
         )
         return [secret.get_secret_value() for secret in held if secret is not None]
 
@@ -261,6 +279,7 @@ class Settings(BaseModel):
                 self.telegram_bot_token,
                 self.github_webhook_secret,
                 self.temporal_api_key,
+                self.llm_api_key,
             )
             if secret is not None
         ]

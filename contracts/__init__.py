@@ -71,6 +71,15 @@ from contracts.maintainer_policy import (
     PullRequestSeen,
     PullRequestsSeen,
 )
+from contracts.model import (
+    ModelUsage,
+    ReplyClassification,
+    ReplyClassificationInput,
+    ReplyKind,
+    ReviewVerdict,
+    SemanticReview,
+    SemanticReviewInput,
+)
 from contracts.names import (
     BranchName,
     CampaignName,
@@ -141,6 +150,13 @@ from contracts.vocabulary import (
 )
 
 __all__ = [
+    "ModelUsage",
+    "ReplyClassification",
+    "ReplyClassificationInput",
+    "ReplyKind",
+    "ReviewVerdict",
+    "SemanticReview",
+    "SemanticReviewInput",
     "PullRequestsSeen",
     "PullRequestSeen",
     "PullRequestSearchInput",

@@ -68,6 +68,8 @@ class CampaignSpec(Contract):
     max_prs_per_owner: PositiveInt = 1
     created_by: Actor = Actor.CLI
     notify: bool = False
+    # Every run consults the optional model (RunSpec.model_review).
+    model_review: bool = False
     # Every run follows this skill pack (pinned when the campaign starts), and waits for
     # `approve-plan` at PLAN_READY with approve_plans.
     skills: SkillPackRef | None = None

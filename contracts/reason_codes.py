@@ -11,6 +11,9 @@ class ReasonCode(StrEnum):
     # PASS
     TESTS_PASSED = "tests_passed"
     NO_TESTS_REQUIRED = "no_tests_required"
+    # No test infrastructure in the repository, lint passed, a small diff, and the model's
+    # semantic review agreed: the one failure the model may turn into a pass, marked as such.
+    NO_TEST_INFRA_MODEL_REVIEWED = "no_test_infra_model_reviewed"
     # A discovery stage (skill packs): the contract it wrote decides
     CONTRACT_READY = "contract_ready"
     CONTRACT_SKIP = "contract_skip"
@@ -22,6 +25,7 @@ class ReasonCode(StrEnum):
     CONTRACT_BUDGET_EXCEEDED = "contract_budget_exceeded"
     CONTRACT_TEST_NOT_RUN = "contract_test_not_run"
     # HUMAN_REVIEW: what a person must look at
+    SEMANTIC_REVIEW_HELD = "semantic_review_held"  # the model held back the rules' PASS
     SAFETY_VIOLATION = "safety_violation"
     CANCELLED = "cancelled"
     AGENT_TURN_FAILED = "agent_turn_failed"

@@ -17,6 +17,7 @@ from contracts.github import (
     PullRequestAsk,
 )
 from contracts.maintainer_policy import MaintainerPolicy
+from contracts.model import ModelUsage, ReplyClassification, SemanticReview
 from contracts.names import GitHubOwner, GitHubRepo, RunId
 from contracts.policy import RunPolicy
 from contracts.skills import RepoContract, SkillPackRef, StageOutcome
@@ -68,6 +69,9 @@ class RunSpec(Contract):
     ignore_policy: str | None = Field(default=None, min_length=1, max_length=500)
     # Set by a campaign for a repository on its exclude list: the run ends SKIPPED unread.
     excluded_by: str | None = Field(default=None, max_length=500)
+    # Consult the optional model (issue 15; set by the door when AGENTPR_LLM_* are set): a
+    # semantic review after a PASS, and maintainers' replies the rules cannot place.
+    model_review: bool = False
 
     @property
     def full_name(self) -> str:
@@ -170,6 +174,11 @@ class RunRecord(RunSpec):
     paused_by_campaign: bool = False
     # The maintainers' rules read before forking (auto mode): outcome and evidence.
     maintainer_policy: MaintainerPolicy | None = None
+    # The optional model: its last semantic review, the last maintainer reply it (or a rule)
+    # classified, and every token it cost this run.
+    semantic_review: SemanticReview | None = None
+    reply_classification: ReplyClassification | None = None
+    model_usage: ModelUsage = Field(default_factory=ModelUsage)
 
 
 class CarriedState(Contract):

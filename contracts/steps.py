@@ -200,7 +200,14 @@ class AgentStepResult(Contract):
 
 class Notification(Contract):
     run_id: str
-    kind: Literal["needs_human_review", "pr_request", "pr_merged", "untrusted_feedback"]
+    kind: Literal[
+        "needs_human_review",
+        "pr_request",
+        "pr_merged",
+        "untrusted_feedback",
+        "maintainer_question",
+        "maintainer_declined",
+    ]
     text: str
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from activities.chat_model import close_chat_models
 from common.connection import connect
 from common.settings import Settings
 from starter.devserver import free_port
@@ -87,6 +88,7 @@ class WorkerThread:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         async with AsyncExitStack() as stack:
+            stack.push_async_callback(close_chat_models)
             for worker in build_workers(client, self.settings):
                 await stack.enter_async_context(worker)
             self._ready.set()
@@ -123,6 +125,11 @@ def settings_environ(settings: Settings) -> dict[str, str]:
         "AGENTPR_CODEX_BIN": settings.codex_bin,
         "AGENTPR_GIT_AUTHOR_NAME": settings.git_author_name,
         "AGENTPR_GIT_AUTHOR_EMAIL": settings.git_author_email,
+        "AGENTPR_LLM_BASE_URL": settings.llm_base_url,
+        "AGENTPR_LLM_MODEL": settings.llm_model,
+        "AGENTPR_LLM_API_KEY": settings.llm_api_key.get_secret_value()
+        if settings.llm_api_key
+        else None,
     }
     env.update({key: str(value) for key, value in optional.items() if value is not None})
     return env

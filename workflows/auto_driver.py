@@ -272,6 +272,7 @@ class AutoDriver(RunSteps, PrGate):
                     max_minutes=plan.step.max_minutes,
                 )
                 outcome = await self._run_agent(self._agent_step_input(check, state, None))
+                outcome = await self._semantic_review(outcome)
                 self._record_agent_outcome("validate", check, outcome, state, kind="validation")
                 if record.state != state:
                     return  # graded for a human or a retry: the grade says why
@@ -281,6 +282,15 @@ class AutoDriver(RunSteps, PrGate):
                     _auto_by("no test command detected; the definition of done will say so"),
                     state,
                 )
+                agent_step = record.last_agent_step
+                if agent_step is not None and record.model_review:
+                    # No tests to run: the model's review is the only reading the change gets.
+                    reviewed = await self._semantic_review(agent_step)
+                    if reviewed is not agent_step:
+                        by = _auto_by("semantic review of an untested change")
+                        self._record_agent_outcome("semantic-review", by, reviewed, state)
+                        if record.state != state:
+                            return
             if self._hold:
                 return  # a pause is waiting; validation runs again after resume
             finished = await self._finish(

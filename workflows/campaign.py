@@ -168,6 +168,7 @@ class CampaignWorkflow:
             campaign=spec.name,
             created_by=Actor.WORKFLOW,
             notify=spec.notify,
+            model_review=spec.model_review,
             auto=spec.plan,
             campaign_workflow_id=workflow.info().workflow_id,
             skills=spec.skills,

@@ -47,6 +47,7 @@ from workflows.rules.github_facts import (
     stale_commit,
     untrusted_author,
 )
+from workflows.rules.maintainer_replies import is_reply, reply_by_rules, reply_notification
 from workflows.rules.notifications import untrusted_feedback_notification
 from workflows.rules.transitions import (
     check_target,
@@ -55,8 +56,10 @@ from workflows.rules.transitions import (
     review_target,
 )
 from workflows.run_core import REMEMBERED_FACTS, SHOWN_FACTS, RunCore, raise_if
+from workflows.states import WAITING_ON_GITHUB
 
 MAX_SUMMARY = 1_000
+MAINTAINER_REPLIES = "maintainer-replies"
 CI_KINDS = ("check_run", "check_suite")
 
 
@@ -125,7 +128,19 @@ class GitHubTracking(RunCore):
             targets = path_to(record.state, RunState.NEEDS_HUMAN_REVIEW)
         else:
             takeover = None
+        reply = None
+        if not held_back and not takeover and is_reply(event):
+            if workflow.patched(MAINTAINER_REPLIES):
+                reply = reply_by_rules(event, key)
+        if reply is not None and record.state in WAITING_ON_GITHUB:
+            # Never iterate against a decline; a question waits for the operator's answer.
+            if reply.kind == "decline":
+                targets = path_to(record.state, RunState.NEEDS_HUMAN_REVIEW)
+            elif targets and targets[-1] == RunState.ITERATING:
+                targets = []
         outcome = held_back or ((" -> ".join(t.value for t in targets)) if targets else "recorded")
+        if reply is not None:
+            outcome = f"maintainer {reply.kind} ({reply.decided_by}): {outcome}"
         if fail_closed and not held_back and not targets and event.kind in CI_KINDS:
             waiting = ci_waiting_on(record, head_checks_after(record, event))
             if waiting and record.state == RunState.CI_WAIT:
@@ -136,10 +151,14 @@ class GitHubTracking(RunCore):
             if held_back:
                 return f"{summary}: would record as {held_back}"
             return f"{summary}: would {'move ' + outcome if targets else 'record'}"
-        request = CommandRequest(
-            by=by,
-            reason=clip(takeover or f"{summary} ({event.source} {event.delivery_id})", MAX_REASON),
-        )
+        reason = takeover or f"{summary} ({event.source} {event.delivery_id})"
+        if reply is not None and reply.kind == "decline":
+            reason = f"a maintainer declined the change ({reply.decided_by}): {event.detail}"
+        request = CommandRequest(by=by, reason=clip(reason, MAX_REASON))
+        if reply is not None:
+            record.reply_classification = reply
+            if reply.kind == "question":
+                self._notify(*reply_notification(record, reply, event.detail))
         if takeover:
             record.taken_over_by = event.author or "someone"
             record.head_sha = event.head_sha  # follow the person's commit from now on

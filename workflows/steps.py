@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.agent import AgentActivities
     from activities.checks import PreflightActivities
     from activities.finish import FinishActivities
+    from activities.model import ModelActivities
     from activities.workspace import WorkspaceActivities
     from common.settings import agent_queue_for
     from contracts import (
@@ -38,7 +39,11 @@ with workflow.unsafe.imports_passed_through():
         PrepareResult,
         ReasonCode,
         Refusal,
+        ReplyClassification,
+        ReplyClassificationInput,
         RunRecord,
+        SemanticReview,
+        SemanticReviewInput,
         Verdict,
     )
     from contracts.bounds import MAX_REASON, clip
@@ -54,6 +59,13 @@ from workflows.rules.iteration import (
     iteration_prompt,
     retry_cap_reason,
 )
+from workflows.rules.maintainer_replies import (
+    classify_by_rules,
+    reply_notification,
+    reply_text,
+    reply_to_read,
+)
+from workflows.rules.semantic_review import review_kind, reviewed_grade
 from workflows.rules.skill_stages import discovery_target, remember_stage, skill_stage_input
 from workflows.rules.spend import add_step_cost, cost_cap, cost_left
 from workflows.rules.transitions import (
@@ -79,6 +91,18 @@ AGENT_RETRY = RetryPolicy(maximum_attempts=1)
 AGENT_HEARTBEAT = timedelta(seconds=30)
 # Beyond the agent's own wall clock: time to stop it and grade what it left.
 AGENT_SLACK = timedelta(minutes=5)
+SEMANTIC_REVIEW = "semantic-review"
+READ_REPLY = "read-maintainer-reply"
+# The model's call has its own timeout (AGENTPR_LLM_TIMEOUT_S); this bounds the activity. A
+# timeout or a 5xx is tried three times in all, a 4xx or a malformed answer once: then the
+# rules' grade stands.
+MODEL_TIMEOUT = timedelta(minutes=3)
+MODEL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=10),
+    maximum_attempts=3,
+)
 
 
 class RunSteps(RunCore):
@@ -271,6 +295,8 @@ class RunSteps(RunCore):
             )
         record.agent_request = request.model_copy(update={"idempotency_key": None})
         outcome = await self._run_agent(step_input)
+        if not validated_after:  # else the model reads the step after its validation
+            outcome = await self._semantic_review(outcome)
         return outcome, self._record_agent_outcome(
             AGENT_STEP, request, outcome, request.success_state
         )
@@ -320,6 +346,45 @@ class RunSteps(RunCore):
             target,
             effect,
         )
+
+    async def _semantic_review(self, outcome: AgentStepResult) -> AgentStepResult:
+        """The optional model reads a step the rules passed (rules/semantic_review.py decides
+        which steps and what its answer may change); any failure leaves the rules' grade."""
+        record = self._record
+        kind = review_kind(record, outcome)
+        if kind is None or not workflow.patched(SEMANTIC_REVIEW) or record.workspace is None:
+            return outcome
+        governance = record.governance
+        rules_files = (
+            [p for p in (governance.contributing, governance.pr_template) if p]
+            if governance
+            else []
+        )
+        try:
+            review: SemanticReview = await self._run_step(
+                SEMANTIC_REVIEW,
+                ModelActivities.review_pass,
+                SemanticReviewInput(
+                    run_id=record.run_id,
+                    workspace=record.workspace.path,
+                    base_branch=record.workspace.base_branch,
+                    grade=outcome.grade,
+                    contract=record.repo_contract,
+                    report=outcome.report or None,
+                    rules_files=rules_files,
+                    no_test_infra=kind == "no_test_infra",
+                ),
+                MODEL_TIMEOUT,
+                MODEL_RETRY,
+            )
+        except ApplicationError as err:
+            review = SemanticReview(
+                verdict="agree", decided_by=clip(f"rules: the model failed ({err.message})", 500)
+            )
+        record.semantic_review = review
+        record.model_usage = record.model_usage.plus(review.usage)
+        grade = reviewed_grade(record.run_id, outcome.grade, kind, review, workflow.now())
+        return outcome.model_copy(update={"grade": grade})
 
     def _record_agent_outcome(
         self,
@@ -456,6 +521,54 @@ class RunSteps(RunCore):
             self._step = None
             self._agent = None
 
+    async def _maintainer_says_stop(self) -> bool:
+        """Read the newest trusted reply before iterating on it: rules first, then the model;
+        a question or a decline goes to a person instead of the agent. Without an answer from
+        the model, requested changes are a fix, as they were before it."""
+        record = self._record
+        fact = reply_to_read(record)
+        if fact is None:
+            return False
+        text = reply_text(fact)
+        decided = classify_by_rules(text)
+        if decided is not None:
+            reply = ReplyClassification(kind=decided[0], decided_by=decided[1])
+        else:
+            try:
+                reply = await self._run_step(
+                    READ_REPLY,
+                    ModelActivities.classify_reply,
+                    ReplyClassificationInput(
+                        run_id=record.run_id,
+                        text=text,
+                        pr_title=record.auto.pr_title if record.auto else None,
+                    ),
+                    MODEL_TIMEOUT,
+                    MODEL_RETRY,
+                )
+            except ApplicationError as err:
+                reply = ReplyClassification(
+                    kind="fix",
+                    decided_by=clip(f"rules: the model failed ({err.message})", 500),
+                )
+            record.model_usage = record.model_usage.plus(reply.usage)
+        reply = reply.model_copy(update={"fact_key": fact.fact_key})
+        record.reply_classification = reply
+        if reply.kind == "fix":
+            return False
+        said = "declined the change" if reply.kind == "decline" else "asked a question"
+        self._apply(
+            "iterate",
+            CommandRequest(
+                by=Actor.WORKFLOW,
+                reason=clip(f"a maintainer {said} ({reply.decided_by}): {text}", MAX_REASON),
+            ),
+            RunState.NEEDS_HUMAN_REVIEW,
+        )
+        if reply.kind == "question":
+            self._notify(*reply_notification(record, reply, text))
+        return True
+
     async def _hold_steps(self) -> None:
         """Wait until no step runs (cancelling a running agent); the auto driver starts none
         meanwhile."""
@@ -478,6 +591,9 @@ class RunSteps(RunCore):
             return
         assert record.agent_request is not None and record.workspace is not None
         by = CommandRequest(by=Actor.WORKFLOW)
+        if record.model_review and workflow.patched(READ_REPLY):
+            if await self._maintainer_says_stop():
+                return
         record.iterations += 1
         capped = retry_cap_reason(record, record.policy or RunPolicy())
         if capped is not None:
@@ -494,7 +610,7 @@ class RunSteps(RunCore):
         )
         reason = f"iteration {record.iterations}"
         try:
-            outcome = await self._run_agent(step_input)
+            outcome = await self._semantic_review(await self._run_agent(step_input))
             self._record_agent_outcome(
                 "iterate",
                 by.model_copy(update={"reason": reason}),

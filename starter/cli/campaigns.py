@@ -205,6 +205,7 @@ def start(
         max_prs_per_owner=max_prs_per_owner,
         max_parallel=max_parallel,
         notify=settings.notifications_enabled,
+        model_review=settings.model_configured,
         exclude=exclude or [],
         ignore_policy=ignore_policy,
     )

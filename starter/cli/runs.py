@@ -155,6 +155,7 @@ def create_run(
         RunSpec,
         auto=plan,
         notify=Settings.from_env().notifications_enabled,
+        model_review=Settings.from_env().model_configured,
         run_id=run_id or f"run_{secrets.token_hex(6)}",
         owner=owner,
         repo=repo,

@@ -51,18 +51,23 @@ def run_telegram_bot(
 
     from temporalio.worker import Worker
 
+    from activities.chat_model import ChatModel
     from activities.notify import Notifier
     from activities.redacted_failures import RedactActivityFailures
     from common.connection import connect
     from starter.client import RunClient
     from starter.telegram.audit import AuditLog
     from starter.telegram.bot import build_dispatcher, make_bot
+    from starter.telegram.plain_language import PlainLanguage
 
     async def serve() -> None:
         client = await connect(settings)
-        audit = AuditLog(settings.home / "telegram" / "audit.jsonl", secrets=[token])
+        audit = AuditLog(
+            settings.home / "telegram" / "audit.jsonl", secrets=[token, *settings.secret_values]
+        )
         allowed = None if allow_any_chat and not allow_chat_id else set(allow_chat_id or [])
-        dispatcher = build_dispatcher(RunClient(client, settings), allowed, audit)
+        reader = PlainLanguage(ChatModel.from_settings(settings))
+        dispatcher = build_dispatcher(RunClient(client, settings), allowed, audit, reader)
         bot = make_bot(token, settings.telegram_api_url)
         me = await bot.get_me()
         notify_chats = settings.telegram_notify_chat_ids or sorted(allow_chat_id or [])
@@ -89,6 +94,8 @@ def run_telegram_bot(
                 await dispatcher.start_polling(bot, polling_timeout=20)
         finally:
             await bot.session.close()
+            if reader.model is not None:
+                await reader.model.close()
             render.console.print("telegram bot stopped")
 
     asyncio.run(serve())

@@ -33,7 +33,8 @@ from contracts import (
 from contracts.states import RunState
 from starter.client import RunClient
 from starter.telegram.audit import AuditLog
-from starter.telegram.intents import Intent, help_text, parse_message
+from starter.telegram.intents import Intent, help_text
+from starter.telegram.plain_language import PlainLanguage
 from workflows.run import IntegrationRunWorkflow
 
 REFUSAL = "This chat is not allowed to control agentpr."
@@ -87,6 +88,9 @@ class Access(BaseMiddleware):
 
 
 class ParseIntent(BaseMiddleware):
+    def __init__(self, reader: PlainLanguage) -> None:
+        self.reader = reader
+
     async def __call__(
         self,
         handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
@@ -94,7 +98,7 @@ class ParseIntent(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         assert isinstance(event, Message)
-        data["intent"] = parse_message(event.text or "")
+        data["intent"] = await self.reader.intent(event.text or "", event.chat.id)
         return await handler(event, data)
 
 
@@ -229,15 +233,22 @@ class Replies:
         return f"{result.run_id}: {result.from_state} → {result.to_state} ({intent.action})"
 
 
-def build_dispatcher(runs: RunClient, allowed: set[int] | None, audit: AuditLog) -> Dispatcher:
+def build_dispatcher(
+    runs: RunClient,
+    allowed: set[int] | None,
+    audit: AuditLog,
+    reader: PlainLanguage | None = None,
+) -> Dispatcher:
+    reader = reader or PlainLanguage(None)
     dispatcher = Dispatcher()
     dispatcher["replies"] = Replies(runs)
     dispatcher["audit"] = audit
+    dispatcher["reader"] = reader
     dispatcher.update.outer_middleware(Access(allowed, audit))
 
     reads, controls, approvals = Router(name="reads"), Router(name="controls"), Router(name="prs")
     for router in (reads, controls, approvals):
-        router.message.outer_middleware(ParseIntent())  # before filters: they read it
+        router.message.outer_middleware(ParseIntent(reader))  # before filters: they read it
 
     async def answer(
         message: Message,
@@ -259,7 +270,9 @@ def build_dispatcher(runs: RunClient, allowed: set[int] | None, audit: AuditLog)
             except OperatorError as err:
                 reply, outcome = f"⚠️ {err.message}", "refused"
         sentence = not intent.rule.startswith("command")
-        if sentence and intent.action not in ("help", "unknown"):
+        if (sentence and intent.action not in ("help", "unknown")) or intent.rule.startswith(
+            "model"
+        ):
             reply += f"\n(rule: {intent.rule})"  # operators see which rule read their words
         await message.answer(reply)
         audit.write(
@@ -275,14 +288,22 @@ def build_dispatcher(runs: RunClient, allowed: set[int] | None, audit: AuditLog)
 
     @reads.message(IntentIs("list", "show", "status", "pending_pr", "help", "unknown"))
     async def on_read(
-        message: Message, event_update: Update, intent: Intent, replies: Replies, audit: AuditLog
+        message: Message,
+        event_update: Update,
+        intent: Intent,
+        replies: Replies,
+        audit: AuditLog,
+        reader: PlainLanguage,
     ) -> None:
         async def work() -> str:
             if intent.action == "list":
                 return await replies.list_runs(intent)
             if intent.action in ("show", "status"):
                 assert intent.run_id
-                return describe_run(await replies.runs.get_run(intent.run_id))
+                record = await replies.runs.get_run(intent.run_id)
+                if intent.action == "show":
+                    return describe_run(record) + "\n" + await reader.why(record, intent.language)
+                return describe_run(record)
             if intent.action == "pending_pr":
                 return await replies.pending_prs(intent)
             return help_text(intent.language)

@@ -219,3 +219,54 @@ def test_a_stranger_s_feedback_is_shown_to_the_operator(
         f"👀 {run_id} (demo/calc): a comment on PR #{number} by stranger (NONE) was held back, "
         "it moves nothing and never reaches the agent:\nplease merge"
     ]
+
+
+def test_plain_language_through_the_model_and_the_why_line(
+    env: Env, telegram: FakeTelegram
+) -> None:
+    """The real bot with AGENTPR_LLM_* set: a sentence the rules do not match is read by the
+    model (and the reply says so), an approval it picks is refused, and /show carries a why
+    line the model phrased from the record."""
+    from pydantic import SecretStr
+
+    from standins.chat_completions import API_KEY, MODEL, ScriptedChatServer, answer
+
+    run_id = create(env)
+    with ScriptedChatServer(
+        [
+            answer({"action": "status", "run_id": run_id, "target_state": None, "limit": None}),
+            answer({"action": "approve_pr", "run_id": run_id, "target_state": None, "limit": None}),
+            answer({"line": f"{run_id} is QUEUED: it was just created."}),
+        ]
+    ) as server:
+        env.reconfigure(
+            llm_base_url=server.base_url, llm_model=MODEL, llm_api_key=SecretStr(API_KEY)
+        )
+        environ = {
+            **env.environ,
+            "AGENTPR_TELEGRAM_BOT_TOKEN": BOT_TOKEN,
+            "AGENTPR_TELEGRAM_API_URL": telegram.base_url,
+        }
+        with open(env.settings.home / "bot.log", "w") as log:
+            process = subprocess.Popen(
+                [*agentpr_command(), "run-telegram-bot", "--allow-chat-id", str(OPERATOR)],
+                env=environ,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            try:
+                assert "state: QUEUED" in ask(telegram, f"/status {run_id}")  # a command: no model
+                said = ask(telegram, "how is that one getting on, in a word")
+                assert "state: QUEUED" in said and said.endswith("(rule: model)")
+                refused = ask(telegram, "推进一次")
+                assert "can't do that" in refused or "不能照做" in refused
+                assert "(rule: model (refused: 'approve_pr'" in refused
+                shown = ask(telegram, f"/show {run_id}")
+                assert f"why (model): {run_id} is QUEUED: it was just created." in shown
+            finally:
+                process.terminate()
+                process.wait(20)
+    assert [n for n in server.schema_names()] == ["intent", "intent", "why"]
+    audit = (env.settings.home / "telegram" / "audit.jsonl").read_text()
+    assert API_KEY not in audit and API_KEY not in (env.settings.home / "bot.log").read_text()

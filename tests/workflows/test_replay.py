@@ -198,6 +198,71 @@ async def drive_gate_scenario(env: Env, client: Client, root: Path) -> str:
     return run_id
 
 
+async def drive_model_scenario(env: Env, client: Client, root: Path) -> str:
+    """The optional model (issue 15): a reviewed PASS, a maintainer's review the model reads
+    as a fix before the iteration, then a merge."""
+    import asyncio
+
+    from pydantic import SecretStr
+
+    from standins.chat_completions import API_KEY, MODEL, ScriptedChatServer, answer, by_schema
+    from standins.github_api import FakeGitHub
+
+    remotes = make_remotes(root / "git")
+    responder = by_schema(
+        {
+            "review": answer({"verdict": "agree", "reasons": []}),
+            "reply": answer({"kind": "fix", "reasons": ["asks for a change"], "draft_reply": ""}),
+        }
+    )
+    with (
+        ScriptedChatServer(default=responder) as model,
+        FakeGitHub(root / "github", token=TOKEN) as github,
+    ):
+        github.add_repo("demo", "calc", remotes.upstream)
+        run_id = pushed_run(
+            env,
+            github,
+            codemod=CODEMOD,
+            llm_base_url=model.base_url,
+            llm_model=MODEL,
+            llm_api_key=SecretStr(API_KEY),
+        )
+        assert (
+            approve(env, run_id, operator_steps.request(env, run_id), "--confirm").returncode == 0
+        )
+        pull = github.pulls("demo", "calc")[0]
+        runs = RunClient(client, env.settings)
+        await runs.signal_github_event(
+            run_id,
+            GitHubEvent(
+                delivery_id="d-2",
+                kind="review",
+                repo="demo/calc",
+                review_state=ReviewState.CHANGES_REQUESTED,
+                review_id=7,
+                author="demo",
+                author_association="OWNER",
+                detail="This belongs in a plugin rather than in core.",
+            ),
+        )
+        await asyncio.to_thread(wait_for_state, env, run_id, {"ITERATING"})
+        await runs.send(
+            run_id,
+            IntegrationRunWorkflow.retry,
+            TargetStateRequest(target_state=RunState.ITERATING),
+        )
+        await asyncio.to_thread(wait_for_state, env, run_id, {"CI_WAIT"})
+        github.merge_pull("demo", "calc", pull["number"])
+        await runs.send(run_id, IntegrationRunWorkflow.reconcile_github, ReconcileRequest())
+        record = await runs.get_run(run_id)
+        assert record.state == RunState.DONE
+        assert record.reply_classification is not None
+        assert record.reply_classification.kind == "fix"
+        assert model.schema_names().count("review") == 2  # the step and the iteration
+    return run_id
+
+
 async def save_history(client: Client, run_id: str, name: str) -> None:
     history = await client.get_workflow_handle(run_id).fetch_history()
     path = HISTORIES / f"{name}.json"
@@ -224,6 +289,10 @@ async def test_record_histories(client: Client, env: Env, tmp_path: Path) -> Non
     if not (HISTORIES / "run_github_v4.json").exists():
         await save_history(
             client, await drive_gate_scenario(env, client, tmp_path / "gate"), "run_github_v4"
+        )
+    if not (HISTORIES / "run_model_v6.json").exists():
+        await save_history(
+            client, await drive_model_scenario(env, client, tmp_path / "model"), "run_model_v6"
         )
     if not (HISTORIES / "campaign_auto_v5.json").exists():
         campaign_id, run_id = await drive_campaign_scenario(env, client, tmp_path / "campaign")

@@ -7,7 +7,9 @@ import re
 from contracts import DodResult, ReasonCode, RunRecord, Verdict
 from contracts.policy import RunPolicy
 
-_TEST_EVIDENCE = {ReasonCode.TESTS_PASSED}
+# A repository without tests whose small, lint-clean change the model reviewed counts as
+# tested: its grade says so (the reason code), and the PR body's tests section must too.
+_TEST_EVIDENCE = {ReasonCode.TESTS_PASSED, ReasonCode.NO_TEST_INFRA_MODEL_REVIEWED}
 
 
 def check_definition_of_done(record: RunRecord, body: str) -> DodResult:
