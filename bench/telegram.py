@@ -39,7 +39,7 @@ async def main(rounds: int) -> None:
                 RunSpec(run_id=run_id, owner="bench", repo="tg", prompt_version="v1")
             )
             dispatcher = build_dispatcher(
-                harness.runs, {CHAT}, AuditLog(harness.settings.home / "audit.jsonl")
+                harness.runs, {CHAT: "admin"}, AuditLog(harness.settings.home / "audit.jsonl")
             )
             bot = make_bot(TOKEN, telegram.base_url)
             polling = asyncio.create_task(

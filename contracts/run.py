@@ -234,6 +234,8 @@ class RunSummary(Contract):
     pr_number: int | None = None
     verdict: str | None = None
     campaign: str | None = None
+    # What its agent steps cost so far (the AgentprCostUsd search attribute).
+    cost_usd: float | None = None
     status: str
     started_at: datetime | None = None
     closed_at: datetime | None = None

@@ -190,6 +190,7 @@ class RunClient:
                     pr_number=attrs.get(sa.PR),
                     verdict=attrs.get(sa.VERDICT),
                     campaign=attrs.get(sa.CAMPAIGN),
+                    cost_usd=attrs.get(sa.COST_USD),
                     status=execution.status.name if execution.status else "UNKNOWN",
                     started_at=execution.start_time,
                     closed_at=execution.close_time,

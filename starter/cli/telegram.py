@@ -15,13 +15,41 @@ from contracts import Notification
 from starter.cli import render
 
 if TYPE_CHECKING:
-    pass
+    from starter.telegram.intents import Tier
+
+
+def chat_tiers(
+    admin: list[int] | None, write: list[int] | None, read: list[int] | None
+) -> dict[int, Tier]:
+    """Each chat's access; a chat named twice is refused (which tier would it have?)."""
+    tiers: dict[int, Tier] = {}
+    for tier, chats in (("admin", admin), ("write", write), ("read", read)):
+        for chat in chats or []:
+            if chat in tiers and tiers[chat] != tier:
+                raise UsageError(f"chat {chat} is given both {tiers[chat]} and {tier} access")
+            tiers[chat] = tier  # type: ignore[assignment]
+    return tiers
 
 
 def run_telegram_bot(
     allow_chat_id: Annotated[
         list[int] | None,
-        typer.Option("--allow-chat-id", help="A chat allowed to control runs (repeatable)."),
+        typer.Option(
+            "--allow-chat-id",
+            help="A chat with admin access: reads, controls, /create and PR approval (repeatable).",
+        ),
+    ] = None,
+    write_chat_id: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--write-chat-id",
+            help="A chat that reads, steers runs (pause/resume/retry/approve_plan) and creates "
+            "them (/create), but never approves a PR (repeatable).",
+        ),
+    ] = None,
+    read_chat_id: Annotated[
+        list[int] | None,
+        typer.Option("--read-chat-id", help="A chat that only reads (repeatable)."),
     ] = None,
     allow_any_chat: Annotated[
         bool, typer.Option("--allow-any-chat", help="Accept every chat (development only).")
@@ -34,14 +62,16 @@ def run_telegram_bot(
     settings = Settings.from_env()
     if settings.telegram_bot_token is None:
         raise UsageError("AGENTPR_TELEGRAM_BOT_TOKEN is not set")
-    if not allow_chat_id and not allow_any_chat:
+    tiers = chat_tiers(allow_chat_id, write_chat_id, read_chat_id)
+    if not tiers and not allow_any_chat:
         raise UsageError(
-            "refusing to start without --allow-chat-id (or --allow-any-chat for development only)"
+            "refusing to start without --allow-chat-id, --write-chat-id or --read-chat-id "
+            "(or --allow-any-chat for development only)"
         )
     token = settings.telegram_bot_token.get_secret_value()
     register_secret(token)
     set_level("INFO")
-    if allow_any_chat and not allow_chat_id:
+    if allow_any_chat and not tiers:
         render.console.print(
             "[bold red]WARNING: --allow-any-chat: ANY Telegram chat that finds "
             "this bot can pause, resume and approve runs. Development only."
@@ -65,7 +95,7 @@ def run_telegram_bot(
         audit = AuditLog(
             settings.home / "telegram" / "audit.jsonl", secrets=[token, *settings.secret_values]
         )
-        allowed = None if allow_any_chat and not allow_chat_id else set(allow_chat_id or [])
+        allowed = None if allow_any_chat and not tiers else tiers
         reader = PlainLanguage(ChatModel.from_settings(settings))
         dispatcher = build_dispatcher(RunClient(client, settings), allowed, audit, reader)
         bot = make_bot(token, settings.telegram_api_url)

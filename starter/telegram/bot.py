@@ -27,26 +27,47 @@ from contracts import (
     ApprovePlanRequest,
     ApprovePrRequest,
     CommandRequest,
+    Engine,
+    RunMode,
     RunRecord,
+    RunSpec,
+    RunSummary,
     TargetStateRequest,
 )
 from contracts.states import RunState
 from starter.client import RunClient
 from starter.telegram.audit import AuditLog
-from starter.telegram.intents import Intent, help_text
+from starter.telegram.intents import TIER_RANK, Intent, Tier, help_text, tier_needed
 from starter.telegram.plain_language import PlainLanguage
 from workflows.run import IntegrationRunWorkflow
 
 REFUSAL = "This chat is not allowed to control agentpr."
+# Runs whose state needs a person, shown by /overview.
+ATTENTION = (
+    RunState.NEEDS_HUMAN_REVIEW,
+    RunState.FAILED,
+    RunState.FAILED_RETRYABLE,
+    RunState.PAUSED,
+)
+# Past the local work: the change is pushed (and maybe in a PR).
+PUSHED_OR_LATER = (
+    RunState.PUSHED,
+    RunState.CI_WAIT,
+    RunState.REVIEW_WAIT,
+    RunState.ITERATING,
+    RunState.DONE,
+)
+OVERVIEW_RUNS = 2_000
 DEFAULT_LIST = 10
 PER_RUN_TIMEOUT_S = 5.0
 
 
 class Access(BaseMiddleware):
-    """Replayed updates are dropped; other chats get a short refusal; both are audited."""
+    """Replayed updates are dropped; other chats get a short refusal; both are audited. An
+    allowed chat's tier (read, write, admin) rides along for the handlers to check."""
 
-    def __init__(self, allowed: set[int] | None, audit: AuditLog) -> None:
-        self.allowed = allowed
+    def __init__(self, tiers: dict[int, Tier] | None, audit: AuditLog) -> None:
+        self.tiers = tiers
         self.audit = audit
 
     async def __call__(
@@ -72,7 +93,7 @@ class Access(BaseMiddleware):
             return None
         if message is None:
             return None
-        if self.allowed is not None and chat_id not in self.allowed:
+        if self.tiers is not None and chat_id not in self.tiers:
             await message.answer(REFUSAL)
             self.audit.write(
                 chat_id=chat_id,
@@ -84,6 +105,7 @@ class Access(BaseMiddleware):
                 response_text=REFUSAL,
             )
             return None
+        data["tier"] = "admin" if self.tiers is None else self.tiers[chat_id]
         return await handler(event, data)
 
 
@@ -180,6 +202,82 @@ class Replies:
             return empty + note
         return "PR requests waiting for approval:\n" + "\n".join(lines) + note
 
+    async def overview(self, intent: Intent) -> str:
+        """Each campaign's funnel, the runs that need a person, the PRs waiting, the cost —
+        from search attributes only (no run is queried)."""
+        rows = await self.runs.list_runs(limit=OVERVIEW_RUNS)
+        if not rows:
+            return "No runs yet." if intent.language == "en" else "还没有运行。"
+        campaigns: dict[str, list[RunSummary]] = {}
+        for row in rows:
+            campaigns.setdefault(row.campaign or "(no campaign)", []).append(row)
+        lines = ["Overview:"]
+        for name, members in sorted(campaigns.items()):
+            states = [r.state for r in members]
+            funnel = [
+                ("targeted", len(members)),
+                ("skipped", states.count(RunState.SKIPPED)),
+                ("pushed", sum(s in PUSHED_OR_LATER for s in states)),
+                ("PR opened", sum(r.pr_number is not None for r in members)),
+                ("merged", sum(s == RunState.DONE and r.pr_number is not None
+                               for s, r in zip(states, members, strict=True))),
+            ]  # fmt: skip
+            cost = sum(r.cost_usd or 0.0 for r in members)
+            lines.append(
+                f"{name}: "
+                + " → ".join(f"{label} {count}" for label, count in funnel)
+                + f" | cost ${cost:.2f}"
+            )
+        attention = [r for r in rows if r.state in ATTENTION]
+        lines.append(f"Needing attention: {len(attention)}")
+        lines += [f"  {r.run_id} | {r.repo or '-'} | {r.state}" for r in attention[:5]]
+        if len(attention) > 5:
+            lines.append(f"  … and {len(attention) - 5} more (/list)")
+        waiting = sum(r.state == RunState.PUSHED for r in rows)
+        lines.append(f"PRs waiting for approval: {waiting} (/pending_pr)")
+        total = sum(r.cost_usd or 0.0 for r in rows)
+        lines.append(f"Cost so far: ${total:.2f}")
+        if len(rows) == OVERVIEW_RUNS:
+            lines.append(f"(the newest {OVERVIEW_RUNS} runs)")
+        return "\n".join(lines)
+
+    async def create(self, intent: Intent, update_id: int) -> str:
+        """New runs, one per repository: with --skills, auto mode following the pack (its
+        plans wait for approval); without, manual runs an operator drives from the CLI."""
+        assert intent.repos
+        from starter.cli.plans import build_plan, pin_skills, skills_task
+
+        pack = pin_skills(intent.skills, None) if intent.skills else None
+        plan = (
+            build_plan(Engine.CODEX, None, None, "feat: apply the agentpr change", None, None,
+                       None, None, default_prompt=skills_task(pack))
+            if pack
+            else None
+        )  # fmt: skip
+        created = []
+        for index, full_name in enumerate(intent.repos):
+            owner, repo = full_name.split("/")
+            # Named after the update: a redelivered update cannot create a second run.
+            spec = RunSpec(
+                run_id=f"tg{update_id}-{index + 1}",
+                owner=owner,
+                repo=repo,
+                prompt_version=pack.version if pack else "v1",
+                mode=RunMode.AUTO if pack else RunMode.MANUAL,
+                auto=plan,
+                skills=pack,
+                approve_plans=pack is not None,
+                created_by=Actor.TELEGRAM,
+                notify=True,
+            )
+            try:
+                await self.runs.create_run(spec)
+                created.append(f"{spec.run_id} | {full_name}")
+            except OperatorError as err:
+                created.append(f"{full_name}: ⚠️ {err.message}")
+        how = f"following {pack.label}, plans wait for /approve_plan" if pack else "manual"
+        return f"Created ({how}):\n" + "\n".join(created)
+
     async def approve(self, intent: Intent, update_id: int) -> str:
         assert intent.run_id and intent.confirm_token
         record = await self.runs.get_run(intent.run_id)
@@ -235,16 +333,17 @@ class Replies:
 
 def build_dispatcher(
     runs: RunClient,
-    allowed: set[int] | None,
+    tiers: dict[int, Tier] | None,
     audit: AuditLog,
     reader: PlainLanguage | None = None,
 ) -> Dispatcher:
+    """`tiers`: each allowed chat's access (None: any chat, admin — development only)."""
     reader = reader or PlainLanguage(None)
     dispatcher = Dispatcher()
     dispatcher["replies"] = Replies(runs)
     dispatcher["audit"] = audit
     dispatcher["reader"] = reader
-    dispatcher.update.outer_middleware(Access(allowed, audit))
+    dispatcher.update.outer_middleware(Access(tiers, audit))
 
     reads, controls, approvals = Router(name="reads"), Router(name="controls"), Router(name="prs")
     for router in (reads, controls, approvals):
@@ -256,10 +355,17 @@ def build_dispatcher(
         intent: Intent,
         audit: AuditLog,
         work: Callable[[], Awaitable[str]],
+        tier: Tier,
     ) -> None:
         outcome, detail = "ok", intent.rule
+        needed = tier_needed(intent.action)
         if intent.error:
             reply, outcome = intent.error, "error"
+        elif TIER_RANK[tier] < TIER_RANK[needed]:
+            reply, outcome = (
+                f"⛔ This chat has {tier} access; {intent.action} needs {needed}.",
+                "refused",
+            )
         else:
             try:
                 reply = await work()
@@ -286,7 +392,7 @@ def build_dispatcher(
             extra_secrets=(intent.confirm_token,) if intent.confirm_token else (),
         )
 
-    @reads.message(IntentIs("list", "show", "status", "pending_pr", "help", "unknown"))
+    @reads.message(IntentIs("list", "show", "status", "pending_pr", "overview", "help", "unknown"))
     async def on_read(
         message: Message,
         event_update: Update,
@@ -294,6 +400,7 @@ def build_dispatcher(
         replies: Replies,
         audit: AuditLog,
         reader: PlainLanguage,
+        tier: Tier,
     ) -> None:
         async def work() -> str:
             if intent.action == "list":
@@ -306,25 +413,38 @@ def build_dispatcher(
                 return describe_run(record)
             if intent.action == "pending_pr":
                 return await replies.pending_prs(intent)
+            if intent.action == "overview":
+                return await replies.overview(intent)
             return help_text(intent.language)
 
-        await answer(message, event_update.update_id, intent, audit, work)
+        await answer(message, event_update.update_id, intent, audit, work, tier)
 
-    @controls.message(IntentIs("pause", "resume", "retry", "approve_plan"))
+    @controls.message(IntentIs("pause", "resume", "retry", "approve_plan", "create"))
     async def on_control(
-        message: Message, event_update: Update, intent: Intent, replies: Replies, audit: AuditLog
+        message: Message,
+        event_update: Update,
+        intent: Intent,
+        replies: Replies,
+        audit: AuditLog,
+        tier: Tier,
     ) -> None:
-        await answer(
-            message,
-            event_update.update_id,
-            intent,
-            audit,
-            lambda: replies.control(intent, event_update.update_id),
-        )
+        update_id = event_update.update_id
+
+        async def work() -> str:
+            if intent.action == "create":
+                return await replies.create(intent, update_id)
+            return await replies.control(intent, update_id)
+
+        await answer(message, update_id, intent, audit, work, tier)
 
     @approvals.message(IntentIs("approve_pr"))
     async def on_approve(
-        message: Message, event_update: Update, intent: Intent, replies: Replies, audit: AuditLog
+        message: Message,
+        event_update: Update,
+        intent: Intent,
+        replies: Replies,
+        audit: AuditLog,
+        tier: Tier,
     ) -> None:
         await answer(
             message,
@@ -332,6 +452,7 @@ def build_dispatcher(
             intent,
             audit,
             lambda: replies.approve(intent, event_update.update_id),
+            tier,
         )
 
     dispatcher.include_routers(reads, controls, approvals)

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from typing import Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
+from common.policy import is_repo_full_name
 from contracts import RunId
 from contracts.states import RunState
 
@@ -30,9 +32,26 @@ Action = Literal[
     "pause",
     "resume",
     "retry",
+    "overview",
+    "create",
     "help",
     "unknown",
 ]
+# Who may do what (the previous tool's access tiers): a read chat reads; a write chat also
+# steers runs and creates them; an admin chat also approves PRs.
+Tier = Literal["read", "write", "admin"]
+TIER_RANK: dict[str, int] = {"read": 0, "write": 1, "admin": 2}
+_WRITES = {"pause", "resume", "retry", "approve_plan", "create"}
+
+
+def tier_needed(action: Action) -> Tier:
+    if action == "approve_pr":
+        return "admin"
+    return "write" if action in _WRITES else "read"
+
+
+# At most this many repositories in one /create (a campaign is the tool for more).
+MAX_CREATE = 20
 Language = Literal["en", "zh"]
 
 LIMIT_MIN, LIMIT_MAX = 1, 100
@@ -47,6 +66,7 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "resume": ("run_id", "target_state"),
     "retry": ("run_id", "target_state"),
     "approve_pr": ("run_id", "confirm_token"),
+    "create": ("repos",),
 }
 
 
@@ -62,6 +82,9 @@ class Intent(BaseModel):
     limit: int | None = Field(default=None, ge=LIMIT_MIN, le=LIMIT_MAX)
     # One-time secret: kept out of repr so a logged intent does not leak it.
     confirm_token: str | None = Field(default=None, repr=False)
+    # /create: owner/repo names (checked), and the skill pack the runs follow.
+    repos: list[str] | None = Field(default=None, max_length=MAX_CREATE)
+    skills: str | None = Field(default=None, max_length=120)
     language: Language
     rule: str
     error: str | None = None
@@ -152,6 +175,8 @@ USAGE: dict[str, str] = {
     "pause": "/pause <run_id>",
     "resume": "/resume <run_id> <target_state>",
     "retry": "/retry <run_id> <target_state>",
+    "overview": "/overview",
+    "create": "/create <owner/repo> [more…] [--skills NAME@VERSION]",
     "help": "/help",
     "start": "/start",
 }
@@ -221,6 +246,14 @@ def _command_intent(action: Action, args: list[str], language: Language, rule: s
             )
         return word
 
+    if action == "overview":
+        if args:
+            raise fail("/overview takes no arguments.", "/overview 不需要参数。")
+        return Intent(action=action, language=language, rule=rule)
+
+    if action == "create":
+        return _create_intent(args, language, rule, fail)
+
     if action in ("list", "pending_pr"):
         if len(args) > 1:
             raise fail("Too many arguments.", "参数过多。")
@@ -262,6 +295,38 @@ def _command_intent(action: Action, args: list[str], language: Language, rule: s
     if target is None:
         raise _CommandError(_unknown_state(rest[0], language))
     return Intent(action=action, run_id=rid, target_state=target, language=language, rule=rule)
+
+
+_PACK_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}@[A-Za-z0-9._-]{1,50}$")
+
+
+def _create_intent(args: list[str], language: Language, rule: str, fail: object) -> Intent:
+    """`/create owner/repo [more…] [--skills pack@version]`: each name checked, none twice."""
+    failing = cast("Callable[[str, str], _CommandError]", fail)
+    repos: list[str] = []
+    skills: str | None = None
+    words = iter(args)
+    for word in words:
+        if word in ("--skills", "--skill"):
+            skills = next(words, None)
+            if skills is None or not _PACK_RE.match(skills):
+                raise failing(
+                    f"--skills needs NAME@VERSION (e.g. forge@v1), got {skills!r}.",
+                    f"--skills 需要 NAME@VERSION（例如 forge@v1），收到 {skills!r}。",
+                )
+            continue
+        if not is_repo_full_name(word):
+            raise failing(f"{word!r} is not owner/repo.", f"{word!r} 不是 owner/repo。")
+        if word.casefold() not in {r.casefold() for r in repos}:
+            repos.append(word)
+    if not repos:
+        raise failing("Which repositories?", "请给出仓库（owner/repo）。")
+    if len(repos) > MAX_CREATE:
+        raise failing(
+            f"At most {MAX_CREATE} repositories at once; use a campaign for more.",
+            f"一次最多 {MAX_CREATE} 个仓库；更多请用 campaign。",
+        )
+    return Intent(action="create", repos=repos, skills=skills, language=language, rule=rule)
 
 
 # --- sentences -----------------------------------------------------------------------------
@@ -591,6 +656,8 @@ Commands:
 /pause <run_id> — pause a run
 /resume <run_id> <target_state> — resume a paused run at a state
 /retry <run_id> <target_state> — retry a failed run from a state
+/overview — campaigns' funnels, runs needing attention, PRs waiting, cost
+/create <owner/repo> [more…] [--skills NAME@VERSION] — new runs (write chats)
 /help or /start — this message
 
 Or write a sentence:
@@ -616,6 +683,8 @@ _HELP_ZH_TEXT = """\
 /pause <run_id> — 暂停运行
 /resume <run_id> <target_state> — 把暂停的运行恢复到某个状态
 /retry <run_id> <target_state> — 从某个状态重试失败的运行
+/overview — 各 campaign 的漏斗、需要处理的运行、待审批 PR、花费
+/create <owner/repo> [more…] [--skills NAME@VERSION] — 新建运行（需写权限）
 /help 或 /start — 显示本帮助
 
 也可以直接说：

@@ -41,6 +41,9 @@ def telegram() -> Iterator[FakeTelegram]:
         yield fake
 
 
+WRITER, READER = 222, 333
+
+
 @pytest.fixture
 def bot(env: Env, telegram: FakeTelegram) -> Iterator[subprocess.Popen[str]]:
     environ = {
@@ -49,8 +52,12 @@ def bot(env: Env, telegram: FakeTelegram) -> Iterator[subprocess.Popen[str]]:
         "AGENTPR_TELEGRAM_API_URL": telegram.base_url,
     }
     log = open(env.settings.home / "bot.log", "w")  # noqa: SIM115
+    chats = [
+        "--allow-chat-id", str(OPERATOR), "--write-chat-id", str(WRITER),
+        "--read-chat-id", str(READER),
+    ]  # fmt: skip
     process = subprocess.Popen(
-        [*agentpr_command(), "run-telegram-bot", "--allow-chat-id", str(OPERATOR)],
+        [*agentpr_command(), "run-telegram-bot", *chats],
         env=environ,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -270,3 +277,36 @@ def test_plain_language_through_the_model_and_the_why_line(
     assert [n for n in server.schema_names()] == ["intent", "intent", "why"]
     audit = (env.settings.home / "telegram" / "audit.jsonl").read_text()
     assert API_KEY not in audit and API_KEY not in (env.settings.home / "bot.log").read_text()
+
+
+def test_access_tiers_overview_and_create(
+    env: Env, telegram: FakeTelegram, bot: subprocess.Popen[str]
+) -> None:
+    """A read chat reads (and /overview); a write chat also steers and creates runs; only an
+    admin chat approves PRs."""
+    run_id = create(env)
+    overview = ask(telegram, "/overview", chat_id=READER)
+    assert overview.startswith("Overview:") and "(no campaign): targeted " in overview
+    assert "PRs waiting for approval: " in overview and "Cost so far: $" in overview
+    assert run_id in ask(telegram, "/list 5", chat_id=READER)
+    refused = ask(telegram, f"/pause {run_id}", chat_id=READER)
+    assert refused == "⛔ This chat has read access; pause needs write."
+    assert "needs write" in ask(telegram, "/create demo/calc", chat_id=READER)
+    assert "PAUSED (pause)" in ask(telegram, f"/pause {run_id}", chat_id=WRITER)
+    assert "needs admin" in ask(telegram, f"/approve_pr {run_id} abc_DEF-123", chat_id=WRITER)
+
+    made = ask(telegram, "/create demo/calc acme/api demo/calc", chat_id=WRITER)
+    assert made.startswith("Created (manual):")
+    created = [line.split(" | ")[0] for line in made.splitlines()[1:]]
+    assert len(created) == 2  # demo/calc once
+    for new in created:
+        record = json.loads(ok(env.cli("show-run", "--run-id", new, "--json")))
+        assert record["created_by"] == "telegram" and record["state"] == "QUEUED"
+    assert {json.loads(ok(env.cli("show-run", "--run-id", n, "--json")))["repo"] for n in created} == {"calc", "api"}  # fmt: skip
+    pack = ask(telegram, "/create demo/other --skills change@v1", chat_id=OPERATOR)
+    assert pack.startswith("Created (following change@v1, plans wait for /approve_plan):")
+    follower = pack.splitlines()[1].split(" | ")[0]
+    record = json.loads(ok(env.cli("show-run", "--run-id", follower, "--json")))
+    assert record["skills"]["name"] == "change" and record["approve_plans"] is True
+    assert "is not owner/repo" in ask(telegram, "/create not-a-repo", chat_id=WRITER)
+    assert "--skills needs NAME@VERSION" in ask(telegram, "/create a/b --skills", chat_id=WRITER)

@@ -456,3 +456,37 @@ def test_approve_plan_is_a_command_with_a_run_id() -> None:
     assert "/approve_plan <run_id>" in help_text("en") and "/approve_plan <run_id>" in help_text(
         "zh"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "repos", "skills", "error"),
+    [
+        ("/create demo/calc", ["demo/calc"], None, None),
+        ("/create a/b c/d A/B --skills forge@v1", ["a/b", "c/d"], "forge@v1", None),
+        ("/create", None, None, "Which repositories?"),
+        ("/create nope", None, None, "'nope' is not owner/repo."),
+        ("/create a/b --skills", None, None, "--skills needs NAME@VERSION"),
+        ("/create a/b --skills forge", None, None, "--skills needs NAME@VERSION"),
+        ("/create " + " ".join(f"o/r{n}" for n in range(21)), None, None, "At most 20"),
+    ],
+)  # fmt: skip
+def test_create_names_its_repositories(
+    text: str, repos: list[str] | None, skills: str | None, error: str | None
+) -> None:
+    intent = parse_message(text)
+    assert intent.action == "create"
+    if error:
+        assert intent.error is not None and error in intent.error
+    else:
+        assert (intent.repos, intent.skills, intent.error) == (repos, skills, None)
+
+
+@pytest.mark.parametrize(
+    ("action", "tier"),
+    [("list", "read"), ("overview", "read"), ("show", "read"), ("pause", "write"),
+     ("create", "write"), ("approve_plan", "write"), ("approve_pr", "admin")],
+)  # fmt: skip
+def test_who_may_do_what(action: str, tier: str) -> None:
+    from starter.telegram.intents import tier_needed
+
+    assert tier_needed(action) == tier  # type: ignore[arg-type]
