@@ -66,6 +66,7 @@ bench: $(STAMP) $(AGENT_STAMP)
 	$(BIN)/python -m bench.campaign
 	$(BIN)/python -m bench.cli_latency
 	$(BIN)/python -m bench.redaction
+	$(BIN)/python -m bench.insight
 
 ## lock: regenerate requirements.lock from a clean environment
 lock:

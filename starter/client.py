@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from temporalio.client import (
@@ -166,9 +167,14 @@ class RunClient:
         state: RunState | None = None,
         repo: str | None = None,
         campaign: str | None = None,
-        limit: int = 50,
+        started_since: datetime | None = None,
+        limit: int | None = 50,
     ) -> list[RunSummary]:
         clauses = [f"WorkflowType = '{RUN_WORKFLOW}'"]
+        if started_since is not None:
+            # A continued-as-new link starts after its run was created: this keeps every run
+            # created since then (and some older ones the caller drops by their record).
+            clauses.append(f"StartTime >= '{started_since.astimezone(UTC).isoformat()}'")
         if campaign is not None:
             clauses.append(f"{sa.CAMPAIGN.name} = '{_quote(campaign)}'")
         if state is not None:
@@ -198,7 +204,34 @@ class RunClient:
             )
         # SQLite visibility has no ORDER BY: newest first, sorted here.
         rows.sort(key=lambda row: (row.started_at is not None, row.started_at), reverse=True)
-        return rows[:limit]
+        return rows if limit is None else rows[:limit]
+
+    async def read_records(
+        self, rows: list[RunSummary], concurrency: int = 16
+    ) -> tuple[list[RunRecord], dict[str, str]]:
+        """The records of many runs, as cheaply as Temporal gives them: a finished run's is its
+        workflow result (one history read, no worker), a running run answers a query. Returns
+        the records and, per run that gave none, why (ended abnormally, no worker answered)."""
+        gate = asyncio.Semaphore(concurrency)
+        unread: dict[str, str] = {}
+
+        async def read(row: RunSummary) -> RunRecord | None:
+            async with gate:
+                handle = self._handle(row.run_id)
+                try:
+                    if row.status == WorkflowExecutionStatus.COMPLETED.name:
+                        return (await handle.result()).record
+                    if row.status == WorkflowExecutionStatus.RUNNING.name:
+                        return await self._answer(
+                            row.run_id, handle.query("get_run", result_type=RunRecord)
+                        )
+                    unread[row.run_id] = f"ended {row.status}"
+                except (Refused, RPCError, WorkflowFailureError) as err:
+                    unread[row.run_id] = str(getattr(err, "message", err)).splitlines()[0]
+                return None
+
+        records = await asyncio.gather(*(read(row) for row in rows))
+        return [record for record in records if record is not None], unread
 
     async def find_run_for_github(self, event: GitHubEvent) -> str | None:
         """The running run a GitHub fact is about: by repo + PR number, else by the pushed

@@ -26,6 +26,7 @@ from starter.cli import (
     agent,
     campaigns,
     github,
+    insight,
     pull_requests,
     runs,
     services,
@@ -66,6 +67,7 @@ for name, function in {
     **github.COMMANDS,
     **telegram.COMMANDS,
     **skills.COMMANDS,
+    **insight.COMMANDS,
 }.items():
     app.command(name)(_set_up(function))
 for group in (campaigns.app, skills.app):

@@ -623,3 +623,27 @@ def close(
     """Close the campaign's open PRs (with an optional closing comment); their runs then go to
     NEEDS_HUMAN_REVIEW when GitHub reports the close."""
     _act_on_pull_requests(name, "close", _body(body, body_file), state, reason, as_json)
+
+
+@app.command("report")
+def report(
+    name: NameOption,
+    out: Annotated[
+        Path, typer.Option("--out", help="The HTML file to write (one self-contained page).")
+    ] = Path("report.html"),
+    ui_url: Annotated[
+        str | None,
+        typer.Option(
+            "--ui-url",
+            envvar="AGENTPR_WEB_UI_URL",
+            help="The Temporal Web UI the page links runs to (default http://localhost:8233).",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One HTML page about the campaign, viewable offline: runs by state and PRs over time, the
+    funnel, failure reasons, where the time goes, cost, and every run with links to its PR and
+    its Web UI page."""
+    from starter.cli.insight import campaign_report
+
+    campaign_report(name, out, ui_url, as_json)

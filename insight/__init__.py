@@ -1,0 +1,13 @@
+"""Insight: what runs did, read from their records — `agentpr stats` (pass rate, reasons, where
+the time goes, cost), `agentpr inspect-run` (one run's timeline) and `agentpr campaign report`
+(one self-contained HTML page).
+
+Pure: RunRecords in, pydantic models (or an HTML string) out; no Temporal, no network, no
+clock of its own (the caller passes `now`). The doors in starter/cli fetch the records.
+
+    facts       one run's derived facts: pushed, PR opened/merged/closed, stays per state, cost
+    durations   `--since 7d` and friends
+    stats       the aggregate over many runs (`stats`)
+    timeline    one run's timeline and next action (`inspect-run`)
+    report      the campaign's HTML page (Chart.js, vendored and inlined)
+"""
