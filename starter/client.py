@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from temporalio.client import (
@@ -80,6 +81,47 @@ def _refusal(cause: BaseException | None) -> Refused:
 class RunNotFound(Refused):
     def __init__(self, run_id: str) -> None:
         super().__init__(f"no run with id {run_id!r} (see `agentpr list-runs`)")
+
+
+class FinishedRecords:
+    """A finished run's record never changes (it is the workflow's result): kept on disk,
+    one file per run, so `stats` and `campaign report` read each from Temporal once. A file
+    is trusted only for the execution it was written from (same close time); anything
+    unreadable is read from Temporal again."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def _path(self, row: RunSummary) -> Path:
+        return self.folder / f"{row.run_id}.json"
+
+    @staticmethod
+    def _stamp(row: RunSummary) -> str:
+        return row.closed_at.isoformat() if row.closed_at else ""
+
+    def get(self, row: RunSummary) -> RunRecord | None:
+        if not row.closed_at:
+            return None
+        try:
+            stamp, _, body = self._path(row).read_bytes().partition(b"\n")
+            if stamp.decode() != self._stamp(row):
+                return None
+            return RunRecord.model_validate_json(body)
+        except (OSError, ValueError):
+            return None
+
+    def put(self, row: RunSummary, record: RunRecord) -> None:
+        if not row.closed_at:
+            return
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            partial = self._path(row).with_suffix(".partial")
+            partial.write_bytes(
+                self._stamp(row).encode() + b"\n" + record.model_dump_json().encode()
+            )
+            partial.replace(self._path(row))
+        except OSError:
+            pass  # a cache that cannot be written only costs the next reader a fetch
 
 
 class RunClient:
@@ -214,13 +256,20 @@ class RunClient:
         the records and, per run that gave none, why (ended abnormally, no worker answered)."""
         gate = asyncio.Semaphore(concurrency)
         unread: dict[str, str] = {}
+        finished = FinishedRecords(self.settings.home / "cache" / "finished-runs")
 
         async def read(row: RunSummary) -> RunRecord | None:
+            if row.status == WorkflowExecutionStatus.COMPLETED.name:
+                kept = finished.get(row)
+                if kept is not None:
+                    return kept
             async with gate:
                 handle = self._handle(row.run_id)
                 try:
                     if row.status == WorkflowExecutionStatus.COMPLETED.name:
-                        return (await handle.result()).record
+                        record = (await handle.result()).record
+                        finished.put(row, record)
+                        return record
                     if row.status == WorkflowExecutionStatus.RUNNING.name:
                         return await self._answer(
                             row.run_id, handle.query("get_run", result_type=RunRecord)

@@ -52,6 +52,25 @@ def test_stats_inspect_run_and_report_of_a_campaign(env: Env, tmp_path: Path) ->
     shown = render(page, tmp_path)
     assert len(shown.drawn_canvases()) == 5 and shown.dom.count('<tr class="run">') == 2
 
+    # A finished run's record is read from Temporal once, then from the cache; a damaged cache
+    # file is read again from Temporal.
+    ok(env.cli("mark-done", "--run-id", run_ids[0], "--reason", "landed by hand"))
+    wait_for(env, name, lambda s: s["counts"].get("DONE") == 1)
+
+    def counted() -> dict:
+        # The still-open stay of the running run grows with the clock: the rest must not move.
+        shown = json.loads(ok(env.cli("stats", "--campaign", name, "--json")))
+        return {k: v for k, v in shown.items() if k not in ("steps", "stages")}
+
+    first = counted()
+    assert first["states"] == {"DONE": 1, "PUSHED": 1}
+    kept = env.settings.home / "cache" / "finished-runs" / f"{run_ids[0]}.json"
+    assert kept.is_file() and run_ids[0] in kept.read_text()
+    assert counted() == first
+    kept.write_text("damaged")
+    assert counted() == first
+    assert run_ids[0] in kept.read_text()
+
 
 def test_bad_windows_and_unknown_campaigns_are_one_line(env: Env, tmp_path: Path) -> None:
     for args, code, words in (
