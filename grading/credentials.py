@@ -16,6 +16,10 @@ _READERS = frozenset(
 )
 
 
+# Every program `credential_read` or `prints_secret_variable` looks at.
+CREDENTIAL_PROGRAMS = _READERS | {"gh", "git", "aws", "printenv", "echo", "printf"}
+
+
 _KEY_NAMES = frozenset(
     {"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk", "identity"}
 )
@@ -49,26 +53,10 @@ _KEY_SUFFIXES = (".pem", ".key", ".p12", ".pfx", ".jks", ".keystore")
 _ENV_TEMPLATES = ("example", "sample", "template", "dist", "defaults", "schema")
 
 
-# Cheap pre-check on a segment's words before the per-path rules.
-_HINTS = (
-    "id_",
-    ".pem",
-    ".key",
-    ".p12",
-    ".pfx",
-    ".jks",
-    "keystore",
-    ".env",
-    "netrc",
-    "credential",
-    ".pgpass",
-    ".pypirc",
-    ".npmrc",
-    "hosts.yml",
-    "config.json",
-    ".kube",
-    "auth.json",
-    "identity",
+# Cheap pre-check on a command's words before the per-path rules.
+_HINT_RE = re.compile(
+    r"id_|\.pem|\.key|\.p12|\.pfx|\.jks|keystore|\.env|netrc|credential|\.pgpass|\.pypirc|"
+    r"\.npmrc|hosts\.yml|config\.json|\.kube|auth\.json|identity"
 )
 
 
@@ -95,6 +83,8 @@ def credential_file(path: str) -> str | None:
 def credential_read(argv: list[str]) -> str | None:
     """ "<kind> (<path>)" when the command prints or copies a credential, else None."""
     name = program_name(argv[0])
+    if name not in _READERS and name not in ("gh", "git", "aws"):
+        return None
     if name == "gh" and argv[1:3] == ["auth", "token"]:
         return "GitHub CLI token (gh auth token)"
     if (
@@ -111,7 +101,7 @@ def credential_read(argv: list[str]) -> str | None:
         and any("secret" in word or word == "export-credentials" for word in argv[2:])
     ):
         return "AWS credentials (aws configure)"
-    if name not in _READERS:
+    if name not in _READERS or not _HINT_RE.search(" ".join(argv[1:])):
         return None
     if name == "sed" and any(w.startswith(("-i", "--in-place")) for w in argv[1:]):
         return None  # edits the file in place, prints nothing
@@ -119,7 +109,7 @@ def credential_read(argv: list[str]) -> str | None:
     if name in ("cp", "scp", "rsync"):
         words = [w for w in words if not w.startswith("-")][:-1]  # the sources, not the copy
     for word in words:
-        if word.startswith("-") or not any(hint in word for hint in _HINTS):
+        if word.startswith("-") or not _HINT_RE.search(word):
             continue
         kind = credential_file(word)
         if kind is not None:
@@ -129,6 +119,8 @@ def credential_read(argv: list[str]) -> str | None:
 
 def dumps_environment(segment: Segment) -> bool:
     """`env`, `printenv`, `set`, `export -p` on their own: the whole environment printed."""
+    if program_name(segment.argv[0]) not in ("env", "printenv", "set", "export"):
+        return False
     words = [w for w in segment.argv if not w.startswith("-")]
     if not words:
         return False

@@ -191,8 +191,9 @@ class Collector:
             add_line(self.git_signals, signal)
 
         network = None
-        if finished and not succeeded and (shell.is_test or shell.is_install):
-            network = find_network_error(scan)
+        lowered = scan.lower() if finished and not succeeded else ""
+        if lowered and (shell.is_test or shell.is_install):
+            network = find_network_error(scan, lowered)
 
         # Edits in the same command line before the test run are tested by it; after, not.
         tested_from = shell.test_position if shell.is_test else None
@@ -248,8 +249,12 @@ class Collector:
                 for kind in (ReasonCode.PERMISSION_DENIED, ReasonCode.TOOLING_MISSING):
                     self.hard.pop((kind, command_key), None)
         elif finished:
-            self._hard_failures_in_output(shell, scan)
-            outage = name_outage(network) if network else find_outage(scan)
+            self._hard_failures_in_output(shell, scan, lowered)
+            outage = None
+            if network:
+                outage = name_outage(network)
+            elif shell.is_check or not _NETWORK_TOOLS.isdisjoint(shell.keys):
+                outage = find_outage(scan, lowered)
             if outage is not None:
                 self.outage = f"{outage} (`{clip(unwrap_shell(command), 120)}`)"
 
@@ -310,8 +315,7 @@ class Collector:
             if found is not None:
                 add_line(self.weakening_pending, found)
 
-    def _hard_failures_in_output(self, shell: ShellAnalysis, scan: str) -> None:
-        lowered = scan.lower()
+    def _hard_failures_in_output(self, shell: ShellAnalysis, scan: str, lowered: str) -> None:
         if "not found" in lowered or "no such file" in lowered:
             self._missing_tools(shell, scan)
         if any(hint in lowered for hint in PERMISSION_HINTS):
@@ -459,6 +463,14 @@ class Collector:
         # well-known token shape or a value a credential read showed.
         redactor = Redactor(self.secrets)
         return Evidence.model_validate(redactor.redact_value(evidence.model_dump()))
+
+
+# Programs that reach the network (or install environments that do): only their failures can
+# show an outage. The most common failure, `rg` finding nothing, is not worth scanning.
+_NETWORK_TOOLS = frozenset(
+    "curl wget pip pip3 npm pnpm yarn bun npx bunx uv uvx poetry pdm pipenv hatch tox nox go "
+    "cargo gem bundle composer git gh docker make mvn gradle dotnet deno conda mamba pixi".split()
+)
 
 
 def _runner(shell: ShellAnalysis) -> str:

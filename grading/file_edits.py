@@ -116,12 +116,25 @@ _GIT_EDITS = frozenset(
 )
 
 
+_EDITORS = frozenset(
+    "tee sed perl cp mv install rsync rm unlink shred truncate dd git apply_patch patch".split()
+)
+
+
 def segment_edits(argv: list[str], segment: Segment, position: int) -> list[FileEdit]:
     """The files one simple command writes, deletes or rewrites (not mkdir/touch/chmod: they
     change no content)."""
     name = program_name(argv[0])
-    edits = [FileEdit(path, "redirect", position) for path in segment.redirects]
+    edits = [
+        FileEdit(path, "redirect", position)
+        for path in segment.redirects
+        if not path.startswith(("/dev/", "&"))
+    ]
+    if name not in _EDITORS and not PYTHON_RE.match(name):
+        return edits
     rest = argv[1:]
+    if name == "sed" and not any(w.startswith(("-i", "--in-place")) for w in rest):
+        return edits  # `sed -n '1,200p' f`: the most common read of all
     options, args = options_and_args(rest)
     if name == "tee":
         edits += [FileEdit(path, "tee", position) for path in args]

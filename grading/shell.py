@@ -7,7 +7,12 @@ from dataclasses import dataclass, field
 
 from grading.bounds import add_line, clip
 from grading.command_kinds import is_check_argv, is_install_argv, is_test_argv
-from grading.credentials import credential_read, dumps_environment, prints_secret_variable
+from grading.credentials import (
+    CREDENTIAL_PROGRAMS,
+    credential_read,
+    dumps_environment,
+    prints_secret_variable,
+)
 from grading.file_edits import (
     PYTHON_STDIN,
     FileEdit,
@@ -42,6 +47,9 @@ _READERS = frozenset(
     "printenv set export source . sleep wait read exit return shift local declare unset "
     "alias history hash ps top uptime".split()
 )
+
+
+_DUMPERS = frozenset({"env", "printenv", "set", "export", "/usr/bin/env"})
 
 
 @dataclass
@@ -86,16 +94,17 @@ def analyze_shell(command: str, workspace: str | None) -> ShellAnalysis:
         argv, violations = effective_argv(segment)
         for kind in violations:
             add_line(result.violations, f"{kind}: {clip(segment.text, 200)}")
-        if segment.argv and dumps_environment(segment):
+        if segment.argv and segment.argv[0] in _DUMPERS and dumps_environment(segment):
             result.dumps_environment = True
         if not argv:
             continue
-        credential = credential_read(argv)
-        if credential is not None:
-            add_line(result.credential_reads, f"{credential}: {clip(segment.text, 200)}")
-        elif prints_secret_variable(argv):
-            result.prints_secret_variable = True
         name = program_name(argv[0])
+        if name in CREDENTIAL_PROGRAMS:
+            credential = credential_read(argv)
+            if credential is not None:
+                add_line(result.credential_reads, f"{credential}: {clip(segment.text, 200)}")
+            elif prints_secret_variable(argv):
+                result.prints_secret_variable = True
         key = f"{name} {argv[1]}" if len(argv) > 1 and not argv[1].startswith("-") else name
         result.keys += [name, key] if key != name else [name]
         if result.primary_key is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "fish"})
@@ -114,12 +115,17 @@ def unwrap_shell(command: str) -> str:
     head = stripped.split(None, 1)[0]
     if program_name(head.strip("'\"")) not in SHELLS:
         return stripped
-    words = _tokens(stripped)
-    for i, word in enumerate(words[1:-1], start=1):
+    # Lazily: only the words up to the script are lexed (split_segments lexes the script).
+    words = _iter_tokens(stripped)
+    next(words, None)
+    script_follows = False
+    for word in words:
+        if script_follows:
+            return word
         if _is_operator(word):
             break
         if word.startswith("-") and not word.startswith("--") and "c" in word:
-            return words[i + 1]
+            script_follows = True
     return stripped
 
 
@@ -167,19 +173,21 @@ def _unquote(match: re.Match[str]) -> str:
 
 def _tokens(script: str) -> list[str]:
     """Shell tokens: words with quotes removed, and operator runs (`&&`, `|`, `;`, `>`, …)."""
+    return list(_iter_tokens(script))
+
+
+def _iter_tokens(script: str) -> Iterator[str]:
     script = script.replace("\\\n", " ")  # line continuations
-    tokens: list[str] = []
     for match in _TOKEN_RE.finditer(script):
         op, word, stray = match.group("op", "word", "stray")
         if op is not None:
-            tokens.append(op)
+            yield op
         elif word is not None:
             if "'" in word or '"' in word or "\\" in word:
                 word = _UNQUOTE_RE.sub(_unquote, word)
-            tokens.append(word)
+            yield word
         elif stray is not None:
-            tokens.append(stray)
-    return tokens
+            yield stray
 
 
 def _is_operator(token: str) -> bool:
