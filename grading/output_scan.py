@@ -135,7 +135,7 @@ _NO_TESTS_RE = re.compile(
 # Any of these means tests did run (or failed to load): not an empty run.
 _SOME_TESTS_RE = re.compile(
     r"\b[1-9]\d* (?:passed|failed|passing|failing|errors?|tests? passed)\b|"
-    r"^(?:ok|FAIL|---)\s|^running [1-9]\d* tests?$|Tests:\s+[1-9]|^Ran [1-9]",
+    r"^(?:ok|FAIL)\s|^--- (?:FAIL|PASS|SKIP)|^running [1-9]\d* tests?$|Tests:\s+[1-9]|^Ran [1-9]",
     re.M,
 )
 

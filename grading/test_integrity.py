@@ -216,8 +216,7 @@ def narrowing(passing: Selection, failing: Selection) -> str | None:
 
 def _within(path: str, folder: str) -> bool:
     path, folder = path.removeprefix("./"), folder.removeprefix("./")
-    if folder.endswith("/..."):  # go packages
-        folder = folder[:-4]
-        if folder in ("", "."):
-            return True
+    if folder == "...":  # go: every package
+        return True
+    folder = folder.removesuffix("/...")
     return path == folder or path.startswith((folder + "/", folder + "::"))
