@@ -226,6 +226,8 @@ def _hatch_env(argv: list[str]) -> str:
         script = _after_options(rest[1:])
         if script and ":" in script[0]:
             return script[0].split(":", 1)[0]
+    if "-e" not in argv and not any(word.startswith("--env") for word in argv):
+        return ""
     envs = _selected(argv, ("-e", "--env"))
     return envs[0] if envs else ""
 
@@ -257,8 +259,13 @@ _FORMATTERS = frozenset({"ruff", "black", "isort", "prettier", "gofmt", "pre-com
 _CHECK_MODULES = _LINTERS | _FORMATTERS | {"pycodestyle", "pydocstyle", "bandit"}
 
 
+_MAY_CHECK = _LINTERS | _FORMATTERS | _RUNNERS | _TASK_RUNNERS | {"tox", "nox"}
+
+
 def is_check_argv(argv: list[str]) -> bool:
     name = program_name(argv[0])
+    if name not in _MAY_CHECK and not name.startswith("python"):
+        return False  # most commands: one set lookup
     if PYTHON_RE.match(name):
         # `python -m mypy src`, `python3 -m ruff check .`
         if argv[1:2] == ["-m"] and len(argv) > 2 and argv[2] in _CHECK_MODULES:

@@ -116,7 +116,8 @@ _GIT_EDITS = frozenset(
 )
 
 
-_EDITORS = frozenset(
+# Programs that may write a file they are given (redirects aside).
+EDITORS = frozenset(
     "tee sed perl cp mv install rsync rm unlink shred truncate dd git apply_patch patch".split()
 )
 
@@ -130,7 +131,7 @@ def segment_edits(argv: list[str], segment: Segment, position: int) -> list[File
         for path in segment.redirects
         if not path.startswith(("/dev/", "&"))
     ]
-    if name not in _EDITORS and not PYTHON_RE.match(name):
+    if name not in EDITORS and not PYTHON_RE.match(name):
         return edits
     rest = argv[1:]
     if name == "sed" and not any(w.startswith(("-i", "--in-place")) for w in rest):

@@ -14,6 +14,7 @@ from grading.credentials import (
     prints_secret_variable,
 )
 from grading.file_edits import (
+    EDITORS,
     PYTHON_STDIN,
     FileEdit,
     heredoc_bodies,
@@ -122,7 +123,8 @@ def analyze_shell(command: str, workspace: str | None) -> ShellAnalysis:
                 add_line(result.violations, f"{problem} ({path}): {clip(segment.text, 200)}")
             elif not is_scratch_path(path):
                 result.writes_workspace = True
-        result.edits += segment_edits(argv, segment, position)
+        if segment.redirects or name in EDITORS or name.startswith("python"):
+            result.edits += segment_edits(argv, segment, position)
         important = True
         if name == "git":
             signal = git_signal(argv)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "fish"})
@@ -115,17 +114,12 @@ def unwrap_shell(command: str) -> str:
     head = stripped.split(None, 1)[0]
     if program_name(head.strip("'\"")) not in SHELLS:
         return stripped
-    # Lazily: only the words up to the script are lexed (split_segments lexes the script).
-    words = _iter_tokens(stripped)
-    next(words, None)
-    script_follows = False
-    for word in words:
-        if script_follows:
-            return word
+    words = _tokens(stripped)
+    for i, word in enumerate(words[1:-1], start=1):
         if _is_operator(word):
             break
         if word.startswith("-") and not word.startswith("--") and "c" in word:
-            script_follows = True
+            return words[i + 1]
     return stripped
 
 
@@ -173,21 +167,19 @@ def _unquote(match: re.Match[str]) -> str:
 
 def _tokens(script: str) -> list[str]:
     """Shell tokens: words with quotes removed, and operator runs (`&&`, `|`, `;`, `>`, …)."""
-    return list(_iter_tokens(script))
-
-
-def _iter_tokens(script: str) -> Iterator[str]:
     script = script.replace("\\\n", " ")  # line continuations
+    tokens: list[str] = []
     for match in _TOKEN_RE.finditer(script):
         op, word, stray = match.group("op", "word", "stray")
         if op is not None:
-            yield op
+            tokens.append(op)
         elif word is not None:
             if "'" in word or '"' in word or "\\" in word:
                 word = _UNQUOTE_RE.sub(_unquote, word)
-            yield word
+            tokens.append(word)
         elif stray is not None:
-            yield stray
+            tokens.append(stray)
+    return tokens
 
 
 def _is_operator(token: str) -> bool:
