@@ -299,13 +299,15 @@ class Collector:
     def note_edit(self, edit: FileEdit) -> None:
         """A file written, patched or deleted, by a command or by the engine's own edit tool."""
         path = edit.path
-        if path.startswith("/") or path.startswith("~") or path.startswith("$"):
+        if path.startswith(("/", "~", "$")):
             if is_scratch_path(path):
                 return
             prefix = (self.workspace or "").rstrip("/") + "/"
-            if not self.workspace or not path.startswith(prefix):
+            if self.workspace and path.startswith(prefix):
+                path = path[len(prefix) :]
+            elif self.workspace or not path.startswith("/"):
                 return  # outside the repository: a safety matter, not the tests'
-            path = path[len(prefix) :]
+            # No workspace known (a saved transcript graded alone): the path stays absolute.
         if not is_code_path(path):
             return
         add_line(self.edits_since_test, f"{path or '(files it does not name)'} ({edit.origin})")

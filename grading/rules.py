@@ -205,8 +205,10 @@ def _decide(inp: GradeInput) -> tuple[Verdict, ReasonCode, str]:
         )
 
     # 6. The environment was down and the agent never got past it: the work was not done
-    # (a passing test run after the outage clears it).
-    if ev.environment_outage and (last_test is None or not last_test.passed):
+    # (a passing test run after the outage clears it). A step that needs no tests was kept
+    # from its work only if the agent says so.
+    blocked = implementing or ev.agent_status in ("FAIL", "NEEDS_REVIEW")
+    if ev.environment_outage and blocked and (last_test is None or not last_test.passed):
         if network_sandboxed:
             return (
                 human,

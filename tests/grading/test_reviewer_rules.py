@@ -103,6 +103,14 @@ def test_tests_must_come_after_the_last_code_edit(
     assert detail in outcome.reasons[0]
 
 
+def test_edits_count_without_a_known_workspace() -> None:
+    # `agentpr analyze-transcript FILE` without --workspace: absolute paths stay absolute.
+    stream = Codex().cmd("pytest -q", 0, "5 passed").file_change("/work/repo/src/a.py").done()
+    outcome = grade_of(stream.evidence(workspace=None))
+    assert outcome.reason_code == "tests_stale_after_edit"
+    assert "/work/repo/src/a.py (file_change)" in outcome.reasons[0]
+
+
 def test_claude_edits_after_the_tests_leave_them_stale() -> None:
     stream = Claude().bash("npm test", "Tests: 4 passed, 4 total")
     edit = stream.tool(
@@ -512,6 +520,16 @@ def test_code_failures_after_an_unrelated_outage_stay_tests_failing() -> None:
         .evidence()
     )
     assert grade_of(ev).reason_code == "tests_failing"
+
+
+def test_an_outage_does_not_fail_a_step_that_needed_no_tests_and_finished() -> None:
+    ev = Codex().cmd("curl -sI https://docs.example.com", 6, _DNS).msg("Found it.").done()
+    outcome = grade_of(ev.evidence(), state=RunState.DISCOVERY, changed_files=0, added_lines=0)
+    assert (outcome.verdict, outcome.reason_code) == (P, "no_tests_required")
+    assert any("DNS failure" in line for line in outcome.reasons)  # still reported
+    stuck = Codex().cmd("curl -sI https://docs.example.com", 6, _DNS).msg("Status: NEEDS REVIEW")
+    outcome = grade_of(stuck.done().evidence(), state=RunState.DISCOVERY, changed_files=0)
+    assert (outcome.verdict, outcome.reason_code) == (R, "environment_outage")
 
 
 def test_claude_outages_are_read_the_same_way() -> None:
