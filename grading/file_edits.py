@@ -136,6 +136,8 @@ def segment_edits(argv: list[str], segment: Segment, position: int) -> list[File
     rest = argv[1:]
     if name == "sed" and not any(w.startswith(("-i", "--in-place")) for w in rest):
         return edits  # `sed -n '1,200p' f`: the most common read of all
+    if name == "git":
+        return edits + _git_edits(argv, position)
     options, args = options_and_args(rest)
     if name == "tee":
         edits += [FileEdit(path, "tee", position) for path in args]
@@ -155,8 +157,6 @@ def segment_edits(argv: list[str], segment: Segment, position: int) -> list[File
         edits += [FileEdit(path, name, position) for path in args if not path.isdigit()]
     elif name == "dd":
         edits += [FileEdit(word[3:], "dd", position) for word in rest if word.startswith("of=")]
-    elif name == "git":
-        edits += _git_edits(argv, position)
     elif name == "apply_patch" or (name == "patch" and not options & {"--dry-run"}):
         edits.append(FileEdit("", name, position))  # the paths come from the patch text
     elif PYTHON_RE.match(name) and "-c" in rest[:-1]:
@@ -218,6 +218,8 @@ def _git_edits(argv: list[str], position: int) -> list[FileEdit]:
     if i >= len(argv):
         return []
     sub, rest = argv[i], argv[i + 1 :]
+    if sub not in _GIT_EDITS and sub not in ("checkout", "stash", "reset"):
+        return []  # status, diff, log, show, add, commit…: the work tree stays as it is
     options, args = options_and_args(rest)
     origin = f"git {sub}"
     if sub == "checkout" and ("--" in rest or len(args) > 1):
