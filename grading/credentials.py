@@ -60,6 +60,22 @@ _HINT_RE = re.compile(
 )
 
 
+# Certificates are public, and a repository's test keys protect nothing.
+_PUBLIC_KEY_NAMES = ("cert", "chain", "ca.", "ca-", "bundle", "pub", "public")
+
+
+_FIXTURE_DIRS = frozenset(
+    {"test", "tests", "testdata", "fixtures", "fixture", "examples", "example", "samples", "spec"}
+)
+
+
+def _public_or_fixture(path: str, name: str) -> bool:
+    lowered = name.lower()
+    if any(word in lowered for word in _PUBLIC_KEY_NAMES):
+        return True
+    return any(part in _FIXTURE_DIRS for part in path.split("/")[:-1])
+
+
 def credential_file(path: str) -> str | None:
     """What kind of credential `path` holds, or None."""
     path = path.strip().strip("\"'")
@@ -68,7 +84,7 @@ def credential_file(path: str) -> str | None:
         return "SSH private key"
     if name in _STORE_NAMES:
         return _STORE_NAMES[name]
-    if name.endswith(_KEY_SUFFIXES) and not name.endswith(".pub"):
+    if name.endswith(_KEY_SUFFIXES) and not _public_or_fixture(path, name):
         return "private key file"
     if name == ".env" or (name.startswith(".env.") and not name.endswith(_ENV_TEMPLATES)):
         return ".env secrets"

@@ -70,6 +70,7 @@ def weakening(edit: FileEdit) -> str | None:
 
 
 # Options that run fewer tests than the suite (`-k`, `--deselect`, `-m`, jest `-t`, go `-run`).
+# Not `-e` or `-o`: tox's env and pytest's ini override.
 _FILTERS = frozenset(
     {
         "-k",
@@ -85,7 +86,6 @@ _FILTERS = frozenset(
         "--testNamePattern",
         "--testPathIgnorePatterns",
         "--onlyChanged",
-        "-o",
         "--changedSince",
         "-run",
         "--run",
@@ -95,7 +95,6 @@ _FILTERS = frozenset(
         "-g",
         "--filter",
         "--exclude-group",
-        "-e",
         "--example",
         "--tag",
     }
@@ -106,6 +105,7 @@ _FILTERS = frozenset(
 _VALUED = frozenset(
     {
         "-c",
+        "-o",
         "-p",
         "--rootdir",
         "--config",
