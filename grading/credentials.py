@@ -156,7 +156,8 @@ _SECRET_NAME = (
 _SECRET_NAME_RE = re.compile(rf"^{_SECRET_NAME}$")
 
 
-_SECRET_VAR_RE = re.compile(rf"\$\{{?({_SECRET_NAME})\b")
+# `$GITHUB_TOKEN`, `${GITHUB_TOKEN}` — not `${GITHUB_TOKEN:+set}` or `${#GITHUB_TOKEN}`.
+_SECRET_VAR_RE = re.compile(rf"\$(?:\{{{_SECRET_NAME}(?!\w|:?\+)|{_SECRET_NAME}(?!\w))")
 
 
 def prints_secret_variable(argv: list[str]) -> bool:

@@ -402,6 +402,7 @@ def test_reading_credentials_needs_a_person_and_never_reaches_the_grade(
         ("ls ~/.ssh", "id_rsa\nid_rsa.pub\nknown_hosts"),
         ("env PYTHONPATH=src pytest -q", "5 passed"),
         ("printenv HOME", "/root"),
+        ('echo "token ${GITHUB_TOKEN:+is set}"', "token is set"),
         ("cat tests/fixtures/server.key", "-----BEGIN PRIVATE KEY-----\nMIIE"),
         ("cat deploy/fullchain.pem", "-----BEGIN CERTIFICATE-----\nMIIE"),
         ("rg -n OPENAI_API_KEY src", "src/config.py:3: key = os.environ['OPENAI_API_KEY']"),
