@@ -156,6 +156,7 @@ class Collector:
         self.weakened: list[str] = []
         self.failing_selections: dict[str, Selection] = {}  # runner → its last failing run
         self.last_run_narrowing: str | None = None
+        self.failing_suite: str | None = None  # a whole-suite run failed, none passed since
         self.credentials: list[str] = []
         self.secrets: list[str] = []  # values credential reads showed: redacted everywhere
         self.outage: str | None = None
@@ -284,6 +285,8 @@ class Collector:
             self.failing_since_pass = True
             if chosen is not None:
                 self.failing_selections[chosen.runner] = chosen
+                if chosen.whole_suite:
+                    self.failing_suite = chosen.runner
             return
         if self.weakening_pending:
             for line in self.weakening_pending:
@@ -295,6 +298,13 @@ class Collector:
             self.last_run_narrowing = narrowing(chosen, self.failing_selections[chosen.runner])
             if self.last_run_narrowing is None:
                 del self.failing_selections[chosen.runner]  # the full selection passes now
+        if chosen is not None and chosen.whole_suite:
+            self.failing_suite = None  # the whole suite passes, whichever runner ran it
+        elif chosen is not None and self.failing_suite and self.last_run_narrowing is None:
+            # `make test` failed, `pytest tests/test_x.py` passed: part of what failed.
+            self.last_run_narrowing = (
+                f"the passing run selects part of the suite that failed (`{self.failing_suite}`)"
+            )
 
     def note_edit(self, edit: FileEdit) -> None:
         """A file written, patched or deleted, by a command or by the engine's own edit tool."""

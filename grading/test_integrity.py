@@ -133,7 +133,14 @@ _VALUED = frozenset(
 
 
 _PATH_RUNNERS = frozenset(
-    "pytest py.test jest vitest mocha ava rspec phpunit go cargo nose2 unittest ward".split()
+    "pytest py.test jest vitest mocha ava rspec phpunit go cargo nose2 unittest ward bun deno "
+    "playwright".split()
+)
+
+
+# `go test`, `npm run test:unit`, `make test`: the runner is the program and its subcommand.
+_SUBCOMMAND_RUNNERS = frozenset(
+    "go cargo make gmake npm pnpm yarn bun dotnet mix deno playwright hatch tox nox".split()
 )
 
 
@@ -143,6 +150,10 @@ class Selection:
     paths: tuple[str, ...]  # what it was pointed at; () = the whole suite
     filters: tuple[str, ...]  # "-k foo", "--deselect tests/x.py::t"
 
+    @property
+    def whole_suite(self) -> bool:
+        return not self.filters and all(path in (".", "./...", "...") for path in self.paths)
+
 
 def selection(argv: list[str]) -> Selection:
     """The runner and what it selects, for the test command a shell segment runs."""
@@ -150,16 +161,21 @@ def selection(argv: list[str]) -> Selection:
     name = program_name(words[0]) if words else ""
     runner = name
     rest = words[1:]
-    if name in ("go", "cargo", "make", "npm", "pnpm", "yarn", "bun", "dotnet", "mix", "deno"):
+    if name in _SUBCOMMAND_RUNNERS:
         sub = next((w for w in rest if not w.startswith("-")), "")
         runner = f"{name} {sub}".strip()
         if sub:
             rest = rest[rest.index(sub) + 1 :]
     paths: list[str] = []
     filters: list[str] = []
+    passed_on = False  # after `--` (npm test -- path): the words go to the runner underneath
     i = 0
     while i < len(rest):
         word = rest[i]
+        if word == "--":
+            passed_on = True
+            i += 1
+            continue
         option, eq, value = word.partition("=")
         if option in _FILTERS:
             if not eq and i + 1 < len(rest) and option not in ("--lf", "--last-failed", "--sw"):
@@ -168,7 +184,7 @@ def selection(argv: list[str]) -> Selection:
             filters.append(f"{option} {value}".strip())
         elif option in _VALUED and not eq:
             i += 1
-        elif not word.startswith("-") and name in _PATH_RUNNERS and word != "--":
+        elif not word.startswith("-") and (name in _PATH_RUNNERS or passed_on):
             paths.append(word.rstrip("/") or "/")
         i += 1
     return Selection(runner, tuple(paths), tuple(filters))

@@ -209,6 +209,11 @@ def test_test_files_weakened_between_a_failing_and_a_passing_run(edit: str, what
         ("npx jest", "npx jest -t 'adds up'", "adds `-t adds up`"),
         ("go test ./...", "go test ./pkg/cart", "covers ./pkg/cart of ./..."),
         ("go test ./...", "go test -run TestOther ./...", "adds `-run TestOther`"),
+        # another runner, part of the suite that failed
+        ("make test", "pytest tests/test_cart.py", "part of the suite that failed (`make test`)"),
+        ("npm test", "npx jest src/cart.test.ts", "part of the suite that failed (`npm test`)"),
+        ("npm test", "npm test -- src/cart.test.ts", "limited to src/cart.test.ts"),
+        ("bun test", "bun test src/cart.test.ts", "limited to src/cart.test.ts"),
     ],
 )
 def test_a_narrower_passing_selection_is_weakening(failing: str, passing: str, what: str) -> None:
@@ -236,6 +241,12 @@ def test_a_narrower_passing_selection_is_weakening(failing: str, passing: str, w
         [_FAIL, ("pytest -q -k test_total", 0, "1 passed"), ("pytest -q", 0, "5 passed")],
         # a broader run than the failing one
         [("pytest tests/test_cart.py", 1, "1 failed"), ("make test", 0, "40 passed")],
+        # the whole suite failed, then passed under another runner, then a focused check
+        [
+            ("make test", 2, "1 failed"),
+            ("uv run pytest", 0, "40 passed"),
+            ("uv run pytest tests/test_cart.py", 0, "3 passed"),
+        ],
         [("pytest tests/test_cart.py", 1, "1 failed"), ("pytest", 0, "40 passed")],
         # a skip added while everything passed is not weakening to pass
         [
