@@ -74,6 +74,7 @@ def parse_claude_events(lines: Iterable[str], workspace: str | None = None) -> E
     out = Collector(Engine.CLAUDE, workspace)
     bash_calls: dict[str, tuple[str, bool]] = {}  # tool_use id → (command, run_in_background)
     edit_calls: dict[str, FileEdit] = {}  # tool_use id → the edit it asks for
+    read_calls: dict[str, str] = {}  # tool_use id → a file read whole
     result_text: str | None = None
     for event in json_events(lines, out):
         kind = event.get("type")
@@ -102,6 +103,10 @@ def parse_claude_events(lines: Iterable[str], workspace: str | None = None) -> E
                         as_text(tool_input.get("command")),
                         bool(tool_input.get("run_in_background")),
                     )
+                elif (
+                    name == "Read" and not tool_input.get("offset") and not tool_input.get("limit")
+                ):
+                    read_calls[as_text(block.get("id"))] = as_text(tool_input.get("file_path"))
                 elif name in ("Write", "Edit", "MultiEdit", "NotebookEdit"):
                     path = as_text(tool_input.get("file_path") or tool_input.get("notebook_path"))
                     out.check_write_path(path, name)
@@ -113,6 +118,9 @@ def parse_claude_events(lines: Iterable[str], workspace: str | None = None) -> E
                 edit = edit_calls.pop(as_text(block.get("tool_use_id")), None)
                 if edit is not None and not block.get("is_error"):
                     out.note_edit(edit)  # applied: a refused edit changed nothing
+                read = read_calls.pop(as_text(block.get("tool_use_id")), None)
+                if read is not None and not block.get("is_error"):
+                    out.note_file_view(read, _tool_result_text(block.get("content")))
                 call = bash_calls.pop(as_text(block.get("tool_use_id")), None)
                 if call is None:
                     continue

@@ -38,7 +38,14 @@ from grading.output_scan import (
 from grading.safety import is_scratch_path, write_problem
 from grading.shell import ShellAnalysis, analyze_shell
 from grading.shell_lexing import program_name, unwrap_shell
-from grading.test_integrity import Selection, narrowing, selection, weakening
+from grading.test_integrity import (
+    Selection,
+    TestProfile,
+    narrowing,
+    profile,
+    selection,
+    weakening,
+)
 
 # What replaces the output of a command that printed credentials.
 CREDENTIAL_OUTPUT = "[REDACTED:credential output]"
@@ -119,6 +126,9 @@ _LAST_SAMPLES = 20
 _MAX_RUNS = 100  # test/check runs kept (the last ones matter)
 
 
+_MAX_PROFILES = 200  # test files whose counts are kept
+
+
 _MESSAGE_KEEP = 8_000  # characters kept from each end of a long final message
 
 
@@ -157,6 +167,8 @@ class Collector:
         self.failing_selections: dict[str, Selection] = {}  # runner → its last failing run
         self.last_run_narrowing: str | None = None
         self.failing_suite: str | None = None  # a whole-suite run failed, none passed since
+        # Test files as last seen whole (read or written): a rewrite is judged against them.
+        self.test_profiles: dict[str, TestProfile] = {}
         self.credentials: list[str] = []
         self.secrets: list[str] = []  # values credential reads showed: redacted everywhere
         self.outage: str | None = None
@@ -240,6 +252,8 @@ class Collector:
         elif shell.is_install and network:
             self.pending_network_error = network
 
+        if succeeded and shell.viewed_path:
+            self.note_file_view(shell.viewed_path, output)
         if finished and tested_from is not None:
             for edit in shell.edits:
                 if edit.position >= tested_from:
@@ -321,11 +335,35 @@ class Collector:
         if not is_code_path(path):
             return
         add_line(self.edits_since_test, f"{path or '(files it does not name)'} ({edit.origin})")
-        if self.failing_since_pass and is_test_path(path):
+        if not is_test_path(path):
+            return
+        before = self.test_profiles.get(path)
+        if self.failing_since_pass:
             edit.path = path
-            found = weakening(edit)
+            found = weakening(edit, before)
             if found is not None:
                 add_line(self.weakening_pending, found)
+        if edit.deleted:
+            self.test_profiles.pop(path, None)
+        elif edit.whole:
+            self._keep_profile(path, profile(edit.added))
+        elif before is not None and (edit.removed or edit.added):
+            self._keep_profile(path, before - profile(edit.removed) + profile(edit.added))
+        else:
+            self.test_profiles.pop(path, None)  # changed in a way we cannot count
+
+    def note_file_view(self, path: str, text: str) -> None:
+        """A test file read whole (Claude's Read, `cat tests/x.py`): the baseline a later
+        rewrite of the whole file is judged against."""
+        prefix = (self.workspace or "").rstrip("/") + "/"
+        if self.workspace and path.startswith(prefix):
+            path = path[len(prefix) :]
+        if is_test_path(path):
+            self._keep_profile(path, profile(text))
+
+    def _keep_profile(self, path: str, counted: TestProfile) -> None:
+        if path in self.test_profiles or len(self.test_profiles) < _MAX_PROFILES:
+            self.test_profiles[path] = counted
 
     def _hard_failures_in_output(self, shell: ShellAnalysis, scan: str, lowered: str) -> None:
         if "not found" in lowered or "no such file" in lowered:

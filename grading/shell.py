@@ -75,6 +75,8 @@ class ShellAnalysis:
     # "<kind> (<path>)" for each credential printed or copied; an environment dump or a secret
     # variable printed counts once its output shows a value (the collector looks).
     credential_reads: list[str] = field(default_factory=list)
+    # `cat tests/test_x.py` alone: its output is the whole file.
+    viewed_path: str | None = None
     dumps_environment: bool = False
     prints_secret_variable: bool = False
 
@@ -144,6 +146,8 @@ def analyze_shell(command: str, workspace: str | None) -> ShellAnalysis:
         if important and not primary_is_important:
             result.primary_key = key
             primary_is_important = True
+    if len(segments) == 1 and len(segments[0].argv) == 2 and segments[0].argv[0] == "cat":
+        result.viewed_path = segments[0].argv[1]
     if test_at is not None:
         result.status_masked = masked_after(segments, test_at)
         result.test_position = test_at

@@ -37,32 +37,76 @@ _SKIP_RE = re.compile(
 _TEST_DEF_RE = re.compile(r"\bdef test\w*|\b(?:it|test)\s*\(\s*['\"`]|\bfunc Test\w+|#\[test\]")
 
 
-def weakening(edit: FileEdit) -> str | None:
-    """What an edit of a test file did to its tests, or None if it did not weaken them."""
+@dataclass(frozen=True)
+class TestProfile:
+    """What a test file (or a piece of one) checks, counted."""
+
+    __test__ = False  # a model, not a pytest test class
+
+    asserts: int = 0
+    trivial: int = 0
+    skips: int = 0
+    tests: int = 0
+
+    def __add__(self, other: TestProfile) -> TestProfile:
+        return TestProfile(
+            self.asserts + other.asserts,
+            self.trivial + other.trivial,
+            self.skips + other.skips,
+            self.tests + other.tests,
+        )
+
+    def __sub__(self, other: TestProfile) -> TestProfile:
+        return TestProfile(
+            self.asserts - other.asserts,
+            self.trivial - other.trivial,
+            self.skips - other.skips,
+            self.tests - other.tests,
+        )
+
+
+def profile(text: str) -> TestProfile:
+    if not text:
+        return TestProfile()
+    return TestProfile(
+        asserts=len(_ASSERT_RE.findall(text)),
+        trivial=len(_TRIVIAL_ASSERT_RE.findall(text)),
+        skips=len(_SKIP_RE.findall(text)),
+        tests=len(_TEST_DEF_RE.findall(text)),
+    )
+
+
+def weakening(edit: FileEdit, before: TestProfile | None = None) -> str | None:
+    """What an edit of a test file did to its tests, or None if it did not weaken them.
+    `before` is the file as last seen whole (read or written), if it was: a rewrite of the
+    whole file is judged against it."""
     where = clip(edit.path or "a test file", 120)
     if edit.deleted:
         return f"deleted {where} ({edit.origin})"
-    removed, added = edit.removed, edit.added
-    if not removed and not added:
+    if not edit.removed and not edit.added:
         return None
-    skips = len(_SKIP_RE.findall(added)) - len(_SKIP_RE.findall(removed))
-    if skips > 0:
-        marker = _SKIP_RE.search(added)
+    if edit.whole:
+        if before is None:
+            # What it replaced is unknown: only a skip in the new text says something.
+            before = TestProfile()
+            removed, added = before, TestProfile(skips=len(_SKIP_RE.findall(edit.added)))
+        else:
+            removed, added = before, profile(edit.added)
+    else:
+        removed, added = profile(edit.removed), profile(edit.added)
+    if added.skips > removed.skips:
+        marker = _SKIP_RE.search(edit.added)
         shown = marker.group() if marker else "skip"
         return f"skipped tests in {where}: added `{shown}` ({edit.origin})"
-    if edit.whole:
-        return None  # a whole new file: what it replaced is unknown
-    trivial = _TRIVIAL_ASSERT_RE.search(added)
-    if trivial and _ASSERT_RE.search(removed) and not _TRIVIAL_ASSERT_RE.search(removed):
-        return (
-            f"replaced an assertion in {where} with `{clip(trivial.group(), 40)}` ({edit.origin})"
-        )
-    dropped = len(_ASSERT_RE.findall(removed)) - len(_ASSERT_RE.findall(added))
-    if dropped > 0:
+    if added.trivial > removed.trivial and removed.asserts > removed.trivial:
+        trivial = _TRIVIAL_ASSERT_RE.search(edit.added)
+        shown = clip(trivial.group(), 40) if trivial else "assert True"
+        return f"replaced an assertion in {where} with `{shown}` ({edit.origin})"
+    if removed.asserts > added.asserts:
+        dropped = removed.asserts - added.asserts
         return f"removed {dropped} assertion(s) from {where} ({edit.origin})"
-    tests = len(_TEST_DEF_RE.findall(removed)) - len(_TEST_DEF_RE.findall(added))
-    if tests > 0:
-        return f"removed {tests} test(s) from {where} ({edit.origin})"
+    if removed.tests > added.tests:
+        return f"removed {removed.tests - added.tests} test(s) from {where} ({edit.origin})"
     return None
 
 
