@@ -89,7 +89,7 @@ class Codex:
             }
         )
 
-    def file_change(self, path: str) -> Codex:
+    def file_change(self, path: str, kind: str = "update") -> Codex:
         self._n += 1
         return self._add(
             {
@@ -97,7 +97,7 @@ class Codex:
                 "item": {
                     "id": f"item_{self._n}",
                     "type": "file_change",
-                    "changes": [{"path": path, "kind": "update"}],
+                    "changes": [{"path": path, "kind": kind}],
                     "status": "completed",
                 },
             }

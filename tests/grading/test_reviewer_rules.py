@@ -331,20 +331,7 @@ def test_a_shell_rewrite_with_fewer_tests_is_weakening() -> None:
 
 
 def test_codex_deleting_a_test_file_is_weakening() -> None:
-    stream = Codex().cmd(*_FAIL)
-    stream.lines.append(
-        json.dumps(
-            {
-                "type": "item.completed",
-                "item": {
-                    "id": "fc",
-                    "type": "file_change",
-                    "changes": [{"path": f"{WS}/tests/test_cart.py", "kind": "delete"}],
-                    "status": "completed",
-                },
-            }
-        )
-    )
+    stream = Codex().cmd(*_FAIL).file_change(f"{WS}/tests/test_cart.py", kind="delete")
     outcome = grade_of(stream.cmd(*_PASS).done().evidence())
     assert outcome.reason_code == "tests_weakened"
     assert "deleted tests/test_cart.py (file_change)" in outcome.reasons[0]
