@@ -4,8 +4,6 @@ message that claims what the evidence does not show."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from contracts import Verdict
@@ -97,8 +95,7 @@ def test_tests_must_come_after_the_last_code_edit(
     stream: Codex, expected: tuple[Verdict, str, str]
 ) -> None:
     verdict, code, detail = expected
-    stream.lines.append(json.dumps({"type": "turn.completed", "usage": {}}))
-    outcome = grade_of(stream.evidence())
+    outcome = grade_of(stream.done().evidence())
     assert (outcome.verdict, outcome.reason_code) == (verdict, code), outcome.reasons
     assert detail in outcome.reasons[0]
 
