@@ -222,6 +222,14 @@ def _git_edits(argv: list[str], position: int) -> list[FileEdit]:
         return []  # status, diff, log, show, add, commit…: the work tree stays as it is
     options, args = options_and_args(rest)
     origin = f"git {sub}"
+    if (
+        sub in ("restore", "rm")
+        and options & {"--staged", "--cached"}
+        and "--worktree" not in options
+    ):
+        return []  # the index only: the files stay as they are
+    if sub == "apply" and options & {"--check", "--stat", "--numstat", "--summary"}:
+        return []  # a dry run
     if sub == "checkout" and ("--" in rest or len(args) > 1):
         paths = rest[rest.index("--") + 1 :] if "--" in rest else args[1:]
         return [FileEdit(path, origin, position) for path in paths] or [FileEdit("", origin)]

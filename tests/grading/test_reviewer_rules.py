@@ -85,6 +85,17 @@ def _patch(*sections: str) -> str:
             (P, "tests_passed", "passed"),
         ),
         (
+            # the index is not the work tree; a dry run changes nothing
+            Codex()
+            .cmd("pytest -q", 0, "5 passed")
+            .cmd("git restore --staged src/a.py && git apply --check fix.patch", 0),
+            (P, "tests_passed", "passed"),
+        ),
+        (
+            Codex().cmd("pytest -q", 0, "5 passed").cmd("git stash pop", 0),
+            (H, "tests_stale_after_edit", "(files it does not name) (git stash pop)"),
+        ),
+        (
             # an edit that never happened (sed failed) does not count
             Codex().cmd("pytest -q", 0, "5 passed").cmd("sed -i s/a/b/ nothing.py", None),
             (P, "tests_passed", "passed"),
