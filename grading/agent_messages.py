@@ -162,7 +162,7 @@ _TESTS_PASS_RE = re.compile(
 
 # A line that also speaks of failure or of not running is not a clean claim.
 _NOT_A_CLAIM_RE = re.compile(
-    r"\bfail|\bnot\b|n't\b|\bnever\b|\bunable\b|\bcould not\b|\berror|\bskip|\bwould\b|"
+    r"\bfail|\bnot\b|n't\b|\bnever\b|\bunable\b|\bcould not\b|\berror|\bwould\b|"
     r"\bshould\b|\bif\b|\bonce\b|\bwhen\b|\bexpect|\bbefore\b|\bbaseline\b|\bpreviously\b",
     re.I,
 )

@@ -621,6 +621,7 @@ def test_claude_outages_are_read_the_same_way() -> None:
         ([("pytest -q", 1, "2 failed, 3 passed")], "All tests pass."),
         ([("npm test", 1, "Tests: 1 failed")], "Implemented the provider; tests are now passing."),
         ([("ls", 0, "")], "Done. All tests pass."),  # none ran
+        ([("pytest -q", 1, "1 failed")], "Validation: `pytest -q` (12 passed, 1 skipped)"),
         ([("pytest -q", 5, "no tests ran in 0.01s")], "- pytest: 12 passed"),  # collected none
         ([("pip install -e .", 1, _RESOLVE), ("pytest", 2, _RESOLVE)], "The test suite is green."),
     ],
