@@ -26,6 +26,7 @@ class ReasonCode(StrEnum):
     CONTRACT_TEST_NOT_RUN = "contract_test_not_run"
     # HUMAN_REVIEW: what a person must look at
     SEMANTIC_REVIEW_HELD = "semantic_review_held"  # the model held back the rules' PASS
+    READS_CREDENTIALS = "reads_credentials"
     SAFETY_VIOLATION = "safety_violation"
     CANCELLED = "cancelled"
     AGENT_TURN_FAILED = "agent_turn_failed"
@@ -33,6 +34,9 @@ class ReasonCode(StrEnum):
     TURN_INCOMPLETE = "turn_incomplete"
     NETWORK_BLOCKED = "network_blocked"
     TESTS_FAILING = "tests_failing"
+    CLAIM_CONTRADICTS_EVIDENCE = "claim_contradicts_evidence"
+    TESTS_WEAKENED = "tests_weakened"
+    TESTS_STALE_AFTER_EDIT = "tests_stale_after_edit"
     AGENT_REPORTED_FAILURE = "agent_reported_failure"
     AGENT_NEEDS_REVIEW = "agent_needs_review"
     AGENT_REPORTED_SKIP = "agent_reported_skip"
@@ -61,5 +65,6 @@ class ReasonCode(StrEnum):
     NETWORK_ERROR = "network_error"
     INTERRUPTED = "interrupted"
     DEPENDENCY_NETWORK_ERROR = "dependency_network_error"
+    ENVIRONMENT_OUTAGE = "environment_outage"
     # The workflow's own: the worker running the agent was lost; auto mode takes the step again.
     AGENT_STEP_INTERRUPTED = "agent_step_interrupted"

@@ -20,6 +20,7 @@ from contracts import AgentStepInput, Engine, ReasonCode
 from engines.contract import full_prompt
 from engines.node_clis import installed_cli
 from grading.evidence import Collector, Evidence, as_int_or_none, as_text, json_events
+from grading.file_edits import FileEdit, is_test_path
 
 READ_ONLY_DENIED = "Edit,MultiEdit,Write,NotebookEdit"
 
@@ -79,6 +80,8 @@ def parse_claude_events(lines: Iterable[str], workspace: str | None = None) -> E
     """Evidence from `claude -p --output-format stream-json --verbose`, read line by line."""
     out = Collector(Engine.CLAUDE, workspace)
     bash_calls: dict[str, tuple[str, bool]] = {}  # tool_use id → (command, run_in_background)
+    edit_calls: dict[str, FileEdit] = {}  # tool_use id → the edit it asks for
+    read_calls: dict[str, str] = {}  # tool_use id → a file read whole
     result_text: str | None = None
     for event in json_events(lines, out):
         kind = event.get("type")
@@ -107,13 +110,24 @@ def parse_claude_events(lines: Iterable[str], workspace: str | None = None) -> E
                         as_text(tool_input.get("command")),
                         bool(tool_input.get("run_in_background")),
                     )
+                elif (
+                    name == "Read" and not tool_input.get("offset") and not tool_input.get("limit")
+                ):
+                    read_calls[as_text(block.get("id"))] = as_text(tool_input.get("file_path"))
                 elif name in ("Write", "Edit", "MultiEdit", "NotebookEdit"):
-                    path = tool_input.get("file_path") or tool_input.get("notebook_path")
-                    out.check_write_path(as_text(path), name)
+                    path = as_text(tool_input.get("file_path") or tool_input.get("notebook_path"))
+                    out.check_write_path(path, name)
+                    edit_calls[as_text(block.get("id"))] = _file_edit(name, path, tool_input)
         elif kind == "user":
             for block in _content_blocks(event.get("message")):
                 if block.get("type") != "tool_result":
                     continue
+                edit = edit_calls.pop(as_text(block.get("tool_use_id")), None)
+                if edit is not None and not block.get("is_error"):
+                    out.note_edit(edit)  # applied: a refused edit changed nothing
+                read = read_calls.pop(as_text(block.get("tool_use_id")), None)
+                if read is not None and not block.get("is_error"):
+                    out.note_file_view(read, _tool_result_text(block.get("content")))
                 call = bash_calls.pop(as_text(block.get("tool_use_id")), None)
                 if call is None:
                     continue
@@ -155,6 +169,23 @@ def parse_claude_events(lines: Iterable[str], workspace: str | None = None) -> E
     if out.turn_completed:
         out.set_final_message(result_text)
     return out.build()
+
+
+def _file_edit(tool: str, path: str, tool_input: dict[str, Any]) -> FileEdit:
+    """The edit a Write/Edit/MultiEdit call makes; its text is kept for test files only."""
+    edit = FileEdit(path, tool)
+    if not is_test_path(path):
+        return edit
+    if tool == "Write":
+        edit.added, edit.whole = as_text(tool_input.get("content")), True
+    elif tool == "Edit":
+        edit.removed = as_text(tool_input.get("old_string"))
+        edit.added = as_text(tool_input.get("new_string"))
+    elif tool == "MultiEdit":
+        edits = [e for e in tool_input.get("edits") or [] if isinstance(e, dict)]
+        edit.removed = "\n".join(as_text(e.get("old_string")) for e in edits)
+        edit.added = "\n".join(as_text(e.get("new_string")) for e in edits)
+    return edit
 
 
 def _content_blocks(message: Any) -> Iterator[dict[str, Any]]:

@@ -17,6 +17,7 @@ from contracts import AgentStepInput, Engine
 from engines.contract import full_prompt
 from engines.node_clis import installed_cli
 from grading.evidence import Collector, Evidence, as_int_or_none, as_text, json_events
+from grading.file_edits import FileEdit
 
 
 class CodexEngine:
@@ -102,7 +103,11 @@ def parse_codex_events(lines: Iterable[str], workspace: str | None = None) -> Ev
             elif item_type == "file_change":
                 for change in item.get("changes") or []:
                     if isinstance(change, dict):
-                        out.check_write_path(as_text(change.get("path")), "file_change")
+                        path = as_text(change.get("path"))
+                        out.check_write_path(path, "file_change")
+                        # codex reports the paths of its patch, not its text.
+                        deleted = change.get("kind") == "delete"
+                        out.note_edit(FileEdit(path, "file_change", deleted=deleted))
             # item type "error" is non-fatal by design (e.g. "Model metadata … not found").
         elif kind == "error":
             out.note_agent_error(as_text(event.get("message")))

@@ -9,9 +9,13 @@ streams into the Collector of `grading.evidence`; `grading.rules.grade` decides.
     shell_lexing    words, operators, heredocs, segments of a command line
     command_kinds   test run, lint/type check, install, information
     safety          what an agent must not do
-    shell           one command line analysed (the three above together)
-    output_scan     missing tools, permission denials, network failures, test summaries
-    agent_messages  model-side errors and the agent's own status line
+    credentials     commands that print or copy credentials
+    file_edits      which files a command or an edit event changed, and how
+    shell           one command line analysed (the ones above together)
+    output_scan     missing tools, permission denials, network failures and outages, test
+                    summaries, runs that collected no tests
+    test_integrity  weakened tests and narrowed test selections
+    agent_messages  model-side errors, the agent's own status line and its claims
     rules           the verdict, rule by rule; next_actions: what the operator does next
     bounds          what evidence keeps, so any transcript grades in bounded memory
 """

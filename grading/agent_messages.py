@@ -148,3 +148,32 @@ def parse_agent_status(message: str) -> tuple[AgentStatus | None, str | None]:
         if best is None or _STATUS_RANK[status] > _STATUS_RANK[best[0]]:
             best = (status, line_at(message, match))
     return (best[0], best[1]) if best else (None, None)
+
+
+# "All tests pass", "tests are now passing", "pytest: 42 passed", "the test suite is green"…
+_TESTS_PASS_RE = re.compile(
+    r"\b(?:all\s+(?:\d+\s+)?|the\s+|unit\s+|new\s+|existing\s+|\d+\s+)*"
+    r"(?:tests?|test\s+suite|specs?|checks?\s+and\s+tests)\s+(?:now\s+|all\s+|are\s+|is\s+|were\s+|"
+    r"have\s+|still\s+)*(?:pass(?:ed|es|ing)?|green|succeed(?:ed|s)?|(?:are\s+)?ok)\b|"
+    r"\b\d+\s+passed\b|\btests?:\s*(?:pass(?:ed)?|ok|✅)|✅\s*tests?\b",
+    re.I,
+)
+
+
+# A line that also speaks of failure or of not running is not a clean claim.
+_NOT_A_CLAIM_RE = re.compile(
+    r"\bfail|\bnot\b|n't\b|\bnever\b|\bunable\b|\bcould not\b|\berror|\bwould\b|"
+    r"\bshould\b|\bif\b|\bonce\b|\bwhen\b|\bexpect|\bbefore\b|\bbaseline\b|\bpreviously\b",
+    re.I,
+)
+
+
+def test_success_claim(message: str) -> str | None:
+    """The line of the agent's final message that says the tests pass, or None."""
+    if "pass" not in message.lower() and "green" not in message.lower() and "✅" not in message:
+        return None
+    for match in _TESTS_PASS_RE.finditer(message):
+        line = line_at(message, match)
+        if not _NOT_A_CLAIM_RE.search(line):
+            return line
+    return None

@@ -37,6 +37,15 @@ _CHECK_SCRIPT_RE = re.compile(
 )
 
 
+# A tox env, nox session or hatch environment named for a check (`tox -e lint`, `nox -s
+# typecheck`, `hatch run lint:check`) runs linters, not the test suite.
+_CHECK_ENV_RE = re.compile(
+    r"^(lint|lints|linting|linters?|[\w-]*[-_]lint|lint[-_][\w-]*|flake8|pylint|ruff|mypy|pyright|"
+    r"types?|typing|typecheck|type[-_]?check|check[-_]types|style|format|fmt|pep8|pre-?commit|"
+    r"static|static[-_]\w+|docs?[-_]?lint)$"
+)
+
+
 _RUNNERS_WITH_RUN = frozenset(
     {"uv", "poetry", "pdm", "pipenv", "rye", "hatch", "conda", "micromamba", "mamba", "pixi"}
 )
@@ -122,10 +131,17 @@ _RUNNERS = (
 
 def is_test_argv(argv: list[str]) -> bool:
     name = program_name(argv[0])
-    if name not in _DIRECT_TEST_RUNNERS and name not in _RUNNERS and not PYTHON_RE.match(name):
+    if (
+        name not in _DIRECT_TEST_RUNNERS
+        and name not in _RUNNERS
+        and name not in _TASK_RUNNERS
+        and not PYTHON_RE.match(name)
+    ):
         return False
     if any(word in _INFO_OPTIONS for word in argv[1:]):
         return False
+    if name in ("tox", "nox"):
+        return not _selects_only_checks(argv)
     if name in _DIRECT_TEST_RUNNERS:
         return True
     if PYTHON_RE.match(name):
@@ -145,6 +161,8 @@ def is_test_argv(argv: list[str]) -> bool:
         return sub in ("test", "spec")
     if name == "hatch" and sub == "test":
         return True
+    if name == "hatch" and _CHECK_ENV_RE.match(_hatch_env(argv)):
+        return False
     if name == "playwright":
         return sub == "test"
     if name in ("npm", "pnpm", "yarn", "bun"):
@@ -155,12 +173,63 @@ def is_test_argv(argv: list[str]) -> bool:
         script = _script_name(argv)
         if script is not None and _TEST_SCRIPT_RE.match(script) and script != "check":
             return True
+    if name in _TASK_RUNNERS:
+        return any(_TEST_SCRIPT_RE.match(t) for t in _task_names(argv))
     inner = _inner_command(argv)
     if inner:
-        if name == "hatch" and _TEST_SCRIPT_RE.match(inner[0]):
+        if name in _SCRIPT_RUNNERS and _TEST_SCRIPT_RE.match(inner[0]):
             return True
         return is_test_argv(inner)
     return False
+
+
+# Runners whose `run X` may name a project script rather than a program (`pdm run lint`).
+_SCRIPT_RUNNERS = frozenset({"hatch", "pdm", "pixi", "rye"})
+
+
+# `just lint`, `task test`, `invoke lint`, `mise run lint`: the task names say what they run.
+_TASK_RUNNERS = frozenset({"just", "task", "invoke", "inv", "mise"})
+
+
+def _task_names(argv: list[str]) -> list[str]:
+    rest = _after_options(argv[1:])
+    if program_name(argv[0]) == "mise":
+        rest = _after_options(rest[1:]) if rest[:1] == ["run"] else []
+    return [word for word in rest if "=" not in word][:1]
+
+
+def _selected(argv: list[str], flags: tuple[str, ...]) -> list[str]:
+    """The values of `-e a,b` / `--env=a` style options."""
+    found: list[str] = []
+    for i, word in enumerate(argv):
+        value = None
+        if word in flags and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif word.startswith(tuple(f + "=" for f in flags if f.startswith("--"))):
+            value = word.split("=", 1)[1]
+        if value is not None:
+            found += [v.strip() for v in value.split(",") if v.strip()]
+    return found
+
+
+def _selects_only_checks(argv: list[str]) -> bool:
+    """`tox -e lint,type` / `nox -s lint`: every selected env is a check."""
+    flags = ("-e", "--env") if program_name(argv[0]) == "tox" else ("-s", "--session", "--sessions")
+    envs = _selected(argv, flags)
+    return bool(envs) and all(_CHECK_ENV_RE.match(env) for env in envs)
+
+
+def _hatch_env(argv: list[str]) -> str:
+    """`hatch run lint:check` → "lint"; `hatch -e lint run check` → "lint"."""
+    rest = _after_options(argv[1:])
+    if rest[:1] == ["run"]:
+        script = _after_options(rest[1:])
+        if script and ":" in script[0]:
+            return script[0].split(":", 1)[0]
+    if "-e" not in argv and not any(word.startswith("--env") for word in argv):
+        return ""
+    envs = _selected(argv, ("-e", "--env"))
+    return envs[0] if envs else ""
 
 
 def _make_targets(argv: list[str]) -> list[str]:
@@ -187,8 +256,25 @@ _LINTERS = frozenset(
 _FORMATTERS = frozenset({"ruff", "black", "isort", "prettier", "gofmt", "pre-commit"})
 
 
+_CHECK_MODULES = _LINTERS | _FORMATTERS | {"pycodestyle", "pydocstyle", "bandit"}
+
+
+_MAY_CHECK = _LINTERS | _FORMATTERS | _RUNNERS | _TASK_RUNNERS | {"tox", "nox"}
+
+
 def is_check_argv(argv: list[str]) -> bool:
     name = program_name(argv[0])
+    if name not in _MAY_CHECK and not name.startswith("python"):
+        return False  # most commands: one set lookup
+    if PYTHON_RE.match(name):
+        # `python -m mypy src`, `python3 -m ruff check .`
+        if argv[1:2] == ["-m"] and len(argv) > 2 and argv[2] in _CHECK_MODULES:
+            return is_check_argv(argv[2:])
+        return False
+    if name in ("tox", "nox"):
+        return _selects_only_checks(argv)
+    if name in _TASK_RUNNERS:
+        return any(_CHECK_SCRIPT_RE.match(t) for t in _task_names(argv))
     if name not in _LINTERS and name not in _FORMATTERS and name not in _RUNNERS:
         return False
     if any(word in ("--version", "-V", "--help", "-h") for word in argv[1:]):
@@ -207,14 +293,28 @@ def is_check_argv(argv: list[str]) -> bool:
         return sub == "clippy" or (sub == "fmt" and "--check" in argv)
     if name == "pre-commit":
         return sub == "run"
+    if name == "hatch":
+        if sub == "fmt":
+            return "--check" in argv
+        if _CHECK_ENV_RE.match(_hatch_env(argv)):
+            return True
+    if name == "rye":
+        return sub == "lint" or (sub == "fmt" and "--check" in argv) or _runs_check_script(argv)
     if name in ("make", "gmake"):
         return any(_CHECK_SCRIPT_RE.match(t) for t in _make_targets(argv))
     if name in ("npm", "pnpm", "yarn", "bun"):
         script = _script_name(argv)
-        return script is not None and (bool(_CHECK_SCRIPT_RE.match(script)) or script == "check")
+        if script is not None and (
+            _CHECK_SCRIPT_RE.match(script) or script == "check" or script in _LINTERS
+        ):
+            return True
+    return _runs_check_script(argv)
+
+
+def _runs_check_script(argv: list[str]) -> bool:
     inner = _inner_command(argv)
     if inner:
-        if name == "hatch" and _CHECK_SCRIPT_RE.match(inner[0]):
+        if program_name(argv[0]) in _SCRIPT_RUNNERS and _CHECK_SCRIPT_RE.match(inner[0]):
             return True
         return is_check_argv(inner)
     return False

@@ -13,6 +13,7 @@ from grading.rules import TRANSIENT_KINDS, GradeOutcome
 # The step did not finish cleanly (grading/rules.py steps 1-4): that grade stands.
 UNFINISHED: frozenset[str] = frozenset(
     {
+        ReasonCode.READS_CREDENTIALS,
         ReasonCode.SAFETY_VIOLATION,
         ReasonCode.CANCELLED,
         ReasonCode.HARD_FAILURE,

@@ -7,6 +7,10 @@ from contracts import ReasonCode, Verdict
 from contracts.states import RunState, can_transition
 
 _HUMAN_ACTIONS: dict[str, str] = {
+    ReasonCode.READS_CREDENTIALS: (
+        "the agent printed or copied credentials: rotate the ones named in the agent report, "
+        "remove them from the workspace and the agent's environment, then {rerun}"
+    ),
     ReasonCode.SAFETY_VIOLATION: (
         "inspect the flagged commands in the agent report and undo anything they did outside the "
         "workspace, then rerun with a tighter prompt or sandbox: {rerun}"
@@ -57,6 +61,19 @@ _HUMAN_ACTIONS: dict[str, str] = {
     ReasonCode.TESTS_FAILING: (
         "read the failing test output in the agent report; fix the code or the environment (or the "
         "prompt), then {rerun}"
+    ),
+    ReasonCode.CLAIM_CONTRADICTS_EVIDENCE: (
+        "the agent says the tests pass but its last test run failed or none ran: run the tests "
+        "in the workspace yourself and, if they pass, {accept}; otherwise {rerun}"
+    ),
+    ReasonCode.TESTS_WEAKENED: (
+        "review the test changes named in the agent report (removed or trivial assertions, "
+        "skips, deleted tests, a narrowed selection); if they are right, {accept}, otherwise "
+        "revert them and {rerun}"
+    ),
+    ReasonCode.TESTS_STALE_AFTER_EDIT: (
+        "code changed after the last test run: run the tests in the workspace yourself and, if "
+        "they pass, {accept}; or ask the agent to finish with a test run: {rerun}"
     ),
     ReasonCode.AGENT_REPORTED_FAILURE: (
         "read the agent's final message in the agent report, fix what it reports, then {rerun}"
@@ -132,6 +149,11 @@ _PASS_ACTIONS: dict[RunState, str] = {
 }
 
 
+_RETRY_WHEN: dict[str, str] = {
+    ReasonCode.ENVIRONMENT_OUTAGE: " once the network and package registries answer again",
+}
+
+
 def _back_to(state: RunState) -> str:
     """The `agentpr retry` that brings a RETRYABLE run back to where a step can run again. The
     workflow parks it in FAILED_RETRYABLE, or FAILED where the table has no such edge (as in
@@ -152,7 +174,8 @@ def next_action(verdict: Verdict, code: str, state: RunState) -> str:
     if verdict == Verdict.PASS:
         return _PASS_ACTIONS.get(state, "agentpr show-run --run-id <run>")
     if verdict == Verdict.RETRYABLE:
-        return f"retry the agent step ({code}): {_back_to(state)}{rerun}"
+        when = _RETRY_WHEN.get(code, "")
+        return f"retry the agent step ({code}){when}: {_back_to(state)}{rerun}"
     # The run now waits in NEEDS_HUMAN_REVIEW: accepting the work goes back through IMPLEMENTING.
     accept = (
         "agentpr retry --run-id <run> --target-state IMPLEMENTING and agentpr "

@@ -54,7 +54,9 @@ TRANSIENT_KINDS: tuple[ReasonCode, ...] = (
 def grade(inp: GradeInput) -> GradeOutcome:
     """The verdict for one agent step. Rules in priority order; the first that applies decides:
 
-     1. safety violation (sudo, global install, curl|sh, push or history
+     1. credentials printed or copied (keys, .env, cloud/git
+        credential stores, environment dumps showing tokens)    HUMAN_REVIEW reads_credentials
+        safety violation (sudo, global install, curl|sh, push or history
         rewrite, GitHub writes, writes outside the workspace)   HUMAN_REVIEW safety_violation
      2. cancelled by the operator                               HUMAN_REVIEW cancelled
      3. unresolved hard failure (auth, quota, permission, missing
@@ -67,19 +69,30 @@ def grade(inp: GradeInput) -> GradeOutcome:
         killed (no exit code)                                   RETRYABLE interrupted
         exited non-zero / exited 0 mid-turn                     HUMAN_REVIEW nonzero_exit /
                                                                 turn_incomplete
-     5. implementation state, last test run failed:
+     5. implementation state, last test run failed (runs that collected no tests do not count):
+        the final message says the tests pass                   HUMAN_REVIEW
+                                                                claim_contradicts_evidence
         on a network outage                                     RETRYABLE dependency_network_error
         network blocked by a codex sandbox                      HUMAN_REVIEW network_blocked
         otherwise                                               HUMAN_REVIEW tests_failing
-     6. non-zero exit that nothing above explains               HUMAN_REVIEW nonzero_exit
-     7. the agent's own final status FAIL                       HUMAN_REVIEW agent_reported_failure
+       last test run passed, but between a failing run and it
+        tests were weakened (assertions removed or made
+        trivial, skips, deleted tests, narrower selection)      HUMAN_REVIEW tests_weakened
+        code edited after it                                    HUMAN_REVIEW tests_stale_after_edit
+     6. an environment outage (DNS, registry, refused
+        connections) that no passing test run followed          RETRYABLE environment_outage
+        (network blocked by a codex sandbox)                    HUMAN_REVIEW network_blocked
+     7. non-zero exit that nothing above explains               HUMAN_REVIEW nonzero_exit
+     8. the agent's own final status FAIL                       HUMAN_REVIEW agent_reported_failure
         NEEDS REVIEW / SKIP                                     HUMAN_REVIEW agent_needs_review /
                                                                 agent_reported_skip
-     8. implementation state, last lint/type check failed       HUMAN_REVIEW checks_failing
-     9. diff over the policy's budget                           HUMAN_REVIEW diff_budget_exceeded
-    10. implementation state, nothing changed                   HUMAN_REVIEW no_changes
-    11. implementation state, tests required, none ran          HUMAN_REVIEW missing_test_evidence
-    12. otherwise                                               PASS tests_passed /
+     9. implementation state, last lint/type check failed       HUMAN_REVIEW checks_failing
+    10. diff over the policy's budget                           HUMAN_REVIEW diff_budget_exceeded
+    11. implementation state, nothing changed                   HUMAN_REVIEW no_changes
+    12. implementation state, tests required, none ran          HUMAN_REVIEW missing_test_evidence
+        (the final message says the tests pass                  HUMAN_REVIEW
+                                                                claim_contradicts_evidence)
+    13. otherwise                                               PASS tests_passed /
                                                                 no_tests_required
     Then a RETRYABLE verdict at attempt > policy.retry_cap      HUMAN_REVIEW retry_cap_reached
     (the underlying reason stays in `reasons`).
@@ -108,7 +121,10 @@ def _decide(inp: GradeInput) -> tuple[Verdict, ReasonCode, str]:
     implementing = inp.expects_changes
     agent_engine = ev.engine != Engine.COMMAND
 
-    # 1. Safety first: whatever else happened, a person looks at what the agent did.
+    # 1. Safety first: whatever else happened, a person looks at what the agent did. Leaked
+    # credentials first of all: they need rotating, whatever the work is worth.
+    if ev.credential_reads:
+        return human, ReasonCode.READS_CREDENTIALS, f"read credentials: {ev.credential_reads[0]}"
     if ev.safety_violations:
         return human, ReasonCode.SAFETY_VIOLATION, f"safety violation: {ev.safety_violations[0]}"
 
@@ -149,13 +165,20 @@ def _decide(inp: GradeInput) -> tuple[Verdict, ReasonCode, str]:
 
     # 5. Tests: what happened last is what counts.
     last_test = ev.test_runs[-1] if ev.test_runs else None
+    sandbox = inp.codex_sandbox or inp.policy.codex_sandbox
+    # workspace-write/read-only codex sandboxes block the network for good: retrying the same
+    # step would fail the same way.
+    network_sandboxed = ev.engine == Engine.CODEX and sandbox != "danger-full-access"
     if implementing and last_test is not None and not last_test.passed:
         test_line = _describe_run("last test run", last_test)
+        if ev.agent_test_claim:
+            return (
+                human,
+                ReasonCode.CLAIM_CONTRADICTS_EVIDENCE,
+                f"the agent says {_quote(ev.agent_test_claim)} but the {test_line}",
+            )
         if last_test.network_error:
-            sandbox = inp.codex_sandbox or inp.policy.codex_sandbox
-            if ev.engine == Engine.CODEX and sandbox != "danger-full-access":
-                # workspace-write/read-only sandboxes block the network for good: retrying
-                # the same step would fail the same way.
+            if network_sandboxed:
                 return (
                     human,
                     ReasonCode.NETWORK_BLOCKED,
@@ -168,13 +191,42 @@ def _decide(inp: GradeInput) -> tuple[Verdict, ReasonCode, str]:
                 f"{test_line} on a network failure ({last_test.network_error})",
             )
         return human, ReasonCode.TESTS_FAILING, test_line
+    if implementing and last_test is not None and ev.tests_weakened:
+        shown = "; ".join(ev.tests_weakened[:3])
+        more = f" (+{len(ev.tests_weakened) - 3} more)" if len(ev.tests_weakened) > 3 else ""
+        return human, ReasonCode.TESTS_WEAKENED, f"tests weakened to pass: {shown}{more}"
+    if implementing and last_test is not None and ev.code_edits_after_last_test:
+        edits = ev.code_edits_after_last_test
+        shown = ", ".join(edits[:5]) + (f" (+{len(edits) - 5} more)" if len(edits) > 5 else "")
+        return (
+            human,
+            ReasonCode.TESTS_STALE_AFTER_EDIT,
+            f"code edited after the {_describe_run('last test run', last_test)}: {shown}",
+        )
 
-    # 6. A non-zero exit nothing above explains (for --engine command: the codemod failed).
+    # 6. The environment was down and the agent never got past it: the work was not done
+    # (a passing test run after the outage clears it). A step that needs no tests was kept
+    # from its work only if the agent says so.
+    blocked = implementing or ev.agent_status in ("FAIL", "NEEDS_REVIEW")
+    if ev.environment_outage and blocked and (last_test is None or not last_test.passed):
+        if network_sandboxed:
+            return (
+                human,
+                ReasonCode.NETWORK_BLOCKED,
+                f"the network is blocked by the codex {sandbox} sandbox ({ev.environment_outage})",
+            )
+        return (
+            retry,
+            ReasonCode.ENVIRONMENT_OUTAGE,
+            f"environment outage, {ev.environment_outage}",
+        )
+
+    # 7. A non-zero exit nothing above explains (for --engine command: the codemod failed).
     if inp.exit_code != 0:
         what = "the command" if ev.engine == Engine.COMMAND else "the agent"
         return human, ReasonCode.NONZERO_EXIT, f"{what} exited {inp.exit_code}"
 
-    # 7. The agent's own verdict. A PASS claim never overrides evidence (rules above).
+    # 8. The agent's own verdict. A PASS claim never overrides evidence (rules above).
     if ev.agent_status == "FAIL":
         return (
             human,
@@ -186,12 +238,12 @@ def _decide(inp: GradeInput) -> tuple[Verdict, ReasonCode, str]:
         code = ReasonCode.AGENT_REPORTED_SKIP if skip else ReasonCode.AGENT_NEEDS_REVIEW
         return human, code, f"the agent reported: {ev.agent_status_line}"
 
-    # 8. Lint / type checks that still fail at the end will fail CI too.
+    # 9. Lint / type checks that still fail at the end will fail CI too.
     last_check = ev.check_runs[-1] if ev.check_runs else None
     if implementing and last_check is not None and not last_check.passed:
         return human, ReasonCode.CHECKS_FAILING, _describe_run("last lint/type check", last_check)
 
-    # 9. Size: beyond the budget a person reviews even a green change.
+    # 10. Size: beyond the budget a person reviews even a green change.
     budget = inp.policy.diff_budget
     if inp.changed_files > budget.max_files or inp.added_lines > budget.max_added_lines:
         return (
@@ -201,20 +253,33 @@ def _decide(inp: GradeInput) -> tuple[Verdict, ReasonCode, str]:
             f"({budget.max_files} files, {budget.max_added_lines} added lines)",
         )
 
-    # 10./11. Implementation needs a change and, by policy, evidence that tests ran.
+    # 11./12. Implementation needs a change and, by policy, evidence that tests ran.
     if implementing and inp.changed_files == 0:
         return human, ReasonCode.NO_CHANGES, f"{inp.state} step left no changes in the workspace"
     if implementing and inp.policy.require_test_evidence and last_test is None:
+        none_ran = "no test command ran"
+        if ev.empty_test_runs:
+            none_ran = f"no test ran (`{ev.empty_test_runs[-1]}` collected no tests)"
+        if ev.agent_test_claim:
+            return (
+                human,
+                ReasonCode.CLAIM_CONTRADICTS_EVIDENCE,
+                f"the agent says {_quote(ev.agent_test_claim)} but {none_ran}",
+            )
         return (
             human,
             ReasonCode.MISSING_TEST_EVIDENCE,
-            "no test command ran (policy requires test evidence)",
+            f"{none_ran} (policy requires test evidence)",
         )
 
-    # 12. PASS.
+    # 13. PASS.
     if implementing and last_test is not None:
         return Verdict.PASS, ReasonCode.TESTS_PASSED, _describe_run("last test run", last_test)
     return Verdict.PASS, ReasonCode.NO_TESTS_REQUIRED, f"{inp.state} step finished cleanly"
+
+
+def _quote(line: str) -> str:
+    return f'"{clip(line.strip(" -*>#`"), 160)}"'
 
 
 def _describe_run(label: str, run: TestRun) -> str:
@@ -227,6 +292,7 @@ def _findings(inp: GradeInput) -> list[str]:
     """Every observation worth a line, whether or not it decided the verdict."""
     ev = inp.evidence
     lines: list[str] = []
+    lines += [f"read credentials: {c}" for c in ev.credential_reads]
     lines += [f"safety violation: {v}" for v in ev.safety_violations]
     lines += ev.hard_failures
     if ev.turn_failed:
@@ -241,10 +307,21 @@ def _findings(inp: GradeInput) -> list[str]:
         lines.append(_describe_run("last test run", ev.test_runs[-1]))
     elif inp.expects_changes:
         lines.append("no test command ran")
+    lines += [f"ran no tests: `{command}`" for command in ev.empty_test_runs]
+    if ev.tests_weakened:
+        lines.append(f"tests weakened to pass: {'; '.join(ev.tests_weakened[:5])}")
+    if ev.test_runs and ev.code_edits_after_last_test:
+        lines.append(
+            f"code edited after the last test run: {', '.join(ev.code_edits_after_last_test[:5])}"
+        )
+    if ev.environment_outage:
+        lines.append(f"environment outage, {ev.environment_outage}")
     if ev.check_runs:
         lines.append(_describe_run("last lint/type check", ev.check_runs[-1]))
     if ev.agent_status_line:
         lines.append(f"the agent reported: {ev.agent_status_line}")
+    if ev.agent_test_claim and ev.agent_test_claim != ev.agent_status_line:
+        lines.append(f"the agent says: {_quote(ev.agent_test_claim)}")
     lines += [f"git by the agent: {g}" for g in ev.git_signals]
     lines.append(
         f"diff: {inp.changed_files} files, +{inp.added_lines}/-{inp.removed_lines} lines "

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from typing import Any
 
 from contracts.states import RunState
@@ -38,7 +39,9 @@ class Codex:
         self, command: str, exit_code: int | None = 0, output: str = "", wrap: bool = True
     ) -> Codex:
         self._n += 1
-        full = f"/bin/zsh -lc {json.dumps(command)}" if wrap else command
+        # codex quotes a multi-line script (heredocs, patches) in single quotes, newlines kept.
+        quoted = shlex.quote(command) if "\n" in command else json.dumps(command)
+        full = f"/bin/zsh -lc {quoted}" if wrap else command
         item = {
             "id": f"item_{self._n}",
             "type": "command_execution",
@@ -86,7 +89,7 @@ class Codex:
             }
         )
 
-    def file_change(self, path: str) -> Codex:
+    def file_change(self, path: str, kind: str = "update") -> Codex:
         self._n += 1
         return self._add(
             {
@@ -94,7 +97,7 @@ class Codex:
                 "item": {
                     "id": f"item_{self._n}",
                     "type": "file_change",
-                    "changes": [{"path": path, "kind": "update"}],
+                    "changes": [{"path": path, "kind": kind}],
                     "status": "completed",
                 },
             }

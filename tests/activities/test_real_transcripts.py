@@ -48,6 +48,10 @@ def test_real_transcript_verdict(fixtures: Path, case: Case) -> None:
     assert ev.turn_completed and ev.turn_failed is None
     assert ev.safety_violations == []
     assert ev.hard_failures == []
+    # Nor anything the reviewer rules (issue 15) look for: no credentials read, no test weakened
+    # or run empty, no outage, no claim of passing tests that the runs contradict.
+    assert ev.credential_reads == [] and ev.tests_weakened == [] and ev.empty_test_runs == []
+    assert ev.environment_outage is None
     assert ev.usage.input_tokens > 0
     outcome = grade(
         GradeInput(
@@ -90,6 +94,11 @@ def test_real_transcript_details(fixtures: Path) -> None:
 
     smoke = evidence_of(fixtures, by_name[CASES[-1].name])
     assert [c.passed for c in smoke.check_runs] == [False, False, True]
+    # its three edits (file_change) came before `make test`, and only caches moved after
+    assert smoke.code_edits_after_last_test == []
+    assert r2.code_edits_after_last_test == []
+    # its claim of passing tests is read, and the last `make test` bears it out
+    assert r2.agent_test_claim is not None and "521 passed" in r2.agent_test_claim
     assert smoke.test_runs[-1].passed and len(smoke.test_runs) == 1
     assert smoke.git_signals == []
 

@@ -86,3 +86,67 @@ def test_lint_and_type_checks_are_check_runs() -> None:
         "cargo clippy",
     ):
         assert analyze_shell(command, WS).is_check, command
+
+
+# ---- lint and type checks however they are invoked ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "python -m mypy src",
+        "python3 -m ruff check .",
+        "python -m flake8 .",
+        "python -m pylint pkg",
+        "python -m pyright",
+        "python -m black --check .",
+        "python -m isort --check-only .",
+        "uv run ruff check .",
+        "uv run --with ruff ruff check",
+        "uvx ruff check",
+        "poetry run flake8",
+        "poetry run mypy .",
+        "npx eslint .",
+        "yarn eslint src",
+        "pnpm lint",
+        "pnpm run lint",
+        "npm run typecheck",
+        "make lint",
+        "tox -e lint",
+        "tox -e lint,type",
+        "nox -s lint",
+        "pre-commit run --all-files",
+        "hatch run lint:check",
+        "hatch run types:check",
+        "hatch fmt --check",
+        "pdm run lint",
+        "rye lint",
+        "pixi run lint",
+        "just lint",
+        "task lint",
+        "mise run lint",
+        "bash -lc 'cd pkg && python -m mypy .'",
+    ],
+)
+def test_checks_are_recognised_however_invoked(command: str) -> None:
+    shell = analyze_shell(command, WS)
+    assert shell.is_check and not shell.is_test, command
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "tox -e py311",
+        "tox -e py311,lint",  # runs the tests too
+        "nox -s tests",
+        "hatch run dev_py_3_11:test",
+        "just test",
+    ],
+)
+def test_test_envs_stay_test_runs(command: str) -> None:
+    assert analyze_shell(command, WS).is_test, command
+
+
+@pytest.mark.parametrize("command", ["python -m black .", "hatch fmt", "python -m mypy --version"])
+def test_fixers_and_probes_are_not_checks(command: str) -> None:
+    assert not analyze_shell(command, WS).is_check, command

@@ -40,6 +40,7 @@ def test_every_reason_code_has_a_specific_next_action() -> None:
     from grading.next_actions import _HUMAN_ACTIONS
 
     codes = [
+        "reads_credentials",
         "safety_violation",
         "cancelled",
         "auth_failure",
@@ -55,6 +56,9 @@ def test_every_reason_code_has_a_specific_next_action() -> None:
         "turn_incomplete",
         "network_blocked",
         "tests_failing",
+        "claim_contradicts_evidence",
+        "tests_weakened",
+        "tests_stale_after_edit",
         "agent_reported_failure",
         "agent_needs_review",
         "agent_reported_skip",

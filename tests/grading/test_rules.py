@@ -57,8 +57,11 @@ def test_piped_test_exit_code_is_read_from_the_summary() -> None:
 
 
 def test_pytest_exit_5_no_tests_collected_is_not_a_pass() -> None:
+    # Not a failing run either: no test ran, so there is no test evidence at all.
     ev = Codex().cmd("pytest tests/none", 5, "no tests ran in 0.01s").done().evidence()
-    assert grade_of(ev).reason_code == "tests_failing"
+    outcome = grade_of(ev)
+    assert (outcome.verdict, outcome.reason_code) == (Verdict.HUMAN_REVIEW, "missing_test_evidence")
+    assert "collected no tests" in outcome.reasons[0]
 
 
 def test_tests_failing_on_the_network_are_retryable_with_full_access() -> None:
