@@ -16,6 +16,8 @@ from common.errors import Refused, UsageError
 from common.settings import Settings
 from contracts import (
     Actor,
+    CampaignApply,
+    CampaignApplyPlan,
     CampaignCommand,
     CampaignPrAction,
     CampaignRepo,
@@ -238,6 +240,103 @@ def start(
     settings = Settings.from_env()
     spec, skipped = resolve_campaign(settings, wanted)
     _start_resolved(settings, spec, skipped, dry_run, as_json)
+
+
+@app.command("apply")
+def apply(
+    spec_file: Annotated[
+        Path, typer.Option("-f", "--file", help="The campaign spec (YAML; see docs/examples).")
+    ],
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Print what would change against the running campaign (repositories added "
+            "and removed, PRs retitled, runs re-run) and change nothing.",
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Make the campaign follow a spec file: start it if it is not running, else apply the
+    difference (new repositories get runs, removed ones are cancelled, open PRs get a changed
+    title/body unless a person took them over, runs not past their agent step re-run on a
+    changed task)."""
+    from starter.spec_file import load_spec
+
+    wanted = load_spec(spec_file)
+    settings = Settings.from_env()
+    spec, skipped = resolve_campaign(settings, wanted)
+    apply_spec = CampaignApply(spec=spec)
+
+    async def action(campaigns: CampaignClient) -> CampaignApplyPlan | None:
+        if not await campaigns.is_running(spec.name):
+            return None
+        if dry_run:
+            return await campaigns.preview_apply(apply_spec)
+        return await campaigns.apply(apply_spec)
+
+    if not dry_run:
+        from starter.cli.gate import require_healthy
+
+        require_healthy(settings)
+    plan = _with_campaigns(action)
+    if plan is None:  # not running yet: `apply` starts it
+        if dry_run:
+            _print_new(spec, skipped, as_json)
+            return
+        _start_resolved(settings, spec, skipped, dry_run=False, as_json=as_json)
+        return
+    if as_json:
+        render.print_json(plan)
+        return
+    _print_plan(plan)
+
+
+def _print_new(spec: CampaignSpec, skipped: list[tuple[str, str]], as_json: bool) -> None:
+    if as_json:
+        render.print_json(
+            {
+                "name": spec.name,
+                "new": True,
+                "would_start": len(spec.repos),
+                "repos": [r.full_name for r in spec.repos],
+                "skipped": [{"repo": n, "reason": why} for n, why in skipped],
+            }
+        )
+        return
+    render.console.print(
+        f"campaign {spec.name} is not running: apply would start it with "
+        f"{len(spec.repos)} repositories (dry run: nothing started)"
+    )
+    for full_name, why in skipped:
+        render.console.print(f"  skipped {full_name}: {why}")
+
+
+def _print_plan(plan: CampaignApplyPlan) -> None:
+    from rich.markup import escape
+
+    verb = "applied" if plan.applied else "dry run: nothing changed"
+    render.console.print(f"campaign {plan.name} ({verb})")
+    if plan.empty:
+        render.console.print("  the campaign already follows this spec")
+        return
+    rows = [
+        ("changed", plan.changed),
+        ("repositories added (runs start)", plan.added),
+        ("repositories removed", plan.removed),
+        ("runs cancelled", plan.cancelled),
+        ("runs already finished (left as they are)", plan.finished),
+        ("PRs retitled", plan.pr_updates),
+        ("PRs taken over by a person (untouched)", plan.taken_over),
+        ("runs re-run on the new task", plan.reruns),
+    ]
+    for label, items in rows:
+        if items:
+            render.console.print(f"  {label} ({len(items)}): " + escape(", ".join(items)))
+    for pr in plan.pull_requests:
+        render.console.print(
+            f"  {pr.run_id} PR #{pr.pr_number}: {escape(pr.detail or ('done' if pr.done else '-'))}"
+        )
 
 
 def resolve_campaign(
