@@ -16,6 +16,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.pr_body import AI_NOTE_MARK
 from common.metrics import record_github_write
 from common.settings import Settings
 from contracts import (
@@ -186,6 +187,8 @@ class GitHubActivities:
             if pull.state == "closed":
                 detail = "already merged" if pull.merged else "already closed"
                 return outcome.model_copy(update={"done": False, "detail": detail})
+            if request.action == "update":
+                return outcome.model_copy(update=_update_text(pull, request))
             comment_id = _comment_once(pull, request)[0] if request.body.strip() else None
             pull.edit(state="closed")
             record_github_write("close_pull_request")
@@ -197,6 +200,30 @@ class GitHubActivities:
             raise github_error(
                 err, f"{request.action} on PR #{request.pr_number} of {request.repo}"
             ) from None
+
+
+def _update_text(pull: Any, request: PullRequestActionInput) -> dict[str, Any]:
+    """The PR's new title and body (`campaign apply`). The AI-assistance note the body was
+    opened with stays: the disclosure is not the template's to drop. Unchanged text is not
+    written again, so a retry or a re-apply costs no write."""
+    title = request.title or pull.title
+    body = pull.body or ""
+    if request.body.strip():
+        body = request.body.rstrip() + "\n"
+        old = pull.body or ""
+        if AI_NOTE_MARK in old and AI_NOTE_MARK not in body:
+            at = old.index(AI_NOTE_MARK)
+            start = old.rfind("\n---\n", 0, at)
+            start = start if start >= 0 else old.rfind("\n", 0, at) + 1
+            body = body.rstrip() + "\n" + old[start:].rstrip() + "\n"
+    if title == pull.title and body == (pull.body or ""):
+        return {"done": False, "detail": "unchanged"}
+    pull.edit(title=title, body=body)
+    record_github_write("update_pull_request")
+    activity.logger.info(
+        "retitled PR #%s of %s for %s", request.pr_number, request.repo, request.run_id
+    )
+    return {"detail": "updated"}
 
 
 def _comment_once(pull: Any, request: PullRequestActionInput) -> tuple[int, bool]:

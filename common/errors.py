@@ -72,3 +72,11 @@ def refused(message: str, refusal: Refusal | None) -> Refused:
         else Refused
     )
     return kind(message, refusal)
+
+
+class SpecError(UsageError):
+    """A campaign spec file is wrong: one line per error, each `file:line: what`."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("; ".join(lines))
+        self.lines = lines

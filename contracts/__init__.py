@@ -9,6 +9,8 @@ type only), so workflows, activities, grading, engines and doors all stand on it
 from __future__ import annotations
 
 from contracts.campaign import (
+    CampaignApply,
+    CampaignApplyPlan,
     CampaignCommand,
     CampaignCommandResult,
     CampaignControl,
@@ -176,6 +178,8 @@ __all__ = [
     "ApprovePrRequest",
     "AutoPlan",
     "BranchName",
+    "CampaignApply",
+    "CampaignApplyPlan",
     "CampaignCommand",
     "CampaignCommandResult",
     "CampaignControl",

@@ -41,6 +41,11 @@ class RunProgress(Contract):
     seq: int = 0  # the run's history length: a late signal never overwrites a newer one
     updated_at: datetime | None = None
     note: str | None = None
+    # What the PR templates' {default_branch} and {language} say (known once cloned), and who
+    # took the PR over (`campaign apply` never edits such a PR).
+    default_branch: str | None = None
+    language: str | None = None
+    taken_over_by: str | None = None
 
 
 class CampaignRepo(Contract):
@@ -106,6 +111,39 @@ class CampaignStart(Contract):
     continue_as_new_after: int = 10_000
     # Runs waiting for a PR slot (their owner is at max_prs_per_owner), oldest first.
     pr_slot_waiting: list[str] = Field(default_factory=list)
+    # `campaign apply` re-ran these repositories (owner/repo → attempt): the new run's id ends
+    # in `.r<attempt>`, since the old run keeps its id in history.
+    attempts: dict[str, int] = Field(default_factory=dict)
+
+
+class CampaignApply(Contract):
+    """`campaign apply` on a running campaign: the spec it should follow from now on."""
+
+    spec: CampaignSpec
+    by: Actor = Actor.CLI
+
+
+class CampaignApplyPlan(Contract):
+    """What applying a spec changes (`--dry-run` shows it; `apply` does it)."""
+
+    name: str
+    changed: list[str] = Field(default_factory=list)  # the spec's fields that differ
+    added: list[str] = Field(default_factory=list)  # owner/repo that get a run
+    removed: list[str] = Field(default_factory=list)  # owner/repo no longer targeted
+    cancelled: list[str] = Field(default_factory=list)  # their runs, ended (SKIPPED)
+    # Removed repositories whose run had already finished (a merged PR): left as they are.
+    finished: list[str] = Field(default_factory=list)
+    pr_updates: list[str] = Field(default_factory=list)  # runs whose open PR is retitled
+    # Runs whose open PR a person took over ("run_id (by login)"): never edited.
+    taken_over: list[str] = Field(default_factory=list)
+    # Runs that had not passed their agent step when the task changed: ended and started again.
+    reruns: list[str] = Field(default_factory=list)
+    pull_requests: list[PullRequestActionResult] = Field(default_factory=list)  # apply only
+    applied: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return not (self.changed or self.added or self.removed)
 
 
 class PrSlotAsk(Contract):

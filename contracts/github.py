@@ -215,8 +215,11 @@ class PullRequestActionInput(Contract):
     run_id: str
     repo: str  # owner/repo of the upstream
     pr_number: PrNumber
-    action: Literal["comment", "close"]
+    action: Literal["comment", "close", "update"]
     body: str = Field(default="", max_length=65_536)  # the comment (close: optional comment)
+    # update (`campaign apply` changed the PR template): the PR's new title; `body` is its new
+    # body (empty: the body stays).
+    title: str | None = Field(default=None, max_length=256)
 
 
 class PullRequestActionResult(Contract):

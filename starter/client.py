@@ -34,6 +34,8 @@ from common.connection import connect
 from common.errors import Refused, refused
 from common.settings import Settings
 from contracts import (
+    CampaignApply,
+    CampaignApplyPlan,
     CampaignCommand,
     CampaignCommandResult,
     CampaignStart,
@@ -416,6 +418,50 @@ class CampaignClient:
             raise Refused(
                 f"Temporal refused the request for campaign {name}: {err.message}"
             ) from None
+
+    async def is_running(self, name: str) -> bool:
+        """True: running; False: no such campaign. A finished one is refused (a name is used
+        once: its runs are named after it)."""
+        try:
+            description = await self._handle(name).describe()
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                return False
+            raise Refused(
+                f"Temporal refused the request for campaign {name}: {err.message}"
+            ) from None
+        if description.status != WorkflowExecutionStatus.RUNNING:
+            raise refused(
+                f"campaign {name} is finished; a spec for it cannot apply (pick another name)",
+                Refusal.CAMPAIGN_FINISHED,
+            )
+        return True
+
+    async def preview_apply(self, apply: CampaignApply) -> CampaignApplyPlan:
+        """What `apply` would change (a query: nothing enters the campaign's history)."""
+        name = apply.spec.name
+        try:
+            return await asyncio.wait_for(
+                self._handle(name).query("preview_apply", apply, result_type=CampaignApplyPlan),
+                timeout=self.answer_timeout,
+            )
+        except (TimeoutError, RPCTimeoutOrCancelledError):
+            raise Refused(f"campaign {name} did not answer in {self.answer_timeout:g}s") from None
+
+    async def apply(self, apply: CampaignApply) -> CampaignApplyPlan:
+        name = apply.spec.name
+        try:
+            # PR updates are paced GitHub writes: give them more than a command's time.
+            return await asyncio.wait_for(
+                self._handle(name).execute_update(
+                    "apply_spec", apply, result_type=CampaignApplyPlan
+                ),
+                timeout=max(self.answer_timeout, 600),
+            )
+        except WorkflowUpdateFailedError as err:
+            raise _refusal(err.cause) from None
+        except (TimeoutError, RPCTimeoutOrCancelledError):
+            raise Refused(f"campaign {name} did not answer in time; see `campaign show`") from None
 
     async def names(self) -> list[str]:
         names: list[str] = []

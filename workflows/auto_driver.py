@@ -44,6 +44,7 @@ from workflows.rules.auto_driver import (
     validation_command,
     waits_for_plan_approval,
 )
+from workflows.rules.campaign_apply import render_template, run_template_values
 from workflows.rules.disclosure import pr_disclosure
 from workflows.rules.grades import parking_state
 from workflows.rules.maintainer_policy import decide_policy, policy_details
@@ -294,7 +295,7 @@ class AutoDriver(RunSteps, PrGate):
             if self._hold:
                 return  # a pause is waiting; validation runs again after resume
             finished = await self._finish(
-                "run-finish", plan.commit_title, plan.changes, record.repo
+                "run-finish", self._filled(plan.commit_title), plan.changes, record.repo
             )
         except ApplicationError as err:
             self._auto_failed("validate", err)
@@ -344,8 +345,8 @@ class AutoDriver(RunSteps, PrGate):
                 PrRequestFileInput(
                     run_id=record.run_id,
                     repo=record.full_name,
-                    title=record.auto.pr_title,
-                    body=record.auto.pr_body,
+                    title=self._filled(record.auto.pr_title),
+                    body=self._filled(record.auto.pr_body),
                     base=record.workspace.base_branch,
                     head=head,
                     ttl_minutes=record.auto.pr_ttl_minutes,
@@ -363,8 +364,10 @@ class AutoDriver(RunSteps, PrGate):
             OpenPrRequest(
                 by=Actor.WORKFLOW,
                 reason="auto: waiting for a human to approve the PR",
-                title=record.auto.pr_title,
-                body=written.body if written.body is not None else record.auto.pr_body,
+                title=self._filled(record.auto.pr_title),
+                body=written.body
+                if written.body is not None
+                else self._filled(record.auto.pr_body),
                 draft=record.auto.draft,
                 request_file=written.request_file,
                 request_file_sha256=written.request_file_sha256,
@@ -372,6 +375,13 @@ class AutoDriver(RunSteps, PrGate):
                 expires_at=written.expires_at,
             )
         )
+
+    def _filled(self, template: str) -> str:
+        """A campaign's commit and PR templates with this repository's {owner} {repo}
+        {default_branch} {language}. Runs recorded before templates took the text as is."""
+        if not workflow.patched("campaign-spec-templates"):
+            return template
+        return render_template(template, run_template_values(self._record))
 
     def _auto_failed(self, command: str, err: ApplicationError) -> None:
         """A step failed (retries spent): park the run where `retry` takes it back."""

@@ -26,6 +26,8 @@ with workflow.unsafe.imports_passed_through():
     from common.settings import github_queue_for
     from contracts import (
         Actor,
+        CampaignApply,
+        CampaignApplyPlan,
         CampaignCommand,
         CampaignCommandResult,
         CampaignControl,
@@ -45,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts import search_attributes as sa
     from contracts.states import RunState
 
+from workflows.rules.campaign_apply import next_repos, plan_apply, render_template, template_values
 from workflows.rules.campaign_pacing import pr_slot_holders
 from workflows.rules.maintainer_policy import excluded_by
 from workflows.run import IntegrationRunWorkflow
@@ -67,12 +70,14 @@ def campaign_workflow_id(name: str) -> str:
     return f"campaign.{name}"
 
 
-def campaign_run_id(name: str, repo: CampaignRepo) -> str:
-    """Readable and stable: the same campaign and repository always name the same run."""
-    run_id = f"{name}.{repo.owner}.{repo.repo}"
+def campaign_run_id(name: str, repo: CampaignRepo, attempt: int = 0) -> str:
+    """Readable and stable: the same campaign and repository always name the same run (a run
+    `campaign apply` started again ends in `.r<attempt>`)."""
+    again = f".r{attempt}" if attempt else ""
+    run_id = f"{name}.{repo.owner}.{repo.repo}{again}"
     if len(run_id) <= 100:
         return run_id
-    return f"{name}.{hashlib.sha256(repo.full_name.encode()).hexdigest()[:16]}"
+    return f"{name}.{hashlib.sha256(repo.full_name.encode()).hexdigest()[:16]}{again}"
 
 
 @workflow.defn
@@ -88,6 +93,7 @@ class CampaignWorkflow:
         self._continue_as_new_after = start.continue_as_new_after
         self._signals: list[asyncio.Task[None]] = []
         self._pr_slot_waiting: list[str] = list(start.pr_slot_waiting)
+        self._attempts: dict[str, int] = dict(start.attempts)
 
     @workflow.run
     async def run(self, start: CampaignStart) -> CampaignStatus:
@@ -108,6 +114,7 @@ class CampaignWorkflow:
                         created_at=self._created_at,
                         continue_as_new_after=self._continue_as_new_after,
                         pr_slot_waiting=self._pr_slot_waiting,
+                        attempts=self._attempts,
                     )
                 )
             await workflow.wait_condition(
@@ -144,7 +151,7 @@ class CampaignWorkflow:
             batch = self._spec.repos[self._started : self._started + room]
             # Count them as QUEUED before their first signal arrives, so the gate holds.
             for repo in batch:
-                run_id = campaign_run_id(self._spec.name, repo)
+                run_id = self._run_id(repo)
                 self._runs[run_id] = RunProgress(
                     run_id=run_id,
                     repo=repo.full_name,
@@ -154,9 +161,12 @@ class CampaignWorkflow:
             self._started += len(batch)
             await asyncio.gather(*(self._start_run(repo) for repo in batch))
 
+    def _run_id(self, repo: CampaignRepo) -> str:
+        return campaign_run_id(self._spec.name, repo, self._attempts.get(repo.full_name.lower(), 0))
+
     async def _start_run(self, repo: CampaignRepo) -> None:
         spec = self._spec
-        run_id = campaign_run_id(spec.name, repo)
+        run_id = self._run_id(repo)
         run_spec = RunSpec(
             run_id=run_id,
             owner=repo.owner,
@@ -310,7 +320,11 @@ class CampaignWorkflow:
         )
 
     async def _act_on(
-        self, progress: RunProgress, command: CampaignPrAction
+        self,
+        progress: RunProgress,
+        command: CampaignPrAction,
+        action: str | None = None,
+        title: str | None = None,
     ) -> PullRequestActionResult:
         assert progress.pr_number is not None
         try:
@@ -320,8 +334,9 @@ class CampaignWorkflow:
                     run_id=progress.run_id,
                     repo=progress.repo,
                     pr_number=progress.pr_number,
-                    action=command.action,
+                    action=action or command.action,
                     body=command.body,
+                    title=title,
                 ),
                 task_queue=github_queue_for(workflow.info().task_queue),
                 start_to_close_timeout=timedelta(minutes=2),
@@ -333,7 +348,7 @@ class CampaignWorkflow:
             return PullRequestActionResult(
                 run_id=progress.run_id,
                 pr_number=progress.pr_number,
-                action=command.action,
+                action=action or command.action,
                 done=False,
                 detail=detail,
             )
@@ -414,6 +429,68 @@ class CampaignWorkflow:
                 control.action,
                 handle.id,
                 err,
+            )
+
+    # ---- campaign apply --------------------------------------------------------------------
+
+    def _plan(self, apply: CampaignApply) -> CampaignApplyPlan:
+        # Insertion order: a re-run's newer entry wins over the run it replaced.
+        run_ids = {p.repo.lower(): p.run_id for p in self._runs.values()}
+        return plan_apply(self._spec, apply.spec, self._started, self._runs, run_ids)
+
+    @workflow.query
+    def preview_apply(self, apply: CampaignApply) -> CampaignApplyPlan:
+        """`campaign apply --dry-run`: the plan, from the same rule `apply_spec` follows,
+        without a trace in history."""
+        return self._plan(apply)
+
+    @workflow.update
+    async def apply_spec(self, apply: CampaignApply) -> CampaignApplyPlan:
+        """Follow a new spec: start runs for repositories added, end runs of repositories
+        removed, start again runs that had not passed their agent step when the task changed,
+        and retitle the open PRs of runs nobody took over (paced GitHub writes)."""
+        plan = self._plan(apply)
+        old, new = self._spec, apply.spec
+        rerun_repos = [self._runs[run_id].repo for run_id in plan.reruns]
+        control = CampaignControl(action="cancel", by=apply.by, reason="campaign apply")
+        for run_id in [*plan.cancelled, *plan.reruns]:
+            handle = workflow.get_external_workflow_handle_for(IntegrationRunWorkflow.run, run_id)
+            self._signals.append(asyncio.create_task(self._signal(handle, control)))
+        for full_name in rerun_repos:
+            self._attempts[full_name.lower()] = self._attempts.get(full_name.lower(), 0) + 1
+        repos, started = next_repos(old, new, self._started, rerun_repos)
+        self._spec = new.model_copy(update={"repos": repos})
+        self._started = started
+        workflow.logger.info(
+            "campaign %s: applied (%s); %d added, %d cancelled, %d re-run, %d PR(s) to retitle",
+            new.name,
+            ", ".join(plan.changed) or "no change",
+            len(plan.added),
+            len(plan.cancelled),
+            len(plan.reruns),
+            len(plan.pr_updates),
+        )
+        updates = [self._runs[run_id] for run_id in plan.pr_updates]
+        results = await asyncio.gather(*(self._retitle(p) for p in updates))
+        return plan.model_copy(update={"pull_requests": list(results), "applied": True})
+
+    async def _retitle(self, progress: RunProgress) -> PullRequestActionResult:
+        values = template_values(progress)
+        plan = self._spec.plan
+        command = CampaignPrAction(
+            action="comment", by=Actor.WORKFLOW, body=render_template(plan.pr_body, values)
+        )
+        return await self._act_on(
+            progress, command, action="update", title=render_template(plan.pr_title, values)
+        )
+
+    @apply_spec.validator
+    def _validate_apply(self, apply: CampaignApply) -> None:
+        self._validate_open("apply")
+        if apply.spec.name != self._spec.name:
+            raise ApplicationError(
+                f"the spec names campaign {apply.spec.name}, not {self._spec.name}",
+                non_retryable=True,
             )
 
     def _continue_as_new_due(self) -> bool:

@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.states import RunState
 
 from workflows.rules.auto_driver import waits_for_plan_approval
+from workflows.rules.campaign_apply import run_language
 from workflows.rules.maintainer_policy import policy_note
 from workflows.rules.notifications import change_notification
 from workflows.rules.refusal import Refused
@@ -189,6 +190,9 @@ class RunCore:
             pr_requested=record.pr_request is not None,
             plan_waiting=record.state == RunState.PLAN_READY and waits_for_plan_approval(record),
             note=policy_note(record.maintainer_policy),
+            default_branch=record.workspace.base_branch if record.workspace else None,
+            language=run_language(record),
+            taken_over_by=record.taken_over_by,
         )
         handle = workflow.get_external_workflow_handle(record.campaign_workflow_id)
         self._reports.append(

@@ -124,7 +124,9 @@ def run_cli(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("agentpr: aborted\n")
         return 130
     except OperatorError as err:
-        sys.stderr.write(f"agentpr: {_one_line(err.message)}\n")
+        # A spec file's errors: one line each, so every one names its own line of the file.
+        for line in getattr(err, "lines", None) or [err.message]:
+            sys.stderr.write(f"agentpr: {_one_line(line)}\n")
         if "--json" in args:
             print_error_json(err)
         return err.exit_code

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -15,6 +16,8 @@ from common.errors import Refused, UsageError
 from common.settings import Settings
 from contracts import (
     Actor,
+    CampaignApply,
+    CampaignApplyPlan,
     CampaignCommand,
     CampaignPrAction,
     CampaignRepo,
@@ -23,6 +26,15 @@ from contracts import (
     CampaignStatus,
     Engine,
     RunProgress,
+)
+from contracts.campaign_spec import (
+    CampaignSpecFile,
+    SpecBudget,
+    SpecCommit,
+    SpecPolicy,
+    SpecPullRequest,
+    SpecRollout,
+    SpecTargets,
 )
 from starter.cli import render
 from starter.cli.invoke import build, parse_state
@@ -45,7 +57,13 @@ from starter.cli.options import (
     SkipNetworkCheckOption,
     ValidationOption,
 )
-from starter.cli.plans import build_plan, pin_skills, skill_options, skills_task
+from starter.cli.plans import (
+    build_plan,
+    check_skill_options,
+    parse_skill_options,
+    pin_skills,
+    skills_task,
+)
 
 if TYPE_CHECKING:
     from rich.console import Group
@@ -155,63 +173,244 @@ def start(
     codex_model: CodexModelOption = None,
     codex_config: CodexConfigOption = None,
     ignore_policy: IgnorePolicyOption = None,
+    print_spec: Annotated[
+        bool,
+        typer.Option(
+            "--print-spec",
+            help="Print the campaign spec these flags make (YAML for `campaign apply -f`) "
+            "and start nothing.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Start a campaign and return at once; the worker does the work (`campaign watch`)."""
-    from starter.cli.gate import require_healthy
+    if approve_plans and skills is None:
+        raise UsageError("--approve-plans needs --skills (a pack's discovery writes the plan)")
+    if repos_file is not None and (org or topic or search):
+        raise UsageError("give --repos-file or --org/--topic/--search, not both")
+    if skill_option and skills is None:
+        raise UsageError("--skill-option needs --skills")
+    wanted = build(
+        CampaignSpecFile,
+        name=name,
+        targets=build(
+            SpecTargets,
+            repos_file=str(repos_file.resolve()) if repos_file is not None else None,
+            org=org,
+            topic=topic,
+            search=search,
+            include=include or [],
+            exclude=exclude or [],
+        ),
+        skills=skills,
+        skill_options=parse_skill_options(skill_option),
+        approve_plans=approve_plans,
+        prompt_file=str(prompt_file.resolve()) if prompt_file is not None else None,
+        prompt_version=prompt_version,
+        engine=engine,
+        model=codex_model,
+        codex_config=codex_config or [],
+        command=command,
+        validation_command=validation_command,
+        skip_network_check=skip_network_check,
+        commit=build(SpecCommit, _flags={"title": "commit_title"}, title=commit_title),
+        pr=build(
+            SpecPullRequest,
+            _flags={"title": "pr_title"},
+            title=pr_title,
+            body_file=str(pr_body_file.resolve()) if pr_body_file is not None else None,
+            draft=draft,
+        ),
+        policy=SpecPolicy(ignore=ignore_policy),
+        rollout=SpecRollout(max_parallel=max_parallel, max_prs_per_owner=max_prs_per_owner),
+        budget=build(
+            SpecBudget,
+            _flags={"max_minutes_per_step": "max_minutes"},
+            max_minutes_per_step=max_minutes,
+        ),
+    )
+    if print_spec:
+        from starter.spec_file import spec_yaml
+
+        if as_json:
+            render.print_json(wanted)
+        else:
+            sys.stdout.write(spec_yaml(wanted))
+        return
+    settings = Settings.from_env()
+    spec, skipped = resolve_campaign(settings, wanted)
+    _start_resolved(settings, spec, skipped, dry_run, as_json)
+
+
+@app.command("apply")
+def apply(
+    spec_file: Annotated[
+        Path, typer.Option("-f", "--file", help="The campaign spec (YAML; see docs/examples).")
+    ],
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Print what would change against the running campaign (repositories added "
+            "and removed, PRs retitled, runs re-run) and change nothing.",
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Make the campaign follow a spec file: start it if it is not running, else apply the
+    difference (new repositories get runs, removed ones are cancelled, open PRs get a changed
+    title/body unless a person took them over, runs not past their agent step re-run on a
+    changed task)."""
+    from starter.spec_file import load_spec
+
+    wanted = load_spec(spec_file)
+    settings = Settings.from_env()
+    spec, skipped = resolve_campaign(settings, wanted)
+    apply_spec = CampaignApply(spec=spec)
+
+    async def action(campaigns: CampaignClient) -> CampaignApplyPlan | None:
+        if not await campaigns.is_running(spec.name):
+            return None
+        if dry_run:
+            return await campaigns.preview_apply(apply_spec)
+        return await campaigns.apply(apply_spec)
+
+    if not dry_run:
+        from starter.cli.gate import require_healthy
+
+        require_healthy(settings)
+    plan = _with_campaigns(action)
+    if plan is None:  # not running yet: `apply` starts it
+        if dry_run:
+            _print_new(spec, skipped, as_json)
+            return
+        _start_resolved(settings, spec, skipped, dry_run=False, as_json=as_json)
+        return
+    if as_json:
+        render.print_json(plan)
+        return
+    _print_plan(plan)
+
+
+def _print_new(spec: CampaignSpec, skipped: list[tuple[str, str]], as_json: bool) -> None:
+    if as_json:
+        render.print_json(
+            {
+                "name": spec.name,
+                "new": True,
+                "would_start": len(spec.repos),
+                "repos": [r.full_name for r in spec.repos],
+                "skipped": [{"repo": n, "reason": why} for n, why in skipped],
+            }
+        )
+        return
+    render.console.print(
+        f"campaign {spec.name} is not running: apply would start it with "
+        f"{len(spec.repos)} repositories (dry run: nothing started)"
+    )
+    for full_name, why in skipped:
+        render.console.print(f"  skipped {full_name}: {why}")
+
+
+def _print_plan(plan: CampaignApplyPlan) -> None:
+    from rich.markup import escape
+
+    verb = "applied" if plan.applied else "dry run: nothing changed"
+    render.console.print(f"campaign {plan.name} ({verb})")
+    if plan.empty:
+        render.console.print("  the campaign already follows this spec")
+        return
+    rows = [
+        ("changed", plan.changed),
+        ("repositories added (runs start)", plan.added),
+        ("repositories removed", plan.removed),
+        ("runs cancelled", plan.cancelled),
+        ("runs already finished (left as they are)", plan.finished),
+        ("PRs retitled", plan.pr_updates),
+        ("PRs taken over by a person (untouched)", plan.taken_over),
+        ("runs re-run on the new task", plan.reruns),
+    ]
+    for label, items in rows:
+        if items:
+            render.console.print(f"  {label} ({len(items)}): " + escape(", ".join(items)))
+    for pr in plan.pull_requests:
+        render.console.print(
+            f"  {pr.run_id} PR #{pr.pr_number}: {escape(pr.detail or ('done' if pr.done else '-'))}"
+        )
+
+
+def resolve_campaign(
+    settings: Settings, wanted: CampaignSpecFile
+) -> tuple[CampaignSpec, list[tuple[str, str]]]:
+    """The spec as the workflow carries it: repositories listed (GitHub asked), prompt and PR
+    body read, skill pack pinned. Also the repositories GitHub found but the filters left out,
+    with why."""
     from starter.repos_file import read_repos_file
     from starter.targets import find_repositories
 
-    settings = Settings.from_env()
-    if approve_plans and skills is None:
-        raise UsageError("--approve-plans needs --skills (a pack's discovery writes the plan)")
-    pack = pin_skills(skills, prompt_version)
+    pack = pin_skills(wanted.skills, wanted.prompt_version)
+    targets = wanted.targets
     skipped: list[tuple[str, str]] = []
-    if repos_file is not None:
-        if org or topic or search:
-            raise UsageError("give --repos-file or --org/--topic/--search, not both")
-        repos = read_repos_file(repos_file)
+    if targets.repos_file is not None:
+        repos = read_repos_file(Path(targets.repos_file))
     else:
-        found = find_repositories(settings, org, topic, search, include or [], exclude or [])
+        found = find_repositories(
+            settings, targets.org, targets.topic, targets.search, targets.include, targets.exclude
+        )
         repos, skipped = found.repos, found.skipped
         if not repos:
             raise Refused(
                 f"GitHub found no repository to target ({found.query}; {len(skipped)} skipped)"
             )
     plan = build_plan(
-        engine,
-        prompt_file,
-        command,
-        commit_title,
-        pr_title,
-        pr_body_file,
-        validation_command,
-        max_minutes,
-        skip_network_check,
-        codex_model,
-        codex_config,
+        wanted.engine,
+        Path(wanted.prompt_file) if wanted.prompt_file else None,
+        wanted.command,
+        wanted.commit.title,
+        wanted.pr.title,
+        Path(wanted.pr.body_file) if wanted.pr.body_file else None,
+        wanted.validation_command,
+        wanted.budget.max_minutes_per_step,
+        wanted.skip_network_check,
+        wanted.model,
+        wanted.codex_config,
         default_prompt=skills_task(pack),
-        draft=draft,
+        draft=wanted.pr.draft,
+        prompt=wanted.prompt,
+        pr_body=wanted.pr.body,
     )
     spec = build(
         CampaignSpec,
-        name=name,
+        name=wanted.name,
         repos=repos,
         plan=plan,
-        prompt_version=prompt_version or (pack.version if pack else "v1"),
+        prompt_version=wanted.prompt_version or (pack.version if pack else "v1"),
         skills=pack,
-        approve_plans=approve_plans,
-        skill_options=skill_options(pack, skill_option),
-        max_prs_per_owner=max_prs_per_owner,
-        max_parallel=max_parallel,
+        approve_plans=wanted.approve_plans,
+        skill_options=check_skill_options(pack, wanted.skill_options),
+        max_prs_per_owner=wanted.rollout.max_prs_per_owner,
+        max_parallel=wanted.rollout.max_parallel,
         notify=settings.notifications_enabled,
         model_review=settings.model_configured,
-        exclude=exclude or [],
-        ignore_policy=ignore_policy,
+        exclude=wanted.targets.exclude,
+        ignore_policy=wanted.policy.ignore,
     )
+    return spec, skipped
+
+
+def _start_resolved(
+    settings: Settings,
+    spec: CampaignSpec,
+    skipped: list[tuple[str, str]],
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    name, repos, max_parallel = spec.name, spec.repos, spec.max_parallel
     if dry_run:
         _dry_run(settings, spec, skipped, as_json)
         return
+    from starter.cli.gate import require_healthy
+
     require_healthy(settings)
 
     async def action(campaigns: CampaignClient) -> None:

@@ -31,14 +31,16 @@ def parse_state(value: str, option: str) -> RunState:
         ) from None
 
 
-def build(model: type[Model], **fields: Any) -> Model:
-    """Construct a request model; a validation failure is a one-line usage error."""
+def build(model: type[Model], /, _flags: dict[str, str] | None = None, **fields: Any) -> Model:
+    """Construct a request model; a validation failure is a one-line usage error (naming the
+    option: `_flags` maps a field whose flag is not `--<field>`, e.g. title → --pr-title)."""
     try:
         return model(**fields)
     except ValidationError as err:
         first = err.errors()[0]
         message = str(first["msg"]).removeprefix("Value error, ")
         where = ".".join(str(part) for part in first["loc"])
+        where = (_flags or {}).get(where, where)
         if where and where not in message:
             message = f"--{where.replace('_', '-')}: {message}"
         raise UsageError(message) from None

@@ -38,9 +38,20 @@ def pin_skills(label: str | None, prompt_version: str | None) -> SkillPackRef | 
     return pack.ref.model_copy(update={"stages": list(pack.manifest.stages)})
 
 
-def skill_options(ref: SkillPackRef | None, given: list[str] | None) -> dict[str, bool]:
-    """`--skill-option NAME=on|off`, checked against the pack's manifest."""
-    if not given:
+def parse_skill_options(given: list[str] | None) -> dict[str, bool]:
+    """`--skill-option NAME=on|off` as the spec says it ({NAME: True|False})."""
+    chosen: dict[str, bool] = {}
+    for item in given or []:
+        name, _, value = item.partition("=")
+        if value.lower() not in ("on", "off", "true", "false", "1", "0"):
+            raise UsageError(f"--skill-option {item!r}: give NAME=on or NAME=off")
+        chosen[name] = value.lower() in ("on", "true", "1")
+    return chosen
+
+
+def check_skill_options(ref: SkillPackRef | None, chosen: dict[str, bool]) -> dict[str, bool]:
+    """The options exist in the pack's manifest."""
+    if not chosen:
         return {}
     if ref is None:
         raise UsageError("--skill-option needs --skills")
@@ -48,17 +59,21 @@ def skill_options(ref: SkillPackRef | None, given: list[str] | None) -> dict[str
     from skills.catalog import load_pack
 
     known = load_pack(ref.label, Settings.from_env().skills_dir).manifest.options
-    chosen: dict[str, bool] = {}
-    for item in given:
-        name, _, value = item.partition("=")
+    for name in chosen:
         if name not in known:
             raise UsageError(
                 f"{ref.label} has no option {name!r} (options: {', '.join(known) or 'none'})"
             )
-        if value.lower() not in ("on", "off", "true", "false", "1", "0"):
-            raise UsageError(f"--skill-option {item!r}: give NAME=on or NAME=off")
-        chosen[name] = value.lower() in ("on", "true", "1")
     return chosen
+
+
+def skill_options(ref: SkillPackRef | None, given: list[str] | None) -> dict[str, bool]:
+    """`--skill-option NAME=on|off`, checked against the pack's manifest."""
+    if not given:
+        return {}
+    if ref is None:
+        raise UsageError("--skill-option needs --skills")
+    return check_skill_options(ref, parse_skill_options(given))
 
 
 def skills_task(ref: SkillPackRef | None) -> str | None:
@@ -85,13 +100,15 @@ def build_plan(
     codex_config: list[str] | None = None,
     default_prompt: str | None = None,
     draft: bool = False,
+    prompt: str | None = None,
+    pr_body: str | None = None,
 ) -> AutoPlan:
     if pr_body_file is not None and not pr_body_file.is_file():
         raise UsageError(f"PR body file not found: {pr_body_file}")
     step = build(
         AgentStepRequest,
         engine=engine,
-        prompt=read_prompt(prompt_file) or (default_prompt if command is None else None),
+        prompt=prompt or read_prompt(prompt_file) or (default_prompt if command is None else None),
         command=command,
         max_minutes=max_minutes,
         skip_network_check=skip_network_check,
@@ -103,7 +120,7 @@ def build_plan(
         step=step,
         commit_title=commit_title,
         pr_title=pr_title or commit_title,
-        pr_body=pr_body_file.read_text(errors="replace") if pr_body_file else "",
+        pr_body=pr_body_file.read_text(errors="replace") if pr_body_file else (pr_body or ""),
         validation_command=validation_command,
         draft=draft,
     )
