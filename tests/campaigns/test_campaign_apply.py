@@ -27,14 +27,18 @@ targets:
   exclude: {exclude}
 engine: command
 command: {command}
-validation_command: "true"
+validation_command: "python3 -m pytest -q"
 skip_network_check: true
 commit:
   title: "feat: add the Forge provider"
 pr:
   title: "{title}"
   body: |
+    ## Summary
     Adds Forge to {{owner}}/{{repo}} (base {{default_branch}}).
+
+    ## Testing
+    pytest passes.
 rollout: {{max_parallel: 5, max_prs_per_owner: {repos}}}
 """
 
@@ -89,10 +93,6 @@ def apply(env: Env, spec: Path, *extra: str) -> dict:
 
 
 @pytest.mark.timeout(900)
-@pytest.mark.skip(
-    reason="unfinished: on the GitHub stand-in all 20 runs park in NEEDS_HUMAN_REVIEW before "
-    "their PR request (not yet diagnosed); the apply start and new-campaign dry run passed"
-)
 def test_apply_dry_run_and_reapply_on_twenty_repositories(env: Env, tmp_path: Path) -> None:
     with FakeGitHub(tmp_path / "github", token=TOKEN) as fake:
         for index in range(REPOS):
@@ -150,7 +150,7 @@ def test_apply_dry_run_and_reapply_on_twenty_repositories(env: Env, tmp_path: Pa
         for name in ("calc0", "calc2"):
             (pull,) = fake.pulls("forge-org", name)
             assert pull["title"] == f"feat: Forge for forge-org/{name}"
-            assert pull["body"].startswith(f"Adds Forge to forge-org/{name} (base main).")
+            assert f"Adds Forge to forge-org/{name} (base main)." in pull["body"]
         (human,) = fake.pulls("forge-org", "calc1")
         assert human["title"] == "feat: add Forge to calc1"  # theirs: untouched
         ended = wait_for(
