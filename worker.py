@@ -8,6 +8,7 @@ per worker, so a campaign cannot start more agents than the machine can hold).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib.abc
 import importlib.machinery
 import signal
@@ -22,6 +23,7 @@ import structlog
 from temporalio.client import Client
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities import build_activities
 from activities.agent import AgentActivities
@@ -84,6 +86,23 @@ def share_workflow_code() -> None:
         sys.meta_path.insert(0, _SharedCodeFinder("workflows"))
 
 
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """Temporal's sandbox, with `zoneinfo` let through: a campaign's rollout windows are in
+    its time zone, and the sandbox's proxied ZoneInfo is refused by `datetime.astimezone`.
+    Time-zone data is the machine's and does not change under a running worker."""
+    default = SandboxRestrictions.default
+    members = default.invalid_module_members
+    return SandboxedWorkflowRunner(
+        restrictions=dataclasses.replace(
+            default.with_passthrough_modules("zoneinfo"),
+            invalid_module_members=dataclasses.replace(
+                members,
+                children={k: v for k, v in members.children.items() if k != "zoneinfo"},
+            ),
+        )
+    )
+
+
 def build_workers(client: Client, settings: Settings) -> list[Worker]:
     # PyGithub (and its nacl extension) is imported here, before any worker runs: imported first
     # inside an activity thread while a workflow task runs, it meets the workflow sandbox's
@@ -98,6 +117,7 @@ def build_workers(client: Client, settings: Settings) -> list[Worker]:
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
+        workflow_runner=workflow_runner(),
         max_cached_workflows=settings.workflow_cache,
         activities=build_activities(settings),
         # Sync activities (git, PyGithub, file scans) run here, never on the event loop.

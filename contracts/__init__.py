@@ -19,7 +19,9 @@ from contracts.campaign import (
     CampaignSpec,
     CampaignStart,
     CampaignStatus,
+    FailureThreshold,
     PrSlotAsk,
+    RolloutWindow,
     RunProgress,
 )
 from contracts.commands import (
@@ -187,6 +189,8 @@ __all__ = [
     "CampaignPrAction",
     "CampaignRepo",
     "CampaignSpec",
+    "FailureThreshold",
+    "RolloutWindow",
     "CampaignStart",
     "CampaignStatus",
     "PrSlotAsk",

@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field, PositiveInt, field_validator
+from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_validator
 
 from contracts.base import Contract
 from contracts.commands import AutoPlan
@@ -20,7 +20,8 @@ from contracts.vocabulary import MAX_CAMPAIGN_REPOS, Actor
 class CampaignControl(Contract):
     """What a campaign asks of each of its runs (a signal: the campaign does not wait)."""
 
-    action: Literal["pause", "resume", "cancel", "retry"]
+    # budget_spent: the campaign's money is spent — the run starts no new agent step.
+    action: Literal["pause", "resume", "cancel", "retry", "budget_spent"]
     by: Actor = Actor.CLI
     reason: str | None = None
 
@@ -46,6 +47,8 @@ class RunProgress(Contract):
     default_branch: str | None = None
     language: str | None = None
     taken_over_by: str | None = None
+    # What the run's agent steps cost so far (US dollars): the campaign's money cap.
+    cost_usd: float = 0.0
 
 
 class CampaignRepo(Contract):
@@ -57,6 +60,45 @@ class CampaignRepo(Contract):
     @property
     def full_name(self) -> str:
         return f"{self.owner}/{self.repo}"
+
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WORKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
+_HH_MM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+def known_zone(zone: str) -> str:
+    """An IANA time zone name the machine knows (Europe/Berlin, UTC)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {zone!r} (e.g. Europe/Berlin, UTC)") from None
+    return zone
+
+
+class RolloutWindow(Contract):
+    """When PRs may open and bulk comments/closes go out: these days, from `start` to `end`
+    (24-hour clock, in the campaign's time zone; `end` 24:00 is written 00:00)."""
+
+    days: list[Weekday] = Field(default_factory=lambda: list(WORKDAYS), min_length=1)
+    start: str = Field(default="09:00", pattern=_HH_MM)
+    end: str = Field(default="17:00", pattern=_HH_MM)
+
+
+class FailureThreshold(Contract):
+    """Pause the campaign (and tell the operator) when `max_failures` of the last `recent`
+    runs to reach an outcome failed (NEEDS_HUMAN_REVIEW, FAILED*)."""
+
+    recent: PositiveInt = 10
+    max_failures: PositiveInt = 5
+
+    @model_validator(mode="after")
+    def _fits(self) -> FailureThreshold:
+        if self.max_failures > self.recent:
+            raise ValueError("max_failures cannot exceed recent")
+        return self
 
 
 class CampaignSpec(Contract):
@@ -85,6 +127,21 @@ class CampaignSpec(Contract):
     exclude: list[str] = Field(default_factory=list, max_length=100)
     # `--ignore-policy REASON`, passed to every run.
     ignore_policy: str | None = Field(default=None, min_length=1, max_length=500)
+    # Paced rollout: PR slots granted per hour, the windows outside which no PR slot is granted
+    # and no bulk comment or close is sent (none: any time), their time zone, and the failure
+    # threshold that pauses the campaign.
+    prs_per_hour: PositiveInt | None = None
+    windows: list[RolloutWindow] = Field(default_factory=list, max_length=20)
+    timezone: str = "UTC"
+    failure_threshold: FailureThreshold | None = None
+    # Money: each run's cap, and the campaign's (past it no new run or agent step starts).
+    max_cost_usd_per_run: PositiveFloat | None = None
+    max_cost_usd: PositiveFloat | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        return known_zone(zone)
 
     @field_validator("exclude")
     @classmethod
@@ -114,6 +171,14 @@ class CampaignStart(Contract):
     # `campaign apply` re-ran these repositories (owner/repo → attempt): the new run's id ends
     # in `.r<attempt>`, since the old run keeps its id in history.
     attempts: dict[str, int] = Field(default_factory=dict)
+    # Paced rollout: when PR slots were granted (the hourly pace), the outcomes of runs as they
+    # reached one (True failed; oldest first, bounded), why the campaign paused itself, and
+    # whether its money is spent.
+    pr_grants: list[datetime] = Field(default_factory=list)
+    outcomes: list[bool] = Field(default_factory=list)
+    outcome_seen: list[str] = Field(default_factory=list)
+    paused_because: str | None = None
+    money_spent: str | None = None
 
 
 class CampaignApply(Contract):
@@ -187,3 +252,9 @@ class CampaignStatus(Contract):
     counts: dict[str, int] = Field(default_factory=dict)
     active: int = 0  # runs doing work by themselves (the --max-parallel gate counts these)
     runs: list[RunProgress] = Field(default_factory=list)
+    # Why the campaign paused itself (the failure threshold), why PR slots wait (rollout window,
+    # hourly pace), whether its money is spent, and what its runs cost so far.
+    paused_because: str | None = None
+    pr_slots_held: str | None = None
+    money_spent: str | None = None
+    cost_usd: float = 0.0

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 
-from pydantic import ConfigDict, Field, PositiveInt, field_validator, model_validator
+from pydantic import ConfigDict, Field, PositiveFloat, PositiveInt, field_validator, model_validator
 
 from contracts.base import Contract
+from contracts.campaign import FailureThreshold, RolloutWindow, known_zone
 from contracts.names import CampaignName, CommitTitle
 from contracts.vocabulary import Engine
 
@@ -117,11 +118,26 @@ class SpecPolicy(SpecPart):
 class SpecRollout(SpecPart):
     max_parallel: int = Field(default=4, ge=1, le=1000)
     max_prs_per_owner: PositiveInt = 1
+    # PR slots granted per hour across the campaign (None: no hourly pace).
+    prs_per_hour: PositiveInt | None = None
+    # When PRs may open and bulk comments/closes go out (none: any time), in `timezone`.
+    windows: list[RolloutWindow] = Field(default_factory=list, max_length=20)
+    timezone: str = "UTC"
+    # Pause the campaign when too many of the recent runs fail.
+    failure_threshold: FailureThreshold | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        return known_zone(zone)
 
 
 class SpecBudget(SpecPart):
     # Wall-clock limit of each agent step, in minutes.
     max_minutes_per_step: float | None = Field(default=None, gt=0, le=24 * 60)
+    # Money (US dollars, priced from the policy's prices): each run's cap, the campaign's cap.
+    max_cost_usd_per_run: PositiveFloat | None = None
+    max_cost_usd: PositiveFloat | None = None
 
 
 class CampaignSpecFile(SpecPart):

@@ -157,6 +157,8 @@ class RunRecord(RunSpec):
     # What the run's agent steps cost so far (US dollars), and how many could not be priced.
     cost_usd: float = 0.0
     unpriced_agent_steps: int = 0
+    # The run's campaign spent its money: no new agent step starts (why, as the campaign said).
+    campaign_money_spent: str | None = None
     # Once the PR closed (merged or not): whether the change is on the default branch.
     landed: LandedCheck | None = None
     # Campaign runs: asked the campaign for a PR slot (per-owner cap), and got it.

@@ -207,6 +207,8 @@ class Notification(Contract):
         "untrusted_feedback",
         "maintainer_question",
         "maintainer_declined",
+        "campaign_paused",
+        "campaign_budget_spent",
     ]
     text: str
 

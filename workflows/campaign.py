@@ -23,7 +23,8 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.github import GitHubActivities
-    from common.settings import github_queue_for
+    from activities.notify import Notifier
+    from common.settings import github_queue_for, notify_queue_for
     from contracts import (
         Actor,
         CampaignApply,
@@ -35,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         CampaignRepo,
         CampaignStart,
         CampaignStatus,
+        Notification,
         PrSlotAsk,
         PullRequestActionInput,
         PullRequestActionResult,
@@ -49,14 +51,26 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.rules.campaign_apply import next_repos, plan_apply, render_template, template_values
 from workflows.rules.campaign_pacing import pr_slot_holders
+from workflows.rules.campaign_rollout import (
+    failure_threshold_tripped,
+    money_spent,
+    next_grant_allowed,
+    next_window_opens,
+    outcome_of,
+    slots_held_back,
+    window_open,
+)
 from workflows.rules.maintainer_policy import excluded_by
 from workflows.run import IntegrationRunWorkflow
+from workflows.run_core import NOTIFY_RETRY
 from workflows.states import WORKING_BY_ITSELF
 
 NOT_STARTED = "NOT_STARTED"
 START_FAILED = "START_FAILED"
 # Children started in one workflow task at most (their start commands travel together).
 START_BATCH = 50
+# The runs' outcomes the failure threshold looks back on (the largest `recent` it allows).
+MAX_OUTCOMES = 1_000
 # GitHub's rate-limit answers set their own delay (next_retry_delay); give them room.
 GITHUB_WRITE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -94,6 +108,12 @@ class CampaignWorkflow:
         self._signals: list[asyncio.Task[None]] = []
         self._pr_slot_waiting: list[str] = list(start.pr_slot_waiting)
         self._attempts: dict[str, int] = dict(start.attempts)
+        self._pr_grants = list(start.pr_grants)
+        self._outcomes = list(start.outcomes)
+        self._outcome_seen = list(start.outcome_seen)
+        self._paused_because = start.paused_because
+        self._money_spent = start.money_spent
+        self._slots_held: str | None = None
 
     @workflow.run
     async def run(self, start: CampaignStart) -> CampaignStatus:
@@ -115,11 +135,20 @@ class CampaignWorkflow:
                         continue_as_new_after=self._continue_as_new_after,
                         pr_slot_waiting=self._pr_slot_waiting,
                         attempts=self._attempts,
+                        pr_grants=self._pr_grants[-100:],
+                        outcomes=self._outcomes[-MAX_OUTCOMES:],
+                        outcome_seen=self._outcome_seen,
+                        paused_because=self._paused_because,
+                        money_spent=self._money_spent,
                     )
                 )
-            await workflow.wait_condition(
-                lambda: self._finished() or self._start_due() or self._continue_as_new_due()
-            )
+            try:
+                await workflow.wait_condition(
+                    lambda: self._finished() or self._start_due() or self._continue_as_new_due(),
+                    timeout=self._pacing_wake(),
+                )
+            except TimeoutError:
+                self._grant_pr_slots()  # a rollout window opened, or the hourly pace allows
         await self._settle()
         return self._status(with_runs=True)
 
@@ -137,6 +166,7 @@ class CampaignWorkflow:
         return (
             not self._paused
             and not self._cancelled
+            and self._money_spent is None
             and self._started < len(self._spec.repos)
             and self._active() < self._spec.max_parallel
         )
@@ -186,6 +216,7 @@ class CampaignWorkflow:
             skill_options=spec.skill_options,
             ignore_policy=spec.ignore_policy,
             excluded_by=excluded_by(repo.full_name, spec.exclude),
+            max_cost_usd=spec.max_cost_usd_per_run,
         )
         try:
             await workflow.start_child_workflow(
@@ -219,7 +250,80 @@ class CampaignWorkflow:
         if known is not None and known.seq > progress.seq:
             return  # an older report overtaken by a newer one
         self._runs[progress.run_id] = progress
+        if self._rollout():
+            self._judge_outcome(progress)
+            self._judge_money()
         self._grant_pr_slots()  # a finished run frees its owner's slot
+
+    def _rollout(self) -> bool:
+        """Campaigns recorded before paced rollout existed go on as they were."""
+        return workflow.patched("campaign-rollout")
+
+    def _judge_outcome(self, progress: RunProgress) -> None:
+        """A run's first outcome counts toward the failure threshold; tripping it pauses the
+        campaign (runs included, as `campaign pause` does) and tells the operator."""
+        outcome = outcome_of(progress.state)
+        if outcome is None or progress.run_id in self._outcome_seen:
+            return
+        self._outcome_seen.append(progress.run_id)
+        self._outcomes.append(outcome)
+        del self._outcomes[:-MAX_OUTCOMES]
+        why = failure_threshold_tripped(self._spec, self._outcomes)
+        if why is None or self._paused:
+            return
+        self._paused, self._paused_because = True, why
+        self._tell_runs("pause", CampaignCommand(by=Actor.WORKFLOW, reason=why))
+        self._outcomes.clear()  # after a resume, the threshold counts afresh
+        self._notify("campaign_paused", f"campaign {self._spec.name} paused itself: {why}")
+
+    def _judge_money(self) -> None:
+        """Past the campaign's money cap no new run starts and its runs start no new agent
+        step (the ones running finish)."""
+        if self._money_spent is not None:
+            return
+        why = money_spent(self._spec, self._runs.values())
+        if why is None:
+            return
+        self._money_spent = why
+        control = CampaignControl(action="budget_spent", by=Actor.WORKFLOW, reason=why)
+        for progress in self._runs.values():
+            if progress.state is not None and not progress.state.is_terminal:
+                handle = workflow.get_external_workflow_handle_for(
+                    IntegrationRunWorkflow.run, progress.run_id
+                )
+                self._signals.append(asyncio.create_task(self._signal(handle, control)))
+        self._notify("campaign_budget_spent", f"campaign {self._spec.name}: {why}")
+
+    def _notify(self, kind: str, text: str) -> None:
+        if not self._spec.notify:
+            return
+        # With the signals: settled before the campaign closes or continues as new.
+        self._signals.append(asyncio.create_task(self._send_notification(kind, text)))
+
+    async def _send_notification(self, kind: str, text: str) -> None:
+        try:
+            await workflow.execute_activity_method(
+                Notifier.send_notification,
+                Notification(run_id=workflow.info().workflow_id, kind=kind, text=text),
+                task_queue=notify_queue_for(workflow.info().task_queue),
+                schedule_to_close_timeout=timedelta(days=3),
+                retry_policy=NOTIFY_RETRY,
+            )
+        except ActivityError as err:
+            workflow.logger.warning("campaign %s: notification lost: %s", self._spec.name, err)
+
+    def _pacing_wake(self) -> timedelta | None:
+        """While runs wait for a PR slot only because of the rollout's windows or hourly
+        pace: when to look again."""
+        if not self._pr_slot_waiting or self._slots_held is None:
+            return None
+        now = workflow.now()
+        wake = next_window_opens(self._spec, now) or next_grant_allowed(
+            self._spec, self._pr_grants, now
+        )
+        if wake is None:
+            return timedelta(minutes=1)
+        return max(wake - now, timedelta(seconds=1))
 
     @workflow.signal
     def pr_slot_wanted(self, ask: PrSlotAsk) -> None:
@@ -229,8 +333,15 @@ class CampaignWorkflow:
 
     def _grant_pr_slots(self) -> None:
         """Runs waiting for a PR slot get one, oldest first, while their owner has fewer than
-        `max_prs_per_owner` runs with a PR requested or open."""
+        `max_prs_per_owner` runs with a PR requested or open — inside the rollout windows and
+        the hourly pace."""
+        self._slots_held = None
         for run_id in list(self._pr_slot_waiting):
+            if self._pr_slot_waiting and self._rollout():
+                held = slots_held_back(self._spec, self._pr_grants, workflow.now())
+                if held is not None:
+                    self._slots_held = held
+                    break
             progress = self._runs.get(run_id)
             if progress is None or (progress.state is not None and progress.state.is_terminal):
                 self._pr_slot_waiting.remove(run_id)
@@ -240,6 +351,8 @@ class CampaignWorkflow:
             self._pr_slot_waiting.remove(run_id)
             # It holds the slot from now on, before its own news says it requested the PR.
             self._runs[run_id] = progress.model_copy(update={"pr_requested": True})
+            self._pr_grants.append(workflow.now())
+            del self._pr_grants[:-100]
             handle = workflow.get_external_workflow_handle_for(IntegrationRunWorkflow.run, run_id)
             self._signals.append(
                 asyncio.create_task(handle.signal(IntegrationRunWorkflow.pr_slot_granted))
@@ -269,6 +382,10 @@ class CampaignWorkflow:
             counts=counts,
             active=self._active(),
             runs=list(self._runs.values()) if with_runs else [],
+            paused_because=self._paused_because if self._paused else None,
+            pr_slots_held=self._slots_held if self._pr_slot_waiting else None,
+            money_spent=self._money_spent,
+            cost_usd=round(sum(p.cost_usd for p in self._runs.values()), 4),
         )
 
     def _finished(self) -> bool:
@@ -288,6 +405,7 @@ class CampaignWorkflow:
     @workflow.update
     def resume_campaign(self, command: CampaignCommand) -> CampaignCommandResult:
         self._paused = False
+        self._paused_because = None
         return self._tell_runs("resume", command)
 
     @workflow.update
@@ -358,6 +476,17 @@ class CampaignWorkflow:
         if command.action == "comment" and not command.body.strip():
             raise ApplicationError(
                 "campaign comment needs --body or --body-file", non_retryable=True
+            )
+        # Bulk comments and closes obey the rollout windows too (validators cannot patch:
+        # no window is configured on campaigns recorded before them).
+        now = workflow.now()
+        if not window_open(self._spec, now):
+            opens = next_window_opens(self._spec, now)
+            when = f"; the next opens {opens:%a %H:%M} {self._spec.timezone}" if opens else ""
+            raise ApplicationError(
+                f"campaign {command.action} refused: outside the campaign's rollout windows{when}",
+                type=Refusal.ILLEGAL_TRANSITION.value,
+                non_retryable=True,
             )
 
     @pause_campaign.validator

@@ -279,6 +279,9 @@ class IntegrationRunWorkflow(AutoDriver, GitHubTracking):
         record = self._record
         if record.state.is_terminal:
             return
+        if control.action == "budget_spent":
+            record.campaign_money_spent = control.reason or "the campaign's money is spent"
+            return
         by = CommandRequest(
             by=control.by,
             reason=f"campaign {record.campaign}: {control.action}"

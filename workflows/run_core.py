@@ -193,6 +193,7 @@ class RunCore:
             default_branch=record.workspace.base_branch if record.workspace else None,
             language=run_language(record),
             taken_over_by=record.taken_over_by,
+            cost_usd=record.cost_usd,
         )
         handle = workflow.get_external_workflow_handle(record.campaign_workflow_id)
         self._reports.append(

@@ -459,7 +459,10 @@ class RunSteps(RunCore):
                 f"run with --max-cost-usd) or stop it: agentpr show-run --run-id {record.run_id}",
                 at=workflow.now(),
                 reasons=[
-                    f"the run has spent ${record.cost_usd:.4f} of its "
+                    f"campaign {record.campaign}: {record.campaign_money_spent}: no new agent "
+                    "step starts"
+                    if record.campaign_money_spent
+                    else f"the run has spent ${record.cost_usd:.4f} of its "
                     f"${cost_cap(record) or 0:.4f} cap: no new agent step starts"
                 ],
             ),
@@ -469,7 +472,10 @@ class RunSteps(RunCore):
         """The agent activity on the agent queue; `pause` may cancel it while it runs."""
         if self._step is not None:
             raise refuse(busy_message(self._record.run_id, self._step), Refusal.RUN_BUSY)
-        if step_input.cost_cap_usd is not None and step_input.cost_cap_usd <= 0:
+        money_gone = step_input.cost_cap_usd is not None and step_input.cost_cap_usd <= 0
+        if (
+            money_gone or self._record.campaign_money_spent
+        ) and step_input.engine != Engine.COMMAND:
             return self._over_cost_cap(step_input)
         self._step = AGENT_STEP
         self._agent = workflow.start_activity_method(

@@ -390,6 +390,12 @@ def resolve_campaign(
         skill_options=check_skill_options(pack, wanted.skill_options),
         max_prs_per_owner=wanted.rollout.max_prs_per_owner,
         max_parallel=wanted.rollout.max_parallel,
+        prs_per_hour=wanted.rollout.prs_per_hour,
+        windows=wanted.rollout.windows,
+        timezone=wanted.rollout.timezone,
+        failure_threshold=wanted.rollout.failure_threshold,
+        max_cost_usd_per_run=wanted.budget.max_cost_usd_per_run,
+        max_cost_usd=wanted.budget.max_cost_usd,
         notify=settings.notifications_enabled,
         model_review=settings.model_configured,
         exclude=wanted.targets.exclude,
@@ -687,7 +693,24 @@ def _view(status: CampaignStatus) -> Group:
         *(f"{k} {v}" for k, v in sorted(status.counts.items())),
         *([f"plans waiting {len(plans)} (agentpr approve-plan --run-id …)"] if plans else []),
     )
-    return Group(table, counts, progress)
+    notes = Table.grid()
+    for line in _rollout_lines(status):
+        notes.add_row(escape(line))
+    return Group(table, counts, notes, progress)
+
+
+def _rollout_lines(status: CampaignStatus) -> list[str]:
+    """What the paced rollout and the money say about the campaign now."""
+    lines = []
+    if status.paused_because:
+        lines.append(f"paused by itself: {status.paused_because}")
+    if status.pr_slots_held:
+        lines.append(f"PR slots wait: {status.pr_slots_held}")
+    if status.money_spent:
+        lines.append(f"money spent: {status.money_spent}")
+    if status.cost_usd:
+        lines.append(f"cost so far ${status.cost_usd:.2f}")
+    return lines
 
 
 def _command(name: str, update: str, reason: str | None, as_json: bool) -> None:

@@ -44,6 +44,7 @@ from starter.client import RunClient
 from tests import operator_steps
 from tests.operator_steps import CODEMOD, TOKEN, approve, pushed_run, wait_for_state
 from tests.run_env import Env, new_run_id
+from worker import workflow_runner
 from workflows.campaign import CampaignWorkflow
 from workflows.run import IntegrationRunWorkflow
 
@@ -345,7 +346,9 @@ def test_recorded_histories_exist() -> None:
 @pytest.mark.parametrize("path", recorded_histories(), ids=lambda p: p.name)
 async def test_recorded_history_replays_with_current_code(path: Path) -> None:
     replayer = Replayer(
-        workflows=[IntegrationRunWorkflow, CampaignWorkflow], data_converter=pydantic_data_converter
+        workflows=[IntegrationRunWorkflow, CampaignWorkflow],
+        data_converter=pydantic_data_converter,
+        workflow_runner=workflow_runner(),
     )
     history = WorkflowHistory.from_json("recorded", path.read_text())
     await replayer.replay_workflow(history)
@@ -355,5 +358,9 @@ async def test_fresh_history_replays(client: Client, env: Env) -> None:
     """Today's code replays its own history (catches non-determinism inside one version)."""
     run_id = await drive_scenario(RunClient(client, env.settings), finish=True)
     history = await client.get_workflow_handle(run_id).fetch_history()
-    replayer = Replayer(workflows=[IntegrationRunWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(
+        workflows=[IntegrationRunWorkflow],
+        data_converter=pydantic_data_converter,
+        workflow_runner=workflow_runner(),
+    )
     await replayer.replay_workflow(history)
