@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -97,7 +98,16 @@ def test_ctrl_c_stops_everything_it_started() -> None:
         else:
             raise AssertionError("the demo ended before the campaign: " + "".join(seen))
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
-        rest, _ = process.communicate(timeout=60)
+        # Read to the end with stdin left open: closing it (communicate) would hand the
+        # waiting prompt an end of input, and on a loaded machine the demo could read that
+        # before it notices the signal and go on to the next step.
+        stuck = threading.Timer(90, process.kill)
+        stuck.start()
+        try:
+            rest = process.stdout.read()
+            process.wait(timeout=30)
+        finally:
+            stuck.cancel()
     finally:
         process.kill()
     out = "".join(seen) + rest
