@@ -422,6 +422,9 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
     # `kill` (and a test runner's timeout) gets the same orderly stop as Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # Ctrl-C stops the demo even when it was started from a background job, which inherits
+    # SIGINT ignored (and Python then installs no KeyboardInterrupt handler of its own).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     started = time.monotonic()
     root = Path(tempfile.mkdtemp(prefix="agentpr-demo-"))
     demo = Demo(root)
