@@ -443,29 +443,19 @@ class RunSteps(RunCore):
     def _over_cost_cap(self, step_input: AgentStepInput) -> AgentStepResult:
         """The run spent its money: the step does not start; graded for a person."""
         record = self._record
-        return AgentStepResult(
-            engine=step_input.engine,
-            exit_code=None,
-            duration_s=0.0,
-            transcript="",
-            transcript_sha256="",
-            transcript_bytes=0,
-            event_count=0,
-            report="",
-            grade=AgentGrade(
-                verdict=Verdict.HUMAN_REVIEW,
-                reason_code=ReasonCode.COST_CAP_REACHED,
-                next_action=f"raise the run's money cap (max_cost_usd in the policy, or a new "
-                f"run with --max-cost-usd) or stop it: agentpr show-run --run-id {record.run_id}",
-                at=workflow.now(),
-                reasons=[
-                    f"campaign {record.campaign}: {record.campaign_money_spent}: no new agent "
-                    "step starts"
-                    if record.campaign_money_spent
-                    else f"the run has spent ${record.cost_usd:.4f} of its "
-                    f"${cost_cap(record) or 0:.4f} cap: no new agent step starts"
-                ],
-            ),
+        why = (
+            f"campaign {record.campaign}: {record.campaign_money_spent}: no new agent step starts"
+            if record.campaign_money_spent
+            else f"the run has spent ${record.cost_usd:.4f} of its "
+            f"${cost_cap(record) or 0:.4f} cap: no new agent step starts"
+        )
+        return ungraded_step(
+            step_input,
+            Verdict.HUMAN_REVIEW,
+            ReasonCode.COST_CAP_REACHED,
+            f"raise the run's money cap (max_cost_usd in the policy, or a new run with "
+            f"--max-cost-usd) or stop it: agentpr show-run --run-id {record.run_id}",
+            why,
         )
 
     async def _run_agent(self, step_input: AgentStepInput) -> AgentStepResult:
@@ -505,23 +495,12 @@ class RunSteps(RunCore):
             # The worker running the agent was lost (heartbeat timeout) or the step overran its
             # limits: grade it as retryable so the run shows it, instead of failing the command.
             detail = cause.message if isinstance(cause, ApplicationError) else str(cause)
-            return AgentStepResult(
-                engine=step_input.engine,
-                exit_code=None,
-                duration_s=0.0,
-                transcript="",
-                transcript_sha256="",
-                transcript_bytes=0,
-                event_count=0,
-                report="",
-                grade=AgentGrade(
-                    verdict=Verdict.RETRYABLE,
-                    reason_code=ReasonCode.AGENT_STEP_INTERRUPTED,
-                    next_action="retry the step: agentpr run-agent-step --run-id "
-                    f"{self._record.run_id} …",
-                    at=workflow.now(),
-                    reasons=[f"the agent activity did not finish: {detail}"],
-                ),
+            return ungraded_step(
+                step_input,
+                Verdict.RETRYABLE,
+                ReasonCode.AGENT_STEP_INTERRUPTED,
+                f"retry the step: agentpr run-agent-step --run-id {self._record.run_id} …",
+                f"the agent activity did not finish: {detail}",
             )
         finally:
             self._step = None
@@ -653,3 +632,27 @@ class RunSteps(RunCore):
             by.model_copy(update={"reason": f"PR #{record.pr_number} updated; waiting for CI"}),
             RunState.CI_WAIT,
         )
+
+
+def ungraded_step(
+    step_input: AgentStepInput, verdict: Verdict, code: str, next_action: str, why: str
+) -> AgentStepResult:
+    """A step the workflow grades itself, without an agent having run (or finished): no
+    transcript, no report."""
+    return AgentStepResult(
+        engine=step_input.engine,
+        exit_code=None,
+        duration_s=0.0,
+        transcript="",
+        transcript_sha256="",
+        transcript_bytes=0,
+        event_count=0,
+        report="",
+        grade=AgentGrade(
+            verdict=verdict,
+            reason_code=code,
+            next_action=next_action,
+            at=workflow.now(),
+            reasons=[why],
+        ),
+    )

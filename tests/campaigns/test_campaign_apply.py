@@ -16,7 +16,7 @@ from standins.git_repos import make_remotes
 from standins.github_api import FakeGitHub
 from starter.client import RunClient, with_run_client
 from tests.campaign_steps import FORGE, prepare_env, wait_for
-from tests.operator_steps import TOKEN, ok
+from tests.operator_steps import TOKEN, approve, ok
 from tests.run_env import Env
 
 REPOS = 20
@@ -54,19 +54,7 @@ def write_spec(path: Path, title: str, exclude: list[str]) -> Path:
 
 def approve_pr(env: Env, run_id: str) -> None:
     shown = json.loads(ok(env.cli("show-pr-request", "--run-id", run_id, "--json")))
-    ok(
-        env.cli(
-            "approve-open-pr",
-            "--run-id",
-            run_id,
-            "--request-file",
-            shown["request_file"],
-            "--confirm-token",
-            shown["confirm_token"],
-            "--confirm",
-            timeout=120,
-        )
-    )
+    ok(approve(env, run_id, shown, "--confirm"))
 
 
 def human_pushes(env: Env, run_id: str, repo: str, number: int) -> None:
