@@ -11,6 +11,7 @@ from __future__ import annotations
 from contracts.campaign import (
     CampaignApply,
     CampaignApplyPlan,
+    CampaignCarried,
     CampaignCommand,
     CampaignCommandResult,
     CampaignControl,
@@ -20,9 +21,12 @@ from contracts.campaign import (
     CampaignStart,
     CampaignStatus,
     FailureThreshold,
+    PackedRuns,
     PrSlotAsk,
     RolloutWindow,
     RunProgress,
+    packed,
+    unpacked,
 )
 from contracts.commands import (
     AgentStepRequest,
@@ -182,6 +186,7 @@ __all__ = [
     "BranchName",
     "CampaignApply",
     "CampaignApplyPlan",
+    "CampaignCarried",
     "CampaignCommand",
     "CampaignCommandResult",
     "CampaignControl",
@@ -194,6 +199,9 @@ __all__ = [
     "CampaignStart",
     "CampaignStatus",
     "PrSlotAsk",
+    "PackedRuns",
+    "packed",
+    "unpacked",
     "CarriedState",
     "CheckConclusion",
     "CheckRecord",

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import re
+import zlib
 from datetime import datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
-from pydantic import Field, PositiveFloat, PositiveInt, field_validator, model_validator
+from pydantic import (
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from contracts.base import Contract
 from contracts.commands import AutoPlan
@@ -57,6 +67,13 @@ class CampaignRepo(Contract):
     upstream_url: str | None = None
     fork_url: str | None = None
 
+    @model_serializer(mode="wrap")
+    def _without_absent_urls(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        # GitHub targets have no URLs: 10,000 of them take half the bytes without the nulls
+        # (the spec travels whole in the campaign's input and every continue-as-new).
+        data: dict[str, object] = handler(self)
+        return {key: value for key, value in data.items() if value is not None}
+
     @property
     def full_name(self) -> str:
         return f"{self.owner}/{self.repo}"
@@ -104,8 +121,9 @@ class FailureThreshold(Contract):
 class CampaignSpec(Contract):
     name: CampaignName
     # The campaign carries its list and every run's progress across continue-as-new in one
-    # payload (Temporal's limit is 2 MB; ~450 bytes per repository with a PR): 2,000 fit with
-    # room to spare. Larger fleets are several campaigns.
+    # payload (Temporal's limit is 2 MB): ~45 bytes per GitHub repository in the list, and the
+    # progress packed (~450 bytes per run with a PR as JSON, ~10x less packed) — 10,000 fit
+    # with room to spare. Larger fleets are several campaigns.
     repos: list[CampaignRepo] = Field(min_length=1, max_length=MAX_CAMPAIGN_REPOS)
     plan: AutoPlan
     prompt_version: str = Field(default="v1", min_length=1, max_length=100)
@@ -156,8 +174,38 @@ class CampaignSpec(Contract):
         return patterns
 
 
+# Above this many runs the campaign packs its runs' progress (continue-as-new, its status and
+# result): smaller campaigns keep it readable in the Web UI.
+PACK_PROGRESS_OVER = 500
+_Packed = TypeVar("_Packed", bound=Contract)
+
+
+def packed(model: Contract) -> str:
+    """`model`'s JSON, compressed (zlib) and base64-encoded: a campaign's per-run lists are
+    repetitive JSON that packs ~10x, which keeps 10,000 runs' progress under Temporal's 2 MB
+    payload limit. Deterministic, so workflow code may call it."""
+    return base64.b64encode(zlib.compress(model.model_dump_json().encode(), 6)).decode("ascii")
+
+
+def unpacked(model: type[_Packed], text: str) -> _Packed:
+    return model.model_validate_json(zlib.decompress(base64.b64decode(text)))
+
+
+class CampaignCarried(Contract):
+    """The campaign's per-run lists, packed across continue-as-new when they are long."""
+
+    runs: list[RunProgress] = Field(default_factory=list)
+    pr_slot_waiting: list[str] = Field(default_factory=list)
+    outcome_seen: list[str] = Field(default_factory=list)
+
+
+class PackedRuns(Contract):
+    runs: list[RunProgress] = Field(default_factory=list)
+
+
 class CampaignStart(Contract):
-    """Input of CampaignWorkflow; the progress fields are carried across continue-as-new."""
+    """Input of CampaignWorkflow; the progress fields are carried across continue-as-new
+    (`carried`: the per-run lists packed, in place of runs, pr_slot_waiting, outcome_seen)."""
 
     spec: CampaignSpec
     started: int = 0  # repos[:started] have a run
@@ -179,6 +227,7 @@ class CampaignStart(Contract):
     outcome_seen: list[str] = Field(default_factory=list)
     paused_because: str | None = None
     money_spent: str | None = None
+    carried: str | None = None
 
 
 class CampaignApply(Contract):
@@ -258,3 +307,12 @@ class CampaignStatus(Contract):
     pr_slots_held: str | None = None
     money_spent: str | None = None
     cost_usd: float = 0.0
+    # A campaign of more than PACK_PROGRESS_OVER runs sends `runs` packed (PackedRuns): the
+    # client unpacks them (`with_runs_unpacked`).
+    packed_runs: str | None = None
+
+    def with_runs_unpacked(self) -> CampaignStatus:
+        if self.packed_runs is None:
+            return self
+        runs = unpacked(PackedRuns, self.packed_runs).runs
+        return self.model_copy(update={"runs": runs, "packed_runs": None})

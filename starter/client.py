@@ -380,17 +380,18 @@ class CampaignClient:
             ) from None
         if description.status == WorkflowExecutionStatus.RUNNING:
             try:
-                return await asyncio.wait_for(
+                status = await asyncio.wait_for(
                     handle.query("get_campaign", result_type=CampaignStatus),
                     timeout=self.answer_timeout,
                 )
+                return status.with_runs_unpacked()
             except (TimeoutError, RPCTimeoutOrCancelledError):
                 raise Refused(
                     f"campaign {name} did not answer in {self.answer_timeout:g}s — is "
                     f"a worker running on task queue {self.settings.task_queue!r}?"
                 ) from None
         try:
-            return await handle.result()
+            return (await handle.result()).with_runs_unpacked()
         except WorkflowFailureError:
             status = description.status.name if description.status else "CLOSED"
             raise Refused(f"campaign {name} ended abnormally ({status}); see the Web UI") from None

@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         Actor,
         CampaignApply,
         CampaignApplyPlan,
+        CampaignCarried,
         CampaignCommand,
         CampaignCommandResult,
         CampaignControl,
@@ -37,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         CampaignStart,
         CampaignStatus,
         Notification,
+        PackedRuns,
         PrSlotAsk,
         PullRequestActionInput,
         PullRequestActionResult,
@@ -45,12 +47,16 @@ with workflow.unsafe.imports_passed_through():
         RunProgress,
         RunSpec,
         RunStart,
+        packed,
+        unpacked,
     )
     from contracts import search_attributes as sa
+    from contracts.campaign import PACK_PROGRESS_OVER
     from contracts.states import RunState
 
 from workflows.rules.campaign_apply import next_repos, plan_apply, render_template, template_values
-from workflows.rules.campaign_pacing import pr_slot_holders
+from workflows.rules.campaign_ledger import RunLedger
+from workflows.rules.campaign_pacing import owner_of
 from workflows.rules.campaign_rollout import (
     failure_threshold_tripped,
     money_spent,
@@ -63,7 +69,6 @@ from workflows.rules.campaign_rollout import (
 from workflows.rules.maintainer_policy import excluded_by
 from workflows.run import IntegrationRunWorkflow
 from workflows.run_core import NOTIFY_RETRY
-from workflows.states import WORKING_BY_ITSELF
 
 NOT_STARTED = "NOT_STARTED"
 START_FAILED = "START_FAILED"
@@ -100,17 +105,19 @@ class CampaignWorkflow:
     def __init__(self, start: CampaignStart) -> None:
         self._spec = start.spec
         self._started = start.started
-        self._runs: dict[str, RunProgress] = dict(start.runs)
+        carried = unpacked(CampaignCarried, start.carried) if start.carried else CampaignCarried()
+        self._runs = RunLedger([*start.runs.values(), *carried.runs])
         self._paused = start.paused
         self._cancelled = start.cancelled
         self._created_at = start.created_at or workflow.now()
         self._continue_as_new_after = start.continue_as_new_after
         self._signals: list[asyncio.Task[None]] = []
-        self._pr_slot_waiting: list[str] = list(start.pr_slot_waiting)
+        self._pr_slot_waiting: list[str] = [*start.pr_slot_waiting, *carried.pr_slot_waiting]
         self._attempts: dict[str, int] = dict(start.attempts)
         self._pr_grants = list(start.pr_grants)
         self._outcomes = list(start.outcomes)
-        self._outcome_seen = list(start.outcome_seen)
+        # An ordered set (a dict): the same order on every worker, whatever its hash seed.
+        self._outcome_seen = dict.fromkeys([*start.outcome_seen, *carried.outcome_seen])
         self._paused_because = start.paused_because
         self._money_spent = start.money_spent
         self._slots_held: str | None = None
@@ -124,24 +131,7 @@ class CampaignWorkflow:
                 break
             if self._continue_as_new_due():
                 await self._settle()
-                workflow.continue_as_new(
-                    CampaignStart(
-                        spec=self._spec,
-                        started=self._started,
-                        runs=self._runs,
-                        paused=self._paused,
-                        cancelled=self._cancelled,
-                        created_at=self._created_at,
-                        continue_as_new_after=self._continue_as_new_after,
-                        pr_slot_waiting=self._pr_slot_waiting,
-                        attempts=self._attempts,
-                        pr_grants=self._pr_grants[-100:],
-                        outcomes=self._outcomes[-MAX_OUTCOMES:],
-                        outcome_seen=self._outcome_seen,
-                        paused_because=self._paused_because,
-                        money_spent=self._money_spent,
-                    )
-                )
+                workflow.continue_as_new(self._carried_over())
             try:
                 await workflow.wait_condition(
                     lambda: self._finished() or self._start_due() or self._continue_as_new_due(),
@@ -152,6 +142,34 @@ class CampaignWorkflow:
         await self._settle()
         return self._status(with_runs=True)
 
+    def _carried_over(self) -> CampaignStart:
+        """The next run's input. A large campaign's per-run lists travel packed (the new
+        run's input reads either form, so no patch is needed: the payload of a
+        continue-as-new is not part of what replay compares)."""
+        carried = CampaignCarried(
+            runs=self._runs.values(),
+            pr_slot_waiting=self._pr_slot_waiting,
+            outcome_seen=list(self._outcome_seen),
+        )
+        big = len(self._runs) > PACK_PROGRESS_OVER
+        return CampaignStart(
+            spec=self._spec,
+            started=self._started,
+            runs={} if big else self._runs.as_dict(),
+            paused=self._paused,
+            cancelled=self._cancelled,
+            created_at=self._created_at,
+            continue_as_new_after=self._continue_as_new_after,
+            pr_slot_waiting=[] if big else carried.pr_slot_waiting,
+            attempts=self._attempts,
+            pr_grants=self._pr_grants[-100:],
+            outcomes=self._outcomes[-MAX_OUTCOMES:],
+            outcome_seen=[] if big else carried.outcome_seen,
+            paused_because=self._paused_because,
+            money_spent=self._money_spent,
+            carried=packed(carried) if big else None,
+        )
+
     async def _settle(self) -> None:
         """Before closing or continuing as new: no command half answered, no signal unsent."""
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -160,7 +178,7 @@ class CampaignWorkflow:
     # ---- starting runs ---------------------------------------------------------------------
 
     def _active(self) -> int:
-        return sum(1 for p in self._runs.values() if p.state in WORKING_BY_ITSELF)
+        return self._runs.working
 
     def _start_due(self) -> bool:
         return (
@@ -182,11 +200,13 @@ class CampaignWorkflow:
             # Count them as QUEUED before their first signal arrives, so the gate holds.
             for repo in batch:
                 run_id = self._run_id(repo)
-                self._runs[run_id] = RunProgress(
-                    run_id=run_id,
-                    repo=repo.full_name,
-                    state=RunState.QUEUED,
-                    updated_at=workflow.now(),
+                self._runs.put(
+                    RunProgress(
+                        run_id=run_id,
+                        repo=repo.full_name,
+                        state=RunState.QUEUED,
+                        updated_at=workflow.now(),
+                    )
                 )
             self._started += len(batch)
             await asyncio.gather(*(self._start_run(repo) for repo in batch))
@@ -234,12 +254,14 @@ class CampaignWorkflow:
             )
         except FailureError as err:  # e.g. a run with this id is still open
             workflow.logger.warning("campaign %s: %s not started: %s", spec.name, run_id, err)
-            self._runs[run_id] = RunProgress(
-                run_id=run_id,
-                repo=repo.full_name,
-                state=None,
-                updated_at=workflow.now(),
-                note=f"not started: {err}",
+            self._runs.put(
+                RunProgress(
+                    run_id=run_id,
+                    repo=repo.full_name,
+                    state=None,
+                    updated_at=workflow.now(),
+                    note=f"not started: {err}",
+                )
             )
 
     # ---- progress from the runs --------------------------------------------------------------
@@ -249,7 +271,7 @@ class CampaignWorkflow:
         known = self._runs.get(progress.run_id)
         if known is not None and known.seq > progress.seq:
             return  # an older report overtaken by a newer one
-        self._runs[progress.run_id] = progress
+        self._runs.put(progress)
         if self._rollout():
             self._judge_outcome(progress)
             self._judge_money()
@@ -265,7 +287,7 @@ class CampaignWorkflow:
         outcome = outcome_of(progress.state)
         if outcome is None or progress.run_id in self._outcome_seen:
             return
-        self._outcome_seen.append(progress.run_id)
+        self._outcome_seen[progress.run_id] = None
         self._outcomes.append(outcome)
         del self._outcomes[:-MAX_OUTCOMES]
         why = failure_threshold_tripped(self._spec, self._outcomes)
@@ -281,12 +303,12 @@ class CampaignWorkflow:
         step (the ones running finish)."""
         if self._money_spent is not None:
             return
-        why = money_spent(self._spec, self._runs.values())
+        why = money_spent(self._spec, self._runs.cost_usd)
         if why is None:
             return
         self._money_spent = why
         control = CampaignControl(action="budget_spent", by=Actor.WORKFLOW, reason=why)
-        for progress in self._runs.values():
+        for progress in self._runs:
             if progress.state is not None and not progress.state.is_terminal:
                 handle = workflow.get_external_workflow_handle_for(
                     IntegrationRunWorkflow.run, progress.run_id
@@ -336,27 +358,36 @@ class CampaignWorkflow:
         `max_prs_per_owner` runs with a PR requested or open — inside the rollout windows and
         the hourly pace."""
         self._slots_held = None
-        for run_id in list(self._pr_slot_waiting):
-            if self._pr_slot_waiting and self._rollout():
-                held = slots_held_back(self._spec, self._pr_grants, workflow.now())
-                if held is not None:
-                    self._slots_held = held
-                    break
+        if not self._pr_slot_waiting:
+            return
+        rollout = self._rollout()
+        still_waiting: list[str] = []
+        full: set[str] = set()  # owners at their cap in this pass
+        for run_id in self._pr_slot_waiting:
+            if self._slots_held is None and rollout:
+                self._slots_held = slots_held_back(self._spec, self._pr_grants, workflow.now())
+            if self._slots_held is not None:
+                still_waiting.append(run_id)
+                continue
             progress = self._runs.get(run_id)
             if progress is None or (progress.state is not None and progress.state.is_terminal):
-                self._pr_slot_waiting.remove(run_id)
                 continue
-            if pr_slot_holders(self._runs.values(), progress.repo) >= self._spec.max_prs_per_owner:
+            owner = owner_of(progress.repo)
+            if owner in full or self._runs.slot_holders(progress.repo) >= (
+                self._spec.max_prs_per_owner
+            ):
+                full.add(owner)
+                still_waiting.append(run_id)
                 continue
-            self._pr_slot_waiting.remove(run_id)
             # It holds the slot from now on, before its own news says it requested the PR.
-            self._runs[run_id] = progress.model_copy(update={"pr_requested": True})
+            self._runs.put(progress.model_copy(update={"pr_requested": True}))
             self._pr_grants.append(workflow.now())
             del self._pr_grants[:-100]
             handle = workflow.get_external_workflow_handle_for(IntegrationRunWorkflow.run, run_id)
             self._signals.append(
                 asyncio.create_task(handle.signal(IntegrationRunWorkflow.pr_slot_granted))
             )
+        self._pr_slot_waiting = still_waiting
 
     @workflow.query
     def get_campaign(self) -> CampaignStatus:
@@ -364,9 +395,11 @@ class CampaignWorkflow:
 
     def _status(self, with_runs: bool) -> CampaignStatus:
         counts: dict[str, int] = {}
-        for progress in self._runs.values():
+        for progress in self._runs:
             key = progress.state.value if progress.state is not None else START_FAILED
             counts[key] = counts.get(key, 0) + 1
+        runs = self._runs.values()
+        big = len(runs) > PACK_PROGRESS_OVER  # sent packed (the client unpacks)
         waiting = len(self._spec.repos) - self._started
         if waiting:
             counts[NOT_STARTED] = waiting
@@ -381,11 +414,12 @@ class CampaignWorkflow:
             created_at=self._created_at,
             counts=counts,
             active=self._active(),
-            runs=list(self._runs.values()) if with_runs else [],
+            runs=runs if with_runs and not big else [],
+            packed_runs=packed(PackedRuns(runs=runs)) if with_runs and big else None,
             paused_because=self._paused_because if self._paused else None,
             pr_slots_held=self._slots_held if self._pr_slot_waiting else None,
             money_spent=self._money_spent,
-            cost_usd=round(sum(p.cost_usd for p in self._runs.values()), 4),
+            cost_usd=round(self._runs.cost_usd, 4),
         )
 
     def _finished(self) -> bool:
@@ -393,7 +427,7 @@ class CampaignWorkflow:
         more runs; it ends when the started ones have)."""
         if self._started < len(self._spec.repos) and not self._cancelled:
             return False
-        return all(p.state is None or p.state.is_terminal for p in self._runs.values())
+        return self._runs.all_ended
 
     # ---- operator commands -----------------------------------------------------------------
 
@@ -564,8 +598,8 @@ class CampaignWorkflow:
 
     def _plan(self, apply: CampaignApply) -> CampaignApplyPlan:
         # Insertion order: a re-run's newer entry wins over the run it replaced.
-        run_ids = {p.repo.lower(): p.run_id for p in self._runs.values()}
-        return plan_apply(self._spec, apply.spec, self._started, self._runs, run_ids)
+        run_ids = {p.repo.lower(): p.run_id for p in self._runs}
+        return plan_apply(self._spec, apply.spec, self._started, self._runs.as_dict(), run_ids)
 
     @workflow.query
     def preview_apply(self, apply: CampaignApply) -> CampaignApplyPlan:

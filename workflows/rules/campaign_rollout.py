@@ -123,11 +123,12 @@ def failure_threshold_tripped(spec: CampaignSpec, outcomes: list[bool]) -> str |
     return None
 
 
-def money_spent(spec: CampaignSpec, runs: Iterable[RunProgress]) -> str | None:
-    """Why no new run or agent step starts (None: money is left)."""
+def money_spent(spec: CampaignSpec, runs: Iterable[RunProgress] | float) -> str | None:
+    """Why no new run or agent step starts (None: money is left); `runs`: the campaign's runs,
+    or what they spent together."""
     if spec.max_cost_usd is None:
         return None
-    spent = sum(run.cost_usd for run in runs)
+    spent = runs if isinstance(runs, float | int) else sum(run.cost_usd for run in runs)
     if spent >= spec.max_cost_usd:
         return f"the campaign has spent ${spent:.2f} of its ${spec.max_cost_usd:.2f} cap"
     return None
