@@ -9,6 +9,7 @@ type only), so workflows, activities, grading, engines and doors all stand on it
 from __future__ import annotations
 
 from contracts.campaign import (
+    TEMPLATE_VARIABLE,
     CampaignApply,
     CampaignApplyPlan,
     CampaignCarried,
@@ -200,6 +201,7 @@ __all__ = [
     "CampaignStatus",
     "PrSlotAsk",
     "PackedRuns",
+    "TEMPLATE_VARIABLE",
     "packed",
     "unpacked",
     "CarriedState",

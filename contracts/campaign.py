@@ -26,6 +26,15 @@ from contracts.skills import SkillPackRef
 from contracts.states import RunState
 from contracts.vocabulary import MAX_CAMPAIGN_REPOS, Actor
 
+# The per-repository variables of the commit and PR templates (workflow code
+# reads them from `contracts`: contracts.campaign_spec is not loaded in the workflow sandbox). {default_branch} and {language}
+# are known once the run has cloned the repository (its base branch, the first project type
+# the governance scan found, else "unknown").
+TEMPLATE_VARIABLES = ("owner", "repo", "default_branch", "language")
+# A variable is a bare name in braces; `{{` and `}}` are literal braces, and anything else in
+# braces (JSON, code) is left alone.
+TEMPLATE_VARIABLE = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})")
+
 
 class CampaignControl(Contract):
     """What a campaign asks of each of its runs (a signal: the campaign does not wait)."""

@@ -14,17 +14,16 @@ import re
 from pydantic import ConfigDict, Field, PositiveFloat, PositiveInt, field_validator, model_validator
 
 from contracts.base import Contract
-from contracts.campaign import FailureThreshold, RolloutWindow, known_zone
+from contracts.campaign import (
+    TEMPLATE_VARIABLE,
+    TEMPLATE_VARIABLES,
+    FailureThreshold,
+    RolloutWindow,
+    known_zone,
+)
 from contracts.names import CampaignName, CommitTitle
 from contracts.vocabulary import Engine
 
-# The per-repository variables of the commit and PR templates. {default_branch} and {language}
-# are known once the run has cloned the repository (its base branch, the first project type
-# the governance scan found, else "unknown").
-TEMPLATE_VARIABLES = ("owner", "repo", "default_branch", "language")
-# A variable is a bare name in braces; `{{` and `}}` are literal braces, and anything else in
-# braces (JSON, code) is left alone.
-TEMPLATE_VARIABLE = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})")
 DEFAULT_COMMIT_TITLE = "feat: apply the agentpr change"
 
 

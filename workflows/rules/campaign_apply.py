@@ -16,8 +16,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from contracts import CampaignApplyPlan, CampaignRepo, CampaignSpec, RunProgress, RunRecord
-from contracts.campaign_spec import TEMPLATE_VARIABLE
+from contracts import (
+    TEMPLATE_VARIABLE,
+    CampaignApplyPlan,
+    CampaignRepo,
+    CampaignSpec,
+    RunProgress,
+    RunRecord,
+)
 from contracts.states import RunState
 
 S = RunState

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from contracts import DodResult, ReasonCode, RunRecord, Verdict
-from contracts.policy import RunPolicy
+from contracts import DodResult, ReasonCode, RunPolicy, RunRecord, Verdict
 
 # A repository without tests whose small, lint-clean change the model reviewed counts as
 # tested: its grade says so (the reason code), and the PR body's tests section must too.

@@ -4,8 +4,7 @@ The text itself is composed by activities/pr_body.py."""
 
 from __future__ import annotations
 
-from contracts import Engine, PrDisclosure, ReasonCode, RunRecord
-from contracts.policy import RunPolicy
+from contracts import Engine, PrDisclosure, ReasonCode, RunPolicy, RunRecord
 
 
 def assisting_agent(record: RunRecord) -> str | None:

@@ -3,8 +3,7 @@ person has to decide instead."""
 
 from __future__ import annotations
 
-from contracts import GitHubFactRecord, RunRecord
-from contracts.policy import RunPolicy
+from contracts import GitHubFactRecord, RunPolicy, RunRecord
 from workflows.rules.quoted_feedback import quoted_feedback
 
 # How a held-back fact's outcome starts (github_facts.py): recorded for the operator, never

@@ -1,0 +1,318 @@
+"""A fleet campaign (issue 16): 10,000 repositories in one campaign, the worker under 400 MiB,
+the campaign's history kept short (continue-as-new) and its carried input under Temporal's
+2 MB payload limit.
+
+Every repository is excluded by the campaign's `exclude` pattern, so each of the 10,000 runs is
+a real run workflow that starts, checks the maintainers' rules (the operator's list: no GitHub
+call), ends SKIPPED and reports to the campaign — every start, signal and continue-as-new the
+campaign makes for 10,000 repositories, without 10,000 clones. The worker is an `agentpr worker`
+subprocess; its RSS is sampled every second (and its peak read from VmHWM).
+
+Baseline, same server, same process: a bare parent workflow that starts as many bare children
+(50 at a time, each returning at once) and continues as new as often, on a worker subprocess
+hosting only those two workflows.
+
+Also: the packed progress of 10,000 runs that each have a PR (the payload a campaign carries
+when every run has a PR, URL and cost), measured without a server.
+
+    .venv/bin/python -m bench.campaign_fleet [--repos 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from temporalio import workflow
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+with workflow.unsafe.imports_passed_through():
+    from bench.harness import Harness, embedded_temporal, process_bytes
+    from common.settings import Settings
+
+MIB = 1024 * 1024
+
+
+@workflow.defn(sandboxed=False)
+class BareChild:
+    @workflow.run
+    async def run(self) -> None:
+        return None
+
+
+@workflow.defn(sandboxed=False)
+class BareFleet:
+    """Starts `count` bare children, 50 at a time, continuing as new as the campaign does."""
+
+    @workflow.run
+    async def run(self, count: int, done: int = 0) -> int:
+        while done < count:
+            batch = range(done, min(done + 50, count))
+            await asyncio.gather(
+                *(
+                    workflow.execute_child_workflow(
+                        BareChild.run, id=f"{workflow.info().workflow_id}.{i}"
+                    )
+                    for i in batch
+                )
+            )
+            done = batch.stop
+            if workflow.info().get_current_history_length() >= 10_000:
+                workflow.continue_as_new(args=[count, done])
+        return done
+
+
+def host_bare_worker() -> None:
+    """`--host-bare-worker`: the baseline's worker subprocess (until SIGTERM)."""
+    from common.connection import connect
+
+    settings = Settings.from_env()
+
+    async def main() -> None:
+        client = await connect(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with Worker(
+            client, task_queue=settings.task_queue, workflows=[BareFleet, BareChild]
+        ):
+            await stop.wait()
+
+    asyncio.run(main())
+
+
+class Sampler:
+    """A worker subprocess's RSS every second while it works."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.samples: list[int] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def _loop(self) -> None:
+        while True:
+            self.samples.append(process_bytes(self.pid))
+            await asyncio.sleep(1.0)
+
+    def __enter__(self) -> Sampler:
+        self._task = asyncio.get_running_loop().create_task(self._loop())
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
+def spawn_worker(argv: list[str], settings: Settings, queue: str) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "AGENTPR_HOME": str(settings.home),
+        "TEMPORAL_ADDRESS": settings.temporal_address,
+        "AGENTPR_TASK_QUEUE": queue,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+    }
+    return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+async def executions(client: Client, workflow_id: str) -> list[dict[str, int]]:
+    """Each execution of the workflow (one per continue-as-new): its events and input bytes."""
+    out = []
+    async for execution in client.list_workflows(f'WorkflowId = "{workflow_id}"'):
+        history = await client.get_workflow_handle(
+            workflow_id, run_id=execution.run_id
+        ).fetch_history()
+        started = history.events[0].workflow_execution_started_event_attributes
+        out.append(
+            {
+                "events": len(history.events),
+                "input_bytes": sum(len(p.data) for p in started.input.payloads),
+            }
+        )
+    return out
+
+
+async def measure(
+    harness: Harness,
+    argv: list[str],
+    queue: str,
+    start: Any,
+    finished: Any,
+) -> dict[str, Any]:
+    client, settings = harness.client, harness.settings
+    process = spawn_worker(argv, settings, queue)
+    try:
+        await asyncio.sleep(3)
+        idle = process_bytes(process.pid)
+        began = time.perf_counter()
+        with Sampler(process.pid) as sampler:
+            workflow_id = await start(client, queue)
+            while not await finished(client, workflow_id):
+                if process.poll() is not None:
+                    raise RuntimeError(f"worker {argv} exited {process.returncode}")
+                await asyncio.sleep(2)
+        seconds = time.perf_counter() - began
+        peak = process_bytes(process.pid, "VmHWM")
+        runs = await executions(client, workflow_id)
+        return {
+            "idle": idle,
+            "peak": peak,
+            "end": sampler.samples[-1] if sampler.samples else peak,
+            "seconds": seconds,
+            "executions": len(runs),
+            "max_events": max(r["events"] for r in runs),
+            "max_input": max(r["input_bytes"] for r in runs),
+        }
+    finally:
+        await asyncio.to_thread(stop, process)
+
+
+async def bench_fleet(repos: int) -> dict[str, dict[str, Any]]:
+    from contracts import (
+        AgentStepRequest,
+        AutoPlan,
+        CampaignRepo,
+        CampaignSpec,
+        CampaignStart,
+        CampaignStatus,
+        Engine,
+    )
+    from starter.client import CampaignClient
+    from workflows.campaign import campaign_workflow_id
+
+    async with embedded_temporal() as harness:
+        tag = uuid.uuid4().hex[:4]
+        name = f"fleet-{tag}"
+        spec = CampaignSpec(
+            name=name,
+            repos=[CampaignRepo(owner=f"org{i % 997}", repo=f"project-{i}") for i in range(repos)],
+            plan=AutoPlan(step=AgentStepRequest(engine=Engine.COMMAND, command="true")),
+            max_parallel=50,
+            exclude=["^org"],
+        )
+
+        async def start_ours(client: Client, queue: str) -> str:
+            settings = harness.settings.model_copy(update={"task_queue": queue})
+            await CampaignClient(client, settings).start(CampaignStart(spec=spec))
+            return campaign_workflow_id(name)
+
+        async def ours_finished(client: Client, workflow_id: str) -> bool:
+            handle = client.get_workflow_handle(workflow_id, result_type=CampaignStatus)
+            description = await handle.describe()
+            return description.status is not None and description.status.name == "COMPLETED"
+
+        async def start_bare(client: Client, queue: str) -> str:
+            workflow_id = f"bare-fleet-{tag}"
+            await client.start_workflow(
+                BareFleet.run, args=[repos, 0], id=workflow_id, task_queue=queue
+            )
+            return workflow_id
+
+        async def bare_finished(client: Client, workflow_id: str) -> bool:
+            description = await client.get_workflow_handle(workflow_id).describe()
+            return description.status is not None and description.status.name == "COMPLETED"
+
+        agentpr = str(Path(sys.executable).parent / "agentpr")
+        me = [sys.executable, "-m", "bench.campaign_fleet", "--host-bare-worker"]
+        queue = harness.settings.task_queue
+        ours = await measure(harness, [agentpr, "worker"], f"{queue}-fleet", start_ours, ours_finished)
+        status = await CampaignClient(
+            harness.client, harness.settings.model_copy(update={"task_queue": f"{queue}-fleet"})
+        ).status(name)
+        ours["counts"] = status.counts
+        ours["runs_shown"] = len(status.runs)
+        bare = await measure(harness, me, f"{queue}-bare", start_bare, bare_finished)
+        return {"ours": ours, "bare": bare}
+
+
+def packed_with_prs(repos: int) -> dict[str, float]:
+    """The carried progress of `repos` runs that each have a PR, packed and not."""
+    from contracts import CampaignCarried, RunProgress, packed
+    from contracts.states import RunState
+
+    now = datetime.now(UTC)
+    runs = [
+        RunProgress(
+            run_id=f"forge-wave-1.org{i % 997}.project-{i}",
+            repo=f"org{i % 997}/project-{i}",
+            state=RunState.CI_WAIT,
+            verdict="PASS",
+            reason_code="tests_passed",
+            pr_number=100 + i,
+            pr_url=f"https://github.com/org{i % 997}/project-{i}/pull/{100 + i}",
+            pr_requested=True,
+            seq=120 + i % 37,
+            updated_at=now - timedelta(seconds=i),
+            default_branch="main" if i % 3 else "master",
+            language="Python",
+            cost_usd=round(0.1 + (i % 97) / 100, 4),
+        )
+        for i in range(repos)
+    ]
+    carried = CampaignCarried(runs=runs, outcome_seen=[r.run_id for r in runs])
+    began = time.perf_counter()
+    text = packed(carried)
+    pack_s = time.perf_counter() - began
+    return {"json": len(carried.model_dump_json()), "packed": len(text), "pack_s": pack_s}
+
+
+def report(repos: int, fleet: dict[str, dict[str, Any]], pack: dict[str, float]) -> None:
+    ours, bare = fleet["ours"], fleet["bare"]
+    print(f"\nfleet campaign, {repos:,} repositories (every run excluded: start → SKIPPED)")
+    print(f"  counts: {ours['counts']}; runs shown by `campaign show`: {ours['runs_shown']:,}")
+    print("| measure | agentpr | bare parent + children | ratio |")
+    print("|---|---|---|---|")
+    for key, label in (("peak", "worker peak RSS (VmHWM, MiB)"), ("end", "worker RSS at the end (MiB)"), ("idle", "worker RSS idle, before (MiB)")):  # fmt: skip
+        print(f"| {label} | {ours[key] / MIB:.0f} | {bare[key] / MIB:.0f} | {ours[key] / bare[key]:.2f}x |")  # fmt: skip
+    print(f"| wall time (s) | {ours['seconds']:.0f} | {bare['seconds']:.0f} | {ours['seconds'] / bare['seconds']:.2f}x |")  # fmt: skip
+    print(f"| executions (continue-as-new + 1) | {ours['executions']} | {bare['executions']} | — |")  # fmt: skip
+    print(f"| longest execution's history (events) | {ours['max_events']:,} | {bare['max_events']:,} | — |")  # fmt: skip
+    print(f"| largest input carried (KiB) | {ours['max_input'] / 1024:.0f} | {bare['max_input'] / 1024:.1f} | — |")  # fmt: skip
+    print(
+        f"\npacked progress of {repos:,} runs with PRs: {pack['packed'] / 1024:.0f} KiB "
+        f"(JSON {pack['json'] / 1024:.0f} KiB, {pack['json'] / pack['packed']:.1f}x smaller; "
+        f"packing {pack['pack_s'] * 1000:.0f} ms)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repos", type=int, default=10_000)
+    parser.add_argument("--host-bare-worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    # As bench/campaign.py: a deployed worker has its .pyc files (sandboxed runs import
+    # workflows/run.py afresh each); without them every run compiles it from source.
+    prefix = os.environ.get("PYTHONPYCACHEPREFIX") or tempfile.mkdtemp(prefix="agentpr-bench-pyc-")
+    os.environ["PYTHONPYCACHEPREFIX"] = sys.pycache_prefix = prefix
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    sys.dont_write_bytecode = False
+    if args.host_bare_worker:
+        host_bare_worker()
+        return
+    pack = packed_with_prs(args.repos)
+    fleet = asyncio.run(bench_fleet(args.repos))
+    report(args.repos, fleet, pack)
+
+
+if __name__ == "__main__":
+    main()
