@@ -85,9 +85,7 @@ def host_bare_worker() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        async with Worker(
-            client, task_queue=settings.task_queue, workflows=[BareFleet, BareChild]
-        ):
+        async with Worker(client, task_queue=settings.task_queue, workflows=[BareFleet, BareChild]):
             await stop.wait()
 
     asyncio.run(main())
@@ -235,7 +233,9 @@ async def bench_fleet(repos: int) -> dict[str, dict[str, Any]]:
         agentpr = str(Path(sys.executable).parent / "agentpr")
         me = [sys.executable, "-m", "bench.campaign_fleet", "--host-bare-worker"]
         queue = harness.settings.task_queue
-        ours = await measure(harness, [agentpr, "worker"], f"{queue}-fleet", start_ours, ours_finished)
+        ours = await measure(
+            harness, [agentpr, "worker"], f"{queue}-fleet", start_ours, ours_finished
+        )
         status = await CampaignClient(
             harness.client, harness.settings.model_copy(update={"task_queue": f"{queue}-fleet"})
         ).status(name)

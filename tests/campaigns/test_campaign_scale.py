@@ -75,9 +75,7 @@ async def test_a_campaign_past_the_packing_size_continues_as_new_and_shows_every
             continue_as_new_after=20,
         )
     )
-    handle = client.get_workflow_handle(
-        campaign_workflow_id("big"), result_type=CampaignStatus
-    )
+    handle = client.get_workflow_handle(campaign_workflow_id("big"), result_type=CampaignStatus)
     first_run = (await handle.describe()).run_id
 
     final = wait_for(env, "big", lambda s: s["finished"], timeout=300)
