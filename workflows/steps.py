@@ -443,19 +443,28 @@ class RunSteps(RunCore):
     def _over_cost_cap(self, step_input: AgentStepInput) -> AgentStepResult:
         """The run spent its money: the step does not start; graded for a person."""
         record = self._record
-        why = (
-            f"campaign {record.campaign}: {record.campaign_money_spent}: no new agent step starts"
-            if record.campaign_money_spent
-            else f"the run has spent ${record.cost_usd:.4f} of its "
-            f"${cost_cap(record) or 0:.4f} cap: no new agent step starts"
-        )
+        if record.campaign_money_spent:
+            why = (
+                f"campaign {record.campaign}: {record.campaign_money_spent}: "
+                "no new agent step starts"
+            )
+            # The campaign's verdict holds whatever the run's own cap is: raising that would
+            # not start the step, so the person is pointed at the campaign instead.
+            next_action = (
+                f"the campaign's money is spent (agentpr campaign show --name {record.campaign}):"
+                f" finish this run by hand or stop it: agentpr show-run --run-id {record.run_id}"
+            )
+        else:
+            why = (
+                f"the run has spent ${record.cost_usd:.4f} of its "
+                f"${cost_cap(record) or 0:.4f} cap: no new agent step starts"
+            )
+            next_action = (
+                f"raise the run's money cap (max_cost_usd in the policy, or a new run with "
+                f"--max-cost-usd) or stop it: agentpr show-run --run-id {record.run_id}"
+            )
         return ungraded_step(
-            step_input,
-            Verdict.HUMAN_REVIEW,
-            ReasonCode.COST_CAP_REACHED,
-            f"raise the run's money cap (max_cost_usd in the policy, or a new run with "
-            f"--max-cost-usd) or stop it: agentpr show-run --run-id {record.run_id}",
-            why,
+            step_input, Verdict.HUMAN_REVIEW, ReasonCode.COST_CAP_REACHED, next_action, why
         )
 
     async def _run_agent(self, step_input: AgentStepInput) -> AgentStepResult:
