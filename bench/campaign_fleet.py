@@ -38,6 +38,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 with workflow.unsafe.imports_passed_through():
+    from bench.campaign import pollers, rss_settled
     from bench.harness import Harness, embedded_temporal, process_bytes
     from common.settings import Settings
 
@@ -160,8 +161,12 @@ async def measure(
     client, settings = harness.client, harness.settings
     process = spawn_worker(argv, settings, queue)
     try:
-        await asyncio.sleep(3)
-        idle = process_bytes(process.pid)
+        deadline = time.monotonic() + 60
+        while await pollers(client, queue) == 0:  # polling: imports done, workers up
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker {argv} did not start (exit {process.poll()})")
+            await asyncio.sleep(0.2)
+        idle = await rss_settled(process.pid)
         began = time.perf_counter()
         with Sampler(process.pid) as sampler:
             workflow_id = await start(client, queue)

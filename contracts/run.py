@@ -238,6 +238,8 @@ class RunSummary(Contract):
     campaign: str | None = None
     # What its agent steps cost so far (the AgentprCostUsd search attribute).
     cost_usd: float | None = None
+    # Whether the merged change is on the default branch (None: not checked).
+    landed: bool | None = None
     status: str
     started_at: datetime | None = None
     closed_at: datetime | None = None

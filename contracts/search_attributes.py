@@ -15,4 +15,9 @@ HEAD_SHA = SearchAttributeKey.for_keyword("AgentprHeadSha")
 # What the run's agent steps cost so far, in US dollars (find the expensive runs).
 COST_USD = SearchAttributeKey.for_float("AgentprCostUsd")
 
-ALL_KEYS = (STATE, REPO, PR, VERDICT, CAMPAIGN, HEAD_SHA, COST_USD)
+# Whether the merged change is on the upstream's default branch (set once checked: a merged
+# then reverted change is False) — the funnel's last step, without reading any run.
+LANDED = SearchAttributeKey.for_keyword("AgentprLanded")
+LANDED_YES, LANDED_NO = "landed", "not_landed"
+
+ALL_KEYS = (STATE, REPO, PR, VERDICT, CAMPAIGN, HEAD_SHA, COST_USD, LANDED)

@@ -241,6 +241,9 @@ class RunClient:
                     verdict=attrs.get(sa.VERDICT),
                     campaign=attrs.get(sa.CAMPAIGN),
                     cost_usd=attrs.get(sa.COST_USD),
+                    landed={sa.LANDED_YES: True, sa.LANDED_NO: False}.get(
+                        attrs.get(sa.LANDED) or ""
+                    ),
                     status=execution.status.name if execution.status else "UNKNOWN",
                     started_at=execution.start_time,
                     closed_at=execution.close_time,

@@ -245,6 +245,8 @@ class GitHubTracking(RunCore):
                 landed=None, how="unknown", detail=clip(f"the check failed: {err.cause}", 500)
             )
         record.landed = check
+        if workflow.patched("landed-search-attribute"):
+            self._publish_search_attributes()  # the funnel's last step, for /overview
         target = landing_target(record, check)
         if target is not None:
             self._apply(

@@ -223,6 +223,9 @@ class RunCore:
             wanted.append(SearchAttributePair(sa.HEAD_SHA, record.head_sha))
         if record.cost_usd > 0 and workflow.patched("cost-search-attribute"):
             wanted.append(SearchAttributePair(sa.COST_USD, record.cost_usd))
+        landed = record.landed.landed if record.landed is not None else None
+        if landed is not None and workflow.patched("landed-search-attribute"):
+            wanted.append(SearchAttributePair(sa.LANDED, sa.LANDED_YES if landed else sa.LANDED_NO))
         current: TypedSearchAttributes = workflow.info().typed_search_attributes
         updates = [
             pair.key.value_set(pair.value) for pair in wanted if current.get(pair.key) != pair.value

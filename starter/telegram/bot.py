@@ -221,6 +221,8 @@ class Replies:
                 ("PR opened", sum(r.pr_number is not None for r in members)),
                 ("merged", sum(s == RunState.DONE and r.pr_number is not None
                                for s, r in zip(states, members, strict=True))),
+                # Checked after the merge (or the close): on the default branch.
+                ("landed", sum(r.landed is True for r in members)),
             ]  # fmt: skip
             cost = sum(r.cost_usd or 0.0 for r in members)
             lines.append(

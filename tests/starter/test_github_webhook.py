@@ -196,6 +196,15 @@ def test_reconciliation_catches_a_merge_no_webhook_announced(
     assert record["state"] == "DONE" and record["history"][-1]["reason"].startswith("PR merged")
     # Merged and landed: the merge commit is on upstream's main with the change.
     assert record["landed"]["landed"] is True and record["landed"]["how"] == "merged"
+    # Published for the Web UI, `list-runs` and the bot's /overview (visibility catches up).
+    deadline = time.monotonic() + 30
+    while True:
+        rows = json.loads(ok(env.cli("list-runs", "--json")))
+        row = next(r for r in rows if r["run_id"] == run_id)
+        if row["landed"] is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert row["landed"] is True
 
 
 def landing_checked(env: Env, run_id: str) -> dict:
