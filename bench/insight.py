@@ -179,7 +179,7 @@ async def main(stats_runs: int, report_runs: int, rounds: int) -> None:
         # ($AGENTPR_HOME/cache/finished-runs) and the facts stats counts (cache/insight).
         results = [
             (f"stats over {stats_runs} runs, first call (s)", await timed(stats_command, 1)),
-            (f"stats, later calls (s)", await timed(stats_command, rounds)),
+            ("stats, later calls (s)", await timed(stats_command, rounds)),
             (
                 "stats --since 7d, later calls (s)",
                 await timed(lambda: stats_command(timedelta(days=7)), rounds),

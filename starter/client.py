@@ -387,8 +387,13 @@ class RunClient:
                 created_at is None or created_at >= started_since
             )
 
-        newest_first: list[tuple[datetime | None, RunFacts]] = [
-            (row.started_at, run_facts(record, now))
+        def started(at: datetime | None) -> float:
+            return at.timestamp() if at is not None else float("-inf")
+
+        # In one order whatever was kept (newest first, as `list-runs`): ties in the counts
+        # come out the same on every call.
+        newest_first: list[tuple[float, str, RunFacts]] = [
+            (started(row.started_at), row.run_id, run_facts(record, now))
             for row, record in running
             if counted(row.started_at, record.created_at)
         ]
@@ -397,13 +402,11 @@ class RunClient:
                 continue
             if run.facts is not None:
                 add_open_stay(run.facts, now)  # read from the file for this call: ours
-                newest_first.append((run.started_at, run.facts))
+                newest_first.append((started(run.started_at), run.run_id, run.facts))
             elif run.unread is not None:
                 unread[run.run_id] = run.unread
-        newest_first.sort(
-            key=lambda pair: (pair[0] is not None, pair[0], pair[1].run_id), reverse=True
-        )
-        return [facts for _, facts in newest_first], unread
+        newest_first.sort(key=lambda entry: entry[:2], reverse=True)
+        return [facts for _, _, facts in newest_first], unread
 
     async def _retention(self) -> timedelta | None:
         """How long Temporal keeps a closed run (the namespace's retention), None if it will
