@@ -377,7 +377,13 @@ class RunClient:
         kept.recheck = recheck
         retention = await self._retention()
         forgot = retention is not None and kept.forget_closed_before(now - retention)
-        if fresh or added or forgot or before != (kept.latest_close, recheck, len(kept.runs)):
+        # A scope with no runs at all (a mistyped campaign) leaves no file behind.
+        if (
+            (fresh and rows)
+            or added
+            or forgot
+            or before != (kept.latest_close, recheck, len(kept.runs))
+        ):
             save_finished_runs(path, kept)
 
         def counted(started_at: datetime | None, created_at: datetime | None) -> bool:

@@ -87,3 +87,5 @@ def test_bad_windows_and_unknown_campaigns_are_one_line(env: Env, tmp_path: Path
         assert result.returncode == code, result.stderr
         assert result.stderr.count("\n") == 1 and words in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
+    # Asking about a campaign with no runs keeps nothing (cache/insight).
+    assert not (env.settings.home / "cache" / "insight").exists()
