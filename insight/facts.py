@@ -123,6 +123,25 @@ def _pr_url(record: RunRecord) -> str | None:
 
 def run_facts(record: RunRecord, now: datetime) -> RunFacts:
     """Everything insight counts about one run, in one pass over its history."""
+    facts = settled_facts(record)
+    add_open_stay(facts, now)
+    return facts
+
+
+def add_open_stay(facts: RunFacts, now: datetime) -> None:
+    """Add the stay the run is still in, counted up to `now`, to settled facts the caller owns
+    (a run that ended in a final state has none). In place: `stats` does this for every kept
+    run on every call."""
+    if not facts.changes:
+        return
+    since, state = facts.changes[-1]
+    if not state.is_terminal:
+        facts.stays.append(Stay(state, max(0.0, (now - since).total_seconds()), open=True))
+
+
+def settled_facts(record: RunRecord) -> RunFacts:
+    """The run's facts without the stay it is still in: they do not change with the clock, so
+    a finished run's can be kept (insight.finished_runs) and given their `now` when read."""
     stays: list[Stay] = []
     changes: list[tuple[datetime, RunState]] = []
     pushed = record.commit is not None
@@ -146,11 +165,6 @@ def run_facts(record: RunRecord, now: datetime) -> RunFacts:
             merged_at = merged_at or transition.at
         elif transition.command == PR_CLOSED_COMMAND and closed_at is None:
             closed_at = transition.at
-    if previous is not None:
-        seconds = max(0.0, (now - previous.at).total_seconds())
-        stays.append(Stay(previous.to_state, seconds, open=not previous.to_state.is_terminal))
-        if previous.to_state.is_terminal:
-            stays.pop()  # a finished run does not spend time in its final state
     if opened_at is None and record.pr_number is not None:
         opened_at = record.updated_at  # linked before the history said how (old records)
     usage = record.last_agent_step.usage if record.last_agent_step else None

@@ -16,10 +16,9 @@ from datetime import datetime, timedelta
 from importlib import resources
 from urllib.parse import quote
 
-from contracts.run import RunRecord
 from contracts.states import RunState
 from insight.durations import spoken
-from insight.facts import RunFacts, run_facts
+from insight.facts import RunFacts
 from insight.stats import InsightStats, summarize
 from workflows.states import WORKING_BY_ITSELF
 
@@ -138,14 +137,14 @@ def _cost_text(stats: InsightStats) -> list[tuple[str, str]]:
 
 def build_report(
     name: str,
-    records: list[RunRecord],
+    runs: list[RunFacts],
     now: datetime,
     *,
     web_ui: str | None = None,
     namespace: str = "default",
 ) -> tuple[str, dict[str, int]]:
-    """The page, and the counts it shows (for the door to print)."""
-    runs = [run_facts(record, now) for record in records]
+    """The page of the campaign's runs (their facts as of `now`), and the counts it shows (for
+    the door to print)."""
     stats = summarize(runs, campaign=name)
     starts = [r.created_at for r in runs if r.created_at]
     start = min(starts) if starts else now

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import (
     Client,
     RPCTimeoutOrCancelledError,
@@ -54,6 +55,7 @@ from contracts import search_attributes as sa
 from contracts.states import RunState
 
 if TYPE_CHECKING:
+    from insight.facts import RunFacts
     from workflows.campaign import CampaignWorkflow
     from workflows.run import IntegrationRunWorkflow
 
@@ -66,6 +68,8 @@ Request = TypeVar("Request", bound=CommandRequest)
 # An update of the run workflow: its name ("pause") or its typed reference
 # (IntegrationRunWorkflow.pause).
 UpdateMethod = Callable[["IntegrationRunWorkflow", Request], CommandResult]
+# Runs listed again by id per visibility query (`WorkflowId IN (...)`), keeping queries short.
+RECHECK_BATCH = 100
 
 
 def campaign_workflow_id(name: str) -> str:
@@ -214,17 +218,17 @@ class RunClient:
         started_since: datetime | None = None,
         limit: int | None = 50,
     ) -> list[RunSummary]:
-        clauses = [f"WorkflowType = '{RUN_WORKFLOW}'"]
-        if started_since is not None:
-            # A continued-as-new link starts after its run was created: this keeps every run
-            # created since then (and some older ones the caller drops by their record).
-            clauses.append(f"StartTime >= '{started_since.astimezone(UTC).isoformat()}'")
-        if campaign is not None:
-            clauses.append(f"{sa.CAMPAIGN.name} = '{_quote(campaign)}'")
+        clauses = _run_clauses(campaign=campaign, started_since=started_since)
         if state is not None:
             clauses.append(f"{sa.STATE.name} = '{state.value}'")
         if repo is not None:
             clauses.append(f"{sa.REPO.name} = '{_quote(repo)}'")
+        rows = await self._list_summaries(clauses)
+        # SQLite visibility has no ORDER BY: newest first, sorted here.
+        rows.sort(key=lambda row: (row.started_at is not None, row.started_at), reverse=True)
+        return rows if limit is None else rows[:limit]
+
+    async def _list_summaries(self, clauses: list[str]) -> list[RunSummary]:
         rows: list[RunSummary] = []
         async for execution in self.client.list_workflows(" AND ".join(clauses)):
             # A run that continued as new shows up once per chain link; keep the live one.
@@ -249,9 +253,7 @@ class RunClient:
                     closed_at=execution.close_time,
                 )
             )
-        # SQLite visibility has no ORDER BY: newest first, sorted here.
-        rows.sort(key=lambda row: (row.started_at is not None, row.started_at), reverse=True)
-        return rows if limit is None else rows[:limit]
+        return rows
 
     async def read_records(
         self, rows: list[RunSummary], concurrency: int = 16
@@ -286,6 +288,146 @@ class RunClient:
 
         records = await asyncio.gather(*(read(row) for row in rows))
         return [record for record in records if record is not None], unread
+
+    async def read_facts(
+        self, *, campaign: str | None, started_since: datetime | None, now: datetime
+    ) -> tuple[list[RunFacts], dict[str, str]]:
+        """What insight counts of every run (of the campaign, created since), newest first,
+        and per run Temporal gives no record for, why.
+
+        Finished runs' facts are kept on disk per scope (insight.finished_runs): a call with
+        them lists from visibility only the runs running or closed since the last call, plus
+        the runs it was told to look at again, and reads records only for runs it has not
+        kept. Without them (first call, damaged file, a wider `--since`) it lists every run."""
+        from insight.facts import add_open_stay, run_facts, settled_facts
+        from insight.finished_runs import (
+            FinishedRun,
+            FinishedRuns,
+            finished_runs_path,
+            latest_executions,
+            load_finished_runs,
+            save_finished_runs,
+        )
+
+        path = finished_runs_path(self.settings.home / "cache" / "insight", campaign)
+        kept = load_finished_runs(path, campaign)
+        fresh = kept is None or not kept.covers(started_since)
+        if kept is not None and not fresh:
+            scope = _run_clauses(campaign=campaign, started_since=kept.started_since)
+            floor = kept.listing_floor()
+            changed = "ExecutionStatus = 'Running'"
+            if floor is not None:
+                changed += f" OR CloseTime >= '{_visibility_time(floor)}'"
+            rows = await self._list_summaries([*scope, f"({changed})"])
+            listed = {row.run_id for row in rows}
+            again = [run_id for run_id in kept.recheck if run_id not in listed]
+            for start in range(0, len(again), RECHECK_BATCH):
+                ids = ", ".join(f"'{_quote(i)}'" for i in again[start : start + RECHECK_BATCH])
+                rows += await self._list_summaries([*scope, f"WorkflowId IN ({ids})"])
+        else:
+            kept = FinishedRuns(campaign=campaign, started_since=started_since)
+            rows = await self._list_summaries(
+                _run_clauses(campaign=campaign, started_since=started_since)
+            )
+        rows = latest_executions(rows)
+        before = (kept.latest_close, kept.recheck, len(kept.runs))
+
+        recheck: list[str] = []
+        added = 0
+        to_read: list[RunSummary] = []
+        for row in rows:
+            if row.status == WorkflowExecutionStatus.RUNNING.name:
+                kept.runs.pop(row.run_id, None)  # a new execution of a kept run's id
+                recheck.append(row.run_id)
+                to_read.append(row)
+            elif row.closed_at is None or kept.kept(row) is not None:
+                continue
+            elif row.status == WorkflowExecutionStatus.COMPLETED.name:
+                to_read.append(row)
+            else:
+                added += 1
+                kept.keep(
+                    FinishedRun(
+                        run_id=row.run_id,
+                        started_at=row.started_at,
+                        closed_at=row.closed_at,
+                        unread=f"ended {row.status}",
+                    )
+                )
+        records, unread = await self.read_records(to_read)
+        by_id = {record.run_id: record for record in records}
+        running: list[tuple[RunSummary, RunRecord]] = []
+        for row in to_read:
+            record = by_id.get(row.run_id)
+            if row.status == WorkflowExecutionStatus.RUNNING.name:
+                if record is not None:
+                    running.append((row, record))
+            elif record is None or row.closed_at is None:
+                recheck.append(row.run_id)  # read again next time, whatever its close time
+            else:
+                added += 1
+                kept.keep(
+                    FinishedRun(
+                        run_id=row.run_id,
+                        started_at=row.started_at,
+                        closed_at=row.closed_at,
+                        created_at=record.created_at,
+                        facts=settled_facts(record),
+                    )
+                )
+        kept.note_listed(rows)
+        recheck.sort()
+        kept.recheck = recheck
+        retention = await self._retention()
+        forgot = retention is not None and kept.forget_closed_before(now - retention)
+        # A scope with no runs at all (a mistyped campaign) leaves no file behind.
+        if (
+            (fresh and rows)
+            or added
+            or forgot
+            or before != (kept.latest_close, recheck, len(kept.runs))
+        ):
+            save_finished_runs(path, kept)
+
+        def counted(started_at: datetime | None, created_at: datetime | None) -> bool:
+            if started_since is None:
+                return True
+            return (started_at is None or started_at >= started_since) and (
+                created_at is None or created_at >= started_since
+            )
+
+        def started(at: datetime | None) -> float:
+            return at.timestamp() if at is not None else float("-inf")
+
+        # In one order whatever was kept (newest first, as `list-runs`): ties in the counts
+        # come out the same on every call.
+        newest_first: list[tuple[float, str, RunFacts]] = [
+            (started(row.started_at), row.run_id, run_facts(record, now))
+            for row, record in running
+            if counted(row.started_at, record.created_at)
+        ]
+        for run in kept.runs.values():
+            if not counted(run.started_at, run.created_at):
+                continue
+            if run.facts is not None:
+                add_open_stay(run.facts, now)  # read from the file for this call: ours
+                newest_first.append((started(run.started_at), run.run_id, run.facts))
+            elif run.unread is not None:
+                unread[run.run_id] = run.unread
+        newest_first.sort(key=lambda entry: entry[:2], reverse=True)
+        return [facts for _, _, facts in newest_first], unread
+
+    async def _retention(self) -> timedelta | None:
+        """How long Temporal keeps a closed run (the namespace's retention), None if it will
+        not say: kept runs older than that are gone from Temporal, so no longer counted."""
+        try:
+            answer = await self.client.workflow_service.describe_namespace(
+                DescribeNamespaceRequest(namespace=self.client.namespace)
+            )
+        except RPCError:
+            return None
+        ttl = answer.config.workflow_execution_retention_ttl
+        return ttl.ToTimedelta() if ttl.seconds or ttl.nanos else None
 
     async def find_run_for_github(self, event: GitHubEvent) -> str | None:
         """The running run a GitHub fact is about: by repo + PR number, else by the pushed
@@ -481,6 +623,22 @@ class CampaignClient:
 
 def _quote(value: str) -> str:
     return value.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def _run_clauses(*, campaign: str | None, started_since: datetime | None) -> list[str]:
+    """The visibility query's clauses for the runs (of a campaign, started since)."""
+    clauses = [f"WorkflowType = '{RUN_WORKFLOW}'"]
+    if started_since is not None:
+        # A continued-as-new link starts after its run was created: this keeps every run
+        # created since then (and some older ones the caller drops by their record).
+        clauses.append(f"StartTime >= '{_visibility_time(started_since)}'")
+    if campaign is not None:
+        clauses.append(f"{sa.CAMPAIGN.name} = '{_quote(campaign)}'")
+    return clauses
+
+
+def _visibility_time(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat()
 
 
 async def with_campaign_client(

@@ -16,7 +16,7 @@ from starter.cli import render
 from starter.cli.options import JsonOption, RunIdOption
 
 if TYPE_CHECKING:
-    from contracts import RunRecord
+    from insight.facts import RunFacts
     from insight.stats import InsightStats, StepTiming
     from insight.timeline import RunTimeline
     from starter.client import RunClient
@@ -41,18 +41,15 @@ def _since(text: str | None, now: datetime) -> datetime | None:
         raise UsageError(f"--since: {err}") from None
 
 
-def read_runs(
-    campaign: str | None, since: datetime | None, limit: int | None = None
-) -> list[RunRecord]:
-    """Every run's record (of the campaign, created since): runs Temporal cannot give one for
-    are counted on stderr, not silently dropped."""
+def read_facts(campaign: str | None, since: datetime | None, now: datetime) -> list[RunFacts]:
+    """What insight counts of every run (of the campaign, created since): runs Temporal cannot
+    give a record for are counted on stderr, not silently dropped."""
     from starter.cli.invoke import with_runs
 
     async def action(runs: RunClient) -> Any:
-        rows = await runs.list_runs(campaign=campaign, started_since=since, limit=limit)
-        return await runs.read_records(rows)
+        return await runs.read_facts(campaign=campaign, started_since=since, now=now)
 
-    records, unread = with_runs(action)
+    facts, unread = with_runs(action)
     if unread:
         run_id, why = next(iter(unread.items()))
         typer.echo(
@@ -60,9 +57,7 @@ def read_runs(
             + (" …" if len(unread) > 1 else ""),
             err=True,
         )
-    if since is not None:
-        records = [r for r in records if r.created_at is None or r.created_at >= since]
-    return list(records)
+    return list(facts)
 
 
 def stats(
@@ -72,15 +67,11 @@ def stats(
 ) -> None:
     """Pass rate, verdicts, top reason codes, where the time goes (p50/p95 per state and agent
     stage), the funnel and cost per run and per merged PR."""
-    from insight.facts import run_facts
     from insight.stats import summarize
 
     now = datetime.now(UTC)
     window = _since(since, now)
-    records = read_runs(campaign, window)
-    summary = summarize(
-        (run_facts(record, now) for record in records), campaign=campaign, since=window
-    )
+    summary = summarize(read_facts(campaign, window, now), campaign=campaign, since=window)
     if as_json:
         render.print_json(summary)
         return
@@ -217,13 +208,13 @@ def campaign_report(
     if not out.parent.exists():
         raise UsageError(f"--out {out}: folder {out.parent} does not exist")
     now = datetime.now(UTC)
-    records = read_runs(name, None)
-    if not records:
+    runs = read_facts(name, None, now)
+    if not runs:
         raise Refused(f"campaign {name!r} has no runs to report (see `agentpr campaign list`)")
     settings = Settings.from_env()
     page, counts = build_report(
         name,
-        records,
+        runs,
         now,
         web_ui=ui_url,
         namespace=namespace or settings.temporal_namespace,
@@ -233,9 +224,9 @@ def campaign_report(
     except OSError as err:
         raise UsageError(f"cannot write {out}: {err.strerror}") from None
     if as_json:
-        render.print_json({"name": name, "out": str(out), "runs": len(records), **counts})
+        render.print_json({"name": name, "out": str(out), "runs": len(runs), **counts})
         return
-    sys.stdout.write(f"campaign {name}: {len(records)} runs → {out}\n")
+    sys.stdout.write(f"campaign {name}: {len(runs)} runs → {out}\n")
 
 
 COMMANDS: dict[str, Callable[..., None]] = {

@@ -8,13 +8,18 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from insight.facts import run_facts
+from contracts.run import RunRecord
+from insight.facts import RunFacts, run_facts
 from insight.report import build_report, burndown, pull_requests
 from standins.run_records import synthetic_campaign
 from tests.insight.browser import render
 
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
 CHARTS = {"burndown", "pull-requests", "funnel", "reasons", "steps"}
+
+
+def facts_of(records: list[RunRecord]) -> list[RunFacts]:
+    return [run_facts(record, NOW) for record in records]
 
 
 def report_data(page: str) -> dict:
@@ -41,7 +46,7 @@ def test_the_burndown_accounts_for_every_run_at_every_moment() -> None:
 
 def test_the_page_carries_its_numbers_and_links() -> None:
     records = synthetic_campaign("wave", 40, NOW - timedelta(days=2))
-    page, counts = build_report("wave", records, NOW, web_ui="http://ui.example:8233/")
+    page, counts = build_report("wave", facts_of(records), NOW, web_ui="http://ui.example:8233/")
     data = report_data(page)
     assert data["funnel"]["targeted"] == 40
     assert 0 < data["funnel"]["landed"] <= data["funnel"]["merged"]
@@ -56,7 +61,7 @@ def test_the_page_carries_its_numbers_and_links() -> None:
 
 def test_a_real_browser_draws_every_chart_and_the_table(tmp_path: Path) -> None:
     records = synthetic_campaign("wave", 120, NOW - timedelta(days=2))
-    page, _ = build_report("wave", records, NOW)
+    page, _ = build_report("wave", facts_of(records), NOW)
     path = tmp_path / "report.html"
     path.write_text(page)
 

@@ -4,6 +4,7 @@ repositories, the real CLI, the numbers an operator reads, the page a browser sh
 from __future__ import annotations
 
 import json
+import shutil
 import uuid
 from pathlib import Path
 
@@ -53,7 +54,8 @@ def test_stats_inspect_run_and_report_of_a_campaign(env: Env, tmp_path: Path) ->
     assert len(shown.drawn_canvases()) == 5 and shown.dom.count('<tr class="run">') == 2
 
     # A finished run's record is read from Temporal once, then from the cache; a damaged cache
-    # file is read again from Temporal.
+    # file is read again from Temporal. Later calls take the finished run's facts from the
+    # kept facts (cache/insight) and read no record at all.
     ok(env.cli("mark-done", "--run-id", run_ids[0], "--reason", "landed by hand"))
     wait_for(env, name, lambda s: s["counts"].get("DONE") == 1)
 
@@ -67,7 +69,10 @@ def test_stats_inspect_run_and_report_of_a_campaign(env: Env, tmp_path: Path) ->
     kept = env.settings.home / "cache" / "finished-runs" / f"{run_ids[0]}.json"
     assert kept.is_file() and run_ids[0] in kept.read_text()
     assert counted() == first
+    assert (env.settings.home / "cache" / "insight").is_dir()
     kept.write_text("damaged")
+    assert counted() == first
+    shutil.rmtree(env.settings.home / "cache" / "insight")
     assert counted() == first
     assert run_ids[0] in kept.read_text()
 
@@ -82,3 +87,5 @@ def test_bad_windows_and_unknown_campaigns_are_one_line(env: Env, tmp_path: Path
         assert result.returncode == code, result.stderr
         assert result.stderr.count("\n") == 1 and words in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
+    # Asking about a campaign with no runs keeps nothing (cache/insight).
+    assert not (env.settings.home / "cache" / "insight").exists()
