@@ -74,6 +74,9 @@ NOT_STARTED = "NOT_STARTED"
 START_FAILED = "START_FAILED"
 # Children started in one workflow task at most (their start commands travel together).
 START_BATCH = 50
+# Each child's result lands in the campaign's history (~3 KB a run record): cut it at this size
+# too (Temporal warns at 10 MB; a worker replays the whole history after an eviction).
+MAX_HISTORY_BYTES = 4 * 1024 * 1024
 # The runs' outcomes the failure threshold looks back on (the largest `recent` it allows).
 MAX_OUTCOMES = 1_000
 # GitHub's rate-limit answers set their own delay (next_retry_delay); give them room.
@@ -191,6 +194,10 @@ class CampaignWorkflow:
 
     async def _start_due_runs(self) -> None:
         while self._start_due():
+            if self._continue_as_new_due() and self._cuts_history_while_starting():
+                return  # runs that end at once keep room free: without this, 10,000 starts
+                # (and their results) land in one history — 30 MB, past what a worker replays
+                # within a workflow task's timeout
             room = min(
                 self._spec.max_parallel - self._active(),
                 START_BATCH,
@@ -661,4 +668,12 @@ class CampaignWorkflow:
         return (
             info.get_current_history_length() >= self._continue_as_new_after
             or info.is_continue_as_new_suggested()
+            or (
+                info.get_current_history_size() >= MAX_HISTORY_BYTES
+                and self._cuts_history_while_starting()
+            )
         )
+
+    def _cuts_history_while_starting(self) -> bool:
+        """Campaigns recorded before: they went on starting runs past the cut."""
+        return workflow.patched("campaign-cut-while-starting")
