@@ -92,3 +92,53 @@ async def test_a_campaign_past_the_packing_size_continues_as_new_and_shows_every
     assert result.packed_runs and not result.runs
     shown = status(env, "big")
     assert shown["counts"] == final["counts"] and len(shown["runs"]) == len(final["runs"])
+
+
+async def test_runs_that_end_at_once_do_not_keep_the_history_growing(
+    env: Env, tmp_path: Path
+) -> None:
+    """Runs that end as soon as they start (here: excluded) keep room free under
+    --max-parallel, so the campaign would go on starting runs without ever looking up: its
+    history must still be cut (found with 10,000 such runs: one 30 MB history)."""
+    from temporalio.client import Client
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    from contracts import (
+        AgentStepRequest,
+        AutoPlan,
+        CampaignRepo,
+        CampaignSpec,
+        CampaignStart,
+        Engine,
+    )
+    from starter.client import CampaignClient
+    from workflows.campaign import campaign_workflow_id
+
+    prepare_env(env)
+    client = await Client.connect(
+        env.settings.temporal_address, data_converter=pydantic_data_converter
+    )
+    repos = [CampaignRepo(owner="fleet", repo=f"quick{i}") for i in range(100)]
+    await CampaignClient(client, env.settings).start(
+        CampaignStart(
+            spec=CampaignSpec(
+                name="quick",
+                repos=repos,
+                plan=AutoPlan(step=AgentStepRequest(engine=Engine.COMMAND, command=FORGE)),
+                max_parallel=25,
+                exclude=["^fleet/"],
+            ),
+            continue_as_new_after=60,
+        )
+    )
+    final = wait_for(env, "quick", lambda s: s["finished"], timeout=300)
+    assert final["counts"] == {"SKIPPED": 100}
+    workflow_id = campaign_workflow_id("quick")
+    lengths = []
+    async for execution in client.list_workflows(f'WorkflowId = "{workflow_id}"'):
+        history = await client.get_workflow_handle(
+            workflow_id, run_id=execution.run_id
+        ).fetch_history()
+        lengths.append(len(history.events))
+    # Cut after at most one batch past the limit (25 starts and their news), every time.
+    assert len(lengths) >= 3 and max(lengths) < 300, lengths
