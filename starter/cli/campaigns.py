@@ -333,6 +333,8 @@ def _print_plan(plan: CampaignApplyPlan) -> None:
     for label, items in rows:
         if items:
             render.console.print(f"  {label} ({len(items)}): " + escape(", ".join(items)))
+    if plan.money:
+        render.console.print(f"  money: {escape(plan.money)}")
     for pr in plan.pull_requests:
         render.console.print(
             f"  {pr.run_id} PR #{pr.pr_number}: {escape(pr.detail or ('done' if pr.done else '-'))}"
