@@ -39,8 +39,9 @@ TEMPLATE_VARIABLE = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})")
 class CampaignControl(Contract):
     """What a campaign asks of each of its runs (a signal: the campaign does not wait)."""
 
-    # budget_spent: the campaign's money is spent — the run starts no new agent step.
-    action: Literal["pause", "resume", "cancel", "retry", "budget_spent"]
+    # budget_spent: the campaign's money is spent — the run starts no new agent step;
+    # budget_restored: `campaign apply` raised (or removed) the cap — it may again.
+    action: Literal["pause", "resume", "cancel", "retry", "budget_spent", "budget_restored"]
     by: Actor = Actor.CLI
     reason: str | None = None
 
@@ -261,6 +262,11 @@ class CampaignApplyPlan(Contract):
     taken_over: list[str] = Field(default_factory=list)
     # Runs that had not passed their agent step when the task changed: ended and started again.
     reruns: list[str] = Field(default_factory=list)
+    # The money cap changed: from what to what, and what that does to a campaign whose money
+    # was spent (the stop lifts, or holds) or is spent under the new cap (it stops).
+    money: str | None = None
+    money_restored: bool = False  # the stop lifts: runs start again
+    money_stops: bool = False  # the new cap is already reached: the campaign stops
     pull_requests: list[PullRequestActionResult] = Field(default_factory=list)  # apply only
     applied: bool = False
 

@@ -209,6 +209,7 @@ class Notification(Contract):
         "maintainer_declined",
         "campaign_paused",
         "campaign_budget_spent",
+        "campaign_budget_restored",
     ]
     text: str
 

@@ -138,4 +138,11 @@ def spec_yaml(spec: CampaignSpecFile) -> str:
     """The spec as a file would say it, defaults left out (`campaign start --print-spec`)."""
     data = spec.model_dump(mode="json", exclude_defaults=True)
     data = {"name": spec.name, **data}  # the name first, however pydantic orders it
+    rollout = spec.rollout
+    # A window or threshold equal to the defaults is written whole: `windows: [{}]` would load
+    # as the same spec but tell a reader nothing.
+    if rollout.windows:
+        data["rollout"]["windows"] = [window.model_dump(mode="json") for window in rollout.windows]
+    if rollout.failure_threshold is not None:
+        data["rollout"]["failure_threshold"] = rollout.failure_threshold.model_dump(mode="json")
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)

@@ -68,7 +68,7 @@ from workflows.rules.campaign_rollout import (
 )
 from workflows.rules.maintainer_policy import excluded_by
 from workflows.run import IntegrationRunWorkflow
-from workflows.run_core import NOTIFY_RETRY
+from workflows.run_core import MONEY_CAP_APPLIED, NOTIFY_RETRY
 
 NOT_STARTED = "NOT_STARTED"
 START_FAILED = "START_FAILED"
@@ -314,14 +314,25 @@ class CampaignWorkflow:
         if why is None:
             return
         self._money_spent = why
-        control = CampaignControl(action="budget_spent", by=Actor.WORKFLOW, reason=why)
+        self._signal_open_runs(
+            CampaignControl(action="budget_spent", by=Actor.WORKFLOW, reason=why)
+        )
+        self._notify("campaign_budget_spent", f"campaign {self._spec.name}: {why}")
+
+    def _restore_money(self, plan: CampaignApplyPlan, by: Actor) -> None:
+        """`campaign apply` raised (or removed) the cap past what the runs spent: new runs
+        start again (the main loop sees it) and the open runs may start agent steps again."""
+        self._money_spent = None
+        self._signal_open_runs(CampaignControl(action="budget_restored", by=by, reason=plan.money))
+        self._notify("campaign_budget_restored", f"campaign {self._spec.name}: {plan.money}")
+
+    def _signal_open_runs(self, control: CampaignControl) -> None:
         for progress in self._runs:
             if progress.state is not None and not progress.state.is_terminal:
                 handle = workflow.get_external_workflow_handle_for(
                     IntegrationRunWorkflow.run, progress.run_id
                 )
                 self._signals.append(asyncio.create_task(self._signal(handle, control)))
-        self._notify("campaign_budget_spent", f"campaign {self._spec.name}: {why}")
 
     def _notify(self, kind: str, text: str) -> None:
         if not self._spec.notify:
@@ -606,7 +617,15 @@ class CampaignWorkflow:
     def _plan(self, apply: CampaignApply) -> CampaignApplyPlan:
         # Insertion order: a re-run's newer entry wins over the run it replaced.
         run_ids = {p.repo.lower(): p.run_id for p in self._runs}
-        return plan_apply(self._spec, apply.spec, self._started, self._runs.as_dict(), run_ids)
+        return plan_apply(
+            self._spec,
+            apply.spec,
+            self._started,
+            self._runs.as_dict(),
+            run_ids,
+            stopped=self._money_spent,
+            spent=self._runs.cost_usd,
+        )
 
     @workflow.query
     def preview_apply(self, apply: CampaignApply) -> CampaignApplyPlan:
@@ -631,6 +650,13 @@ class CampaignWorkflow:
         repos, started = next_repos(old, new, self._started, rerun_repos)
         self._spec = new.model_copy(update={"repos": repos})
         self._started = started
+        # Histories recorded before a changed cap lifted (or set) the money stop replay as
+        # they were: there, the stop only ever came from a run's progress.
+        if (plan.money_restored or plan.money_stops) and workflow.patched(MONEY_CAP_APPLIED):
+            if plan.money_restored:
+                self._restore_money(plan, apply.by)
+            else:
+                self._judge_money()
         workflow.logger.info(
             "campaign %s: applied (%s); %d added, %d cancelled, %d re-run, %d PR(s) to retitle",
             new.name,

@@ -47,7 +47,13 @@ from workflows.rules.campaign_control import control_plan
 from workflows.rules.iteration import can_iterate
 from workflows.rules.maintainer_policy import policy_details
 from workflows.rules.transitions import refuse_resume
-from workflows.run_core import NOTIFY_GRACE, REMEMBERED_FACTS, raise_if, refuse
+from workflows.run_core import (
+    MONEY_CAP_APPLIED,
+    NOTIFY_GRACE,
+    REMEMBERED_FACTS,
+    raise_if,
+    refuse,
+)
 from workflows.states import WAITING_ON_GITHUB
 
 
@@ -281,6 +287,10 @@ class IntegrationRunWorkflow(AutoDriver, GitHubTracking):
             return
         if control.action == "budget_spent":
             record.campaign_money_spent = control.reason or "the campaign's money is spent"
+            return
+        if control.action == "budget_restored":
+            if workflow.patched(MONEY_CAP_APPLIED):
+                record.campaign_money_spent = None
             return
         by = CommandRequest(
             by=control.by,

@@ -69,6 +69,9 @@ SHOWN_FACTS = 200
 # The campaign's signal for a run's news (by name: the run does not import the campaign).
 CAMPAIGN_PROGRESS_SIGNAL = "run_progress"
 CAMPAIGN_PR_SLOT_SIGNAL = "pr_slot_wanted"  # a run of the campaign asks for a PR slot
+# The patch (in the campaign and in its runs) under which `campaign apply` with a changed money
+# cap lifts or sets the campaign's money stop.
+MONEY_CAP_APPLIED = "campaign-money-cap-applied"
 
 Effect = Callable[[RunRecord], None]
 

@@ -64,6 +64,7 @@ from starter.cli.plans import (
     pin_skills,
     skills_task,
 )
+from starter.cli.rollout_flags import parse_failure_threshold, parse_window
 
 if TYPE_CHECKING:
     from rich.console import Group
@@ -173,6 +174,46 @@ def start(
     codex_model: CodexModelOption = None,
     codex_config: CodexConfigOption = None,
     ignore_policy: IgnorePolicyOption = None,
+    prs_per_hour: Annotated[
+        int | None,
+        typer.Option(
+            "--prs-per-hour",
+            help="PR slots granted per hour across the campaign (default: no pace).",
+        ),
+    ] = None,
+    window: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--window",
+            metavar="DAYS HH:MM-HH:MM",
+            help="When PR slots are granted and bulk comments/closes go out, e.g. "
+            "'mon-fri 09:00-17:00' (repeatable; in --timezone; default: any time).",
+        ),
+    ] = None,
+    timezone: Annotated[
+        str,
+        typer.Option("--timezone", help="The windows' time zone, e.g. Europe/Berlin."),
+    ] = "UTC",
+    failure_threshold: Annotated[
+        str | None,
+        typer.Option(
+            "--failure-threshold",
+            metavar="MAX/RECENT",
+            help="Pause the campaign when MAX of the last RECENT runs failed, e.g. 5/10.",
+        ),
+    ] = None,
+    max_cost_usd: Annotated[
+        float | None,
+        typer.Option(
+            "--max-cost-usd",
+            help="The campaign's money cap in US dollars (priced from the policy's prices): "
+            "past it no run starts and its runs start no agent step.",
+        ),
+    ] = None,
+    max_cost_usd_per_run: Annotated[
+        float | None,
+        typer.Option("--max-cost-usd-per-run", help="Each run's money cap in US dollars."),
+    ] = None,
     print_spec: Annotated[
         bool,
         typer.Option(
@@ -222,11 +263,23 @@ def start(
             draft=draft,
         ),
         policy=SpecPolicy(ignore=ignore_policy),
-        rollout=SpecRollout(max_parallel=max_parallel, max_prs_per_owner=max_prs_per_owner),
+        rollout=build(
+            SpecRollout,
+            max_parallel=max_parallel,
+            max_prs_per_owner=max_prs_per_owner,
+            prs_per_hour=prs_per_hour,
+            windows=[parse_window(text) for text in window or []],
+            timezone=timezone,
+            failure_threshold=(
+                parse_failure_threshold(failure_threshold) if failure_threshold else None
+            ),
+        ),
         budget=build(
             SpecBudget,
             _flags={"max_minutes_per_step": "max_minutes"},
             max_minutes_per_step=max_minutes,
+            max_cost_usd_per_run=max_cost_usd_per_run,
+            max_cost_usd=max_cost_usd,
         ),
     )
     if print_spec:
@@ -333,6 +386,8 @@ def _print_plan(plan: CampaignApplyPlan) -> None:
     for label, items in rows:
         if items:
             render.console.print(f"  {label} ({len(items)}): " + escape(", ".join(items)))
+    if plan.money:
+        render.console.print(f"  money: {escape(plan.money)}")
     for pr in plan.pull_requests:
         render.console.print(
             f"  {pr.run_id} PR #{pr.pr_number}: {escape(pr.detail or ('done' if pr.done else '-'))}"

@@ -97,6 +97,69 @@ policy: {ignore: maintainers asked for it}
     assert load_spec(printed) == from_flags
 
 
+ROLLOUT_AND_BUDGET_FLAGS = (
+    *("--prs-per-hour", "6", "--timezone", "Europe/Berlin", "--failure-threshold", "5/10"),
+    *("--window", "mon-thu 09:00-17:00", "--window", "fri-mon 22:00-24:00"),
+    *("--max-cost-usd", "150", "--max-cost-usd-per-run", "3"),
+)
+ROLLOUT_AND_BUDGET_YAML = """\
+name: w
+targets: {org: forge-org}
+rollout:
+  prs_per_hour: 6
+  timezone: Europe/Berlin
+  windows:
+    - {days: [mon, tue, wed, thu], start: "09:00", end: "17:00"}
+    - {days: [fri, sat, sun, mon], start: "22:00", end: "00:00"}
+  failure_threshold: {recent: 10, max_failures: 5}
+budget: {max_cost_usd_per_run: 3, max_cost_usd: 150}
+"""
+
+
+def test_the_rollout_and_budget_flags_make_the_spec_the_yaml_makes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    flags = ("--name", "w", "--org", "forge-org", *ROLLOUT_AND_BUDGET_FLAGS)
+    from_flags = flags_spec(capsys, *flags)
+    assert from_flags == parse_spec(ROLLOUT_AND_BUDGET_YAML, "w.yaml", tmp_path)
+    # --print-spec's YAML, as `campaign apply -f` reads it, is the same spec again.
+    assert run_cli(["campaign", "start", *flags, "--print-spec"]) == 0
+    printed = tmp_path / "printed.yaml"
+    printed.write_text(capsys.readouterr().out)
+    assert load_spec(printed) == from_flags
+    assert "start: 09:00" in printed.read_text()  # a default window is written out whole
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (
+            ("--max-cost-usd", "abc"),
+            "Invalid value for '--max-cost-usd': Input should be a valid number",
+        ),
+        (("--max-cost-usd", "0"), "--max-cost-usd: Input should be greater than 0"),
+        (("--max-cost-usd-per-run", "-1"), "--max-cost-usd-per-run: Input should be greater"),
+        (("--prs-per-hour", "0"), "--prs-per-hour: Input should be greater than 0"),
+        (("--timezone", "Mars/Base"), "--timezone: unknown time zone 'Mars/Base'"),
+        (("--window", "mon-fri"), "--window 'mon-fri': expected DAYS HH:MM-HH:MM, e.g."),
+        (("--window", "mo-fr 09:00-17:00"), "--window 'mo-fr 09:00-17:00': unknown day in"),
+        (("--window", "mon 9:00-25:00"), "--window 'mon 9:00-25:00': '25:00' is not a time"),
+        (("--failure-threshold", "5"), "--failure-threshold '5': expected MAX/RECENT, e.g. 5/10"),
+        (("--failure-threshold", "11/10"), "--failure-threshold '11/10': MAX/RECENT needs"),
+        (("--failure-threshold", "0/10"), "--failure-threshold '0/10': MAX/RECENT needs"),
+    ],
+)
+def test_a_bad_rollout_or_budget_flag_is_one_line(
+    capsys: pytest.CaptureFixture[str], flags: tuple[str, ...], expected: str
+) -> None:
+    code = run_cli(["campaign", "start", "--name", "w", "--org", "o", *flags, "--print-spec"])
+    out = capsys.readouterr()
+    assert code == 2 and out.out == ""
+    (line,) = out.err.splitlines()
+    assert expected in line
+
+
 def test_the_default_flags_are_the_default_spec(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

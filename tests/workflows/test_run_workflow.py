@@ -10,6 +10,7 @@ from temporalio.client import Client
 from common.errors import Refused
 from contracts import (
     Actor,
+    CampaignControl,
     CheckConclusion,
     CheckRequest,
     CommandRequest,
@@ -208,6 +209,26 @@ async def test_search_attributes_follow_the_state(runs: RunClient, client: Clien
         await asyncio.sleep(0.1)
     row = next(row for row in listed if row.run_id == run_id)
     assert (row.state, row.pr_number, row.status) == (RunState.CI_WAIT, 7, "RUNNING")
+
+
+async def test_the_campaigns_money_stop_comes_and_goes(runs: RunClient, client: Client) -> None:
+    """`budget_spent` holds the run's agent steps back; `budget_restored` (a raised cap)
+    lets them start again."""
+    run_id = await new_run(runs)
+    handle = client.get_workflow_handle_for(IntegrationRunWorkflow.run, run_id)
+
+    async def money_spent_after(control: CampaignControl) -> str | None:
+        await handle.signal(IntegrationRunWorkflow.campaign_control, control)
+        while True:  # a signal is handled in the run's next workflow task
+            record = await runs.get_run(run_id)
+            if (record.campaign_money_spent is None) == (control.action == "budget_restored"):
+                return record.campaign_money_spent
+            await asyncio.sleep(0.05)
+
+    spent = CampaignControl(action="budget_spent", by=Actor.WORKFLOW, reason="spent $3 of $2")
+    assert await asyncio.wait_for(money_spent_after(spent), 30) == "spent $3 of $2"
+    restored = CampaignControl(action="budget_restored", reason="cap $2 → $4")
+    assert await asyncio.wait_for(money_spent_after(restored), 30) is None
 
 
 async def test_continue_as_new_keeps_record_and_keys(

@@ -8,7 +8,9 @@ applies with the same plan.
 - a changed commit/PR template: every open PR of a run nobody took over gets the new title and
   body (a run a person took over is theirs: never edited);
 - a changed task (prompt, pack, engine, validation): runs that have not passed their agent step
-  end and start again on the new task; runs past it keep the work they did.
+  end and start again on the new task; runs past it keep the work they did;
+- a changed money cap: a campaign whose money was spent goes on when the new cap is not
+  reached (or there is none); one whose new cap is already reached stops.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from contracts import (
     RunRecord,
 )
 from contracts.states import RunState
+from workflows.rules.campaign_rollout import money_spent
 
 S = RunState
 # Runs whose agent has not finished changing the code: a new task can still be taken from the
@@ -93,19 +96,46 @@ def changed_fields(old: CampaignSpec, new: CampaignSpec) -> list[str]:
     return changed
 
 
+def _cap(usd: float | None) -> str:
+    return "none" if usd is None else f"${usd:.2f}"
+
+
+def money_change(
+    old: CampaignSpec, new: CampaignSpec, stopped: str | None, spent: float
+) -> tuple[str | None, bool, bool]:
+    """What the new money cap says, whether it lifts the campaign's money stop, and whether it
+    stops the campaign now. `stopped`: why the campaign's money is spent (None: it is not)."""
+    if old.max_cost_usd == new.max_cost_usd:
+        return None, False, False  # the same cap: reached or not, as it was
+    change = f"budget.max_cost_usd {_cap(old.max_cost_usd)} → {_cap(new.max_cost_usd)}"
+    why = money_spent(new, spent)
+    if stopped is not None and why is None:
+        return f"{change}: the money stop lifts (${spent:.2f} spent); runs start again", True, False
+    if stopped is not None:
+        return f"{change}: the money stays spent ({why})", False, False
+    if why is not None:
+        return f"{change}: {why}; the campaign stops", False, True
+    return f"{change} (${spent:.2f} spent)", False, False
+
+
 def plan_apply(
     old: CampaignSpec,
     new: CampaignSpec,
     started: int,
     runs: Mapping[str, RunProgress],
     run_ids: Mapping[str, str],
+    stopped: str | None = None,
+    spent: float = 0.0,
 ) -> CampaignApplyPlan:
-    """`started`: old.repos[:started] have a run; `run_ids`: owner/repo (lower) → its run id."""
+    """`started`: old.repos[:started] have a run; `run_ids`: owner/repo (lower) → its run id;
+    `stopped`: why the campaign's money is spent (None: it is not); `spent`: what its runs
+    spent together."""
     changed = changed_fields(old, new)
     old_names = {r.full_name.lower() for r in old.repos}
     new_names = {r.full_name.lower() for r in new.repos}
     started_names = {r.full_name.lower() for r in old.repos[:started]}
     plan = CampaignApplyPlan(name=new.name, changed=changed)
+    plan.money, plan.money_restored, plan.money_stops = money_change(old, new, stopped, spent)
     plan.added = [r.full_name for r in new.repos if r.full_name.lower() not in old_names]
     plan.removed = [r.full_name for r in old.repos if r.full_name.lower() not in new_names]
     for full_name in plan.removed:

@@ -98,6 +98,42 @@ def test_the_plan(new: CampaignSpec, expected: dict[str, list[str]]) -> None:
     assert got == expected
 
 
+SPENT = "the campaign has spent $2.40 of its $2.00 cap"
+LIFTS = "the money stop lifts ($2.40 spent); runs start again"
+
+
+@pytest.mark.parametrize(
+    ("caps", "stopped", "says", "restored", "stops"),
+    [
+        # A higher cap, or none, lifts the money stop.
+        ((2, 4), SPENT, f"$2.00 → $4.00: {LIFTS}", True, False),
+        ((2, None), SPENT, f"$2.00 → none: {LIFTS}", True, False),
+        # Raised, but not past what was spent: the stop holds.
+        ((2, 2.2), SPENT, "$2.00 → $2.20: the money stays spent (the campaign has spent $2.40 of its $2.20 cap)", False, False),  # noqa: E501
+        # Lowered below what was spent: the campaign stops now.
+        ((4, 2), None, "$4.00 → $2.00: the campaign has spent $2.40 of its $2.00 cap; the campaign stops", False, True),  # noqa: E501
+        ((4, 5), None, "$4.00 → $5.00 ($2.40 spent)", False, False),
+    ],
+)  # fmt: skip
+def test_the_plan_says_what_a_changed_money_cap_does(
+    caps: tuple[float, float | None], stopped: str | None, says: str, restored: bool, stops: bool
+) -> None:
+    old = spec(STARTED).model_copy(update={"max_cost_usd": caps[0]})
+    new = old.model_copy(update={"max_cost_usd": caps[1]})
+    plan = plan_apply(old, new, len(STARTED), {}, {}, stopped=stopped, spent=2.4)
+    assert (plan.money, plan.money_restored, plan.money_stops) == (
+        f"budget.max_cost_usd {says}",
+        restored,
+        stops,
+    )
+
+
+def test_the_same_money_cap_says_nothing_about_money() -> None:
+    old = spec(STARTED).model_copy(update={"max_cost_usd": 2})
+    plan = plan_apply(old, old, len(STARTED), {}, {}, stopped=SPENT, spent=2.4)
+    assert (plan.money, plan.money_restored, plan.money_stops) == (None, False, False)
+
+
 def test_next_repos_keeps_started_first_then_reruns_then_the_rest() -> None:
     old = spec(["o/a", "o/b", "o/c", "o/d"])
     new = spec(["o/e", "o/d", "o/b", "o/a"])
