@@ -2,11 +2,19 @@
 the campaign's history kept short (continue-as-new) and its carried input under Temporal's
 2 MB payload limit.
 
-Every repository is excluded by the campaign's `exclude` pattern, so each of the 10,000 runs is
-a real run workflow that starts, checks the maintainers' rules (the operator's list: no GitHub
-call), ends SKIPPED and reports to the campaign — every start, signal and continue-as-new the
-campaign makes for 10,000 repositories, without 10,000 clones. The worker is an `agentpr worker`
-subprocess; its RSS is sampled every second (and its peak read from VmHWM).
+Two ways to fill it:
+- `--runs real`: every repository is excluded by the campaign's `exclude` pattern, so each run
+  is a real run workflow that starts, checks the maintainers' rules (the operator's list: no
+  GitHub call), ends SKIPPED and reports to the campaign; the worker is an `agentpr worker`
+  subprocess. A real run's first workflow task costs ~0.2 s of CPU in the sandbox, so on this
+  2-core machine this takes ~1 hour for 10,000.
+- `--runs standin` (default): the real CampaignWorkflow (sandboxed, as deployed) on a worker
+  subprocess whose run workflow is a stand-in under the run workflow's name: it reports
+  QUEUED → SKIPPED to the campaign as a real run does and returns a 3 KB result (a run
+  record's size) — every start, signal, result and continue-as-new the campaign handles for
+  10,000 repositories, in minutes. The run workflows' own memory is bounded by the workflow
+  cache (bench/campaign.py: 5,000 runs waiting at the PR gate).
+The worker's RSS is sampled every second (and its peak read from VmHWM).
 
 Baseline, same server, same process: a bare parent workflow that starts as many bare children
 (50 at a time, each returning at once) and continues as new as often, on a worker subprocess
@@ -45,11 +53,62 @@ with workflow.unsafe.imports_passed_through():
 MIB = 1024 * 1024
 
 
+# What a finished run returns (its record): the campaign's history holds one per child.
+RESULT = "r" * 3_000
+
+
 @workflow.defn(sandboxed=False)
 class BareChild:
     @workflow.run
-    async def run(self) -> None:
-        return None
+    async def run(self) -> str:
+        return RESULT
+
+
+@workflow.defn(name="IntegrationRunWorkflow", sandboxed=False)
+class StandInRun:
+    """A run that reports QUEUED then SKIPPED to its campaign and ends (see the docstring)."""
+
+    @workflow.run
+    async def run(self, start: Any) -> Any:
+        from contracts import Actor, RunProgress, RunRecord, RunResult, RunStart, Transition
+        from contracts.states import RunState
+
+        spec = RunStart.model_validate(start).spec
+        assert spec.campaign_workflow_id is not None
+        campaign = workflow.get_external_workflow_handle(spec.campaign_workflow_id)
+        for seq, state in enumerate((RunState.DISCOVERY, RunState.SKIPPED), start=1):
+            progress = RunProgress(
+                run_id=spec.run_id,
+                repo=f"{spec.owner}/{spec.repo}",
+                state=state,
+                seq=seq,
+                updated_at=workflow.now(),
+                note="excluded: campaign exclude list" if state == RunState.SKIPPED else None,
+            )
+            await campaign.signal("run_progress", progress)
+        # The record a skipped run returns (the campaign decodes every child's result).
+        now = workflow.now()
+        steps = [
+            (None, RunState.QUEUED, "create-run"),
+            (RunState.QUEUED, RunState.DISCOVERY, "start-discovery"),
+            (RunState.DISCOVERY, RunState.SKIPPED, "check-maintainer-policy"),
+        ]
+        record = RunRecord(
+            **spec.model_dump(include=set(RunRecord.model_fields)),
+            state=RunState.SKIPPED,
+            history=[
+                Transition(
+                    from_state=a,
+                    to_state=b,
+                    by=Actor.WORKFLOW,
+                    at=now,
+                    command=c,
+                    reason="auto: maintainers' rules: excluded: campaign exclude list",
+                )
+                for a, b, c in steps
+            ],  # fmt: skip
+        )
+        return RunResult(record=record)
 
 
 @workflow.defn(sandboxed=False)
@@ -74,9 +133,12 @@ class BareFleet:
         return done
 
 
-def host_bare_worker() -> None:
-    """`--host-bare-worker`: the baseline's worker subprocess (until SIGTERM)."""
+def host_worker(kind: str) -> None:
+    """`--host-worker bare|standin`: the baseline's worker subprocess, or the campaign's with
+    stand-in runs (until SIGTERM)."""
+    import worker as worker_module
     from common.connection import connect
+    from workflows.campaign import CampaignWorkflow
 
     settings = Settings.from_env()
 
@@ -86,7 +148,20 @@ def host_bare_worker() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        async with Worker(client, task_queue=settings.task_queue, workflows=[BareFleet, BareChild]):
+        if kind == "bare":
+            hosted = Worker(
+                client, task_queue=settings.task_queue, workflows=[BareFleet, BareChild]
+            )
+        else:
+            worker_module.share_workflow_code()
+            hosted = Worker(
+                client,
+                task_queue=settings.task_queue,
+                workflows=[CampaignWorkflow, StandInRun],
+                workflow_runner=worker_module.workflow_runner(),
+                max_cached_workflows=settings.workflow_cache,
+            )
+        async with hosted:
             await stop.wait()
 
     asyncio.run(main())
@@ -190,7 +265,7 @@ async def measure(
         await asyncio.to_thread(stop, process)
 
 
-async def bench_fleet(repos: int) -> dict[str, dict[str, Any]]:
+async def bench_fleet(repos: int, runs: str) -> dict[str, dict[str, Any]]:
     from contracts import (
         AgentStepRequest,
         AutoPlan,
@@ -236,17 +311,16 @@ async def bench_fleet(repos: int) -> dict[str, dict[str, Any]]:
             return description.status is not None and description.status.name == "COMPLETED"
 
         agentpr = str(Path(sys.executable).parent / "agentpr")
-        me = [sys.executable, "-m", "bench.campaign_fleet", "--host-bare-worker"]
+        me = [sys.executable, "-m", "bench.campaign_fleet", "--host-worker"]
         queue = harness.settings.task_queue
-        ours = await measure(
-            harness, [agentpr, "worker"], f"{queue}-fleet", start_ours, ours_finished
-        )
+        argv = [agentpr, "worker"] if runs == "real" else [*me, "standin"]
+        ours = await measure(harness, argv, f"{queue}-fleet", start_ours, ours_finished)
         status = await CampaignClient(
             harness.client, harness.settings.model_copy(update={"task_queue": f"{queue}-fleet"})
         ).status(name)
         ours["counts"] = status.counts
         ours["runs_shown"] = len(status.runs)
-        bare = await measure(harness, me, f"{queue}-bare", start_bare, bare_finished)
+        bare = await measure(harness, [*me, "bare"], f"{queue}-bare", start_bare, bare_finished)
         return {"ours": ours, "bare": bare}
 
 
@@ -281,9 +355,10 @@ def packed_with_prs(repos: int) -> dict[str, float]:
     return {"json": len(carried.model_dump_json()), "packed": len(text), "pack_s": pack_s}
 
 
-def report(repos: int, fleet: dict[str, dict[str, Any]], pack: dict[str, float]) -> None:
+def report(repos: int, runs: str, fleet: dict[str, dict[str, Any]], pack: dict[str, float]) -> None:
     ours, bare = fleet["ours"], fleet["bare"]
-    print(f"\nfleet campaign, {repos:,} repositories (every run excluded: start → SKIPPED)")
+    how = "real run workflows, excluded" if runs == "real" else "stand-in runs"
+    print(f"\nfleet campaign, {repos:,} repositories ({how}: start → SKIPPED)")
     print(f"  counts: {ours['counts']}; runs shown by `campaign show`: {ours['runs_shown']:,}")
     print("| measure | agentpr | bare parent + children | ratio |")
     print("|---|---|---|---|")
@@ -303,7 +378,8 @@ def report(repos: int, fleet: dict[str, dict[str, Any]], pack: dict[str, float])
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repos", type=int, default=10_000)
-    parser.add_argument("--host-bare-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--runs", choices=["standin", "real"], default="standin")
+    parser.add_argument("--host-worker", choices=["bare", "standin"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     # As bench/campaign.py: a deployed worker has its .pyc files (sandboxed runs import
     # workflows/run.py afresh each); without them every run compiles it from source.
@@ -311,12 +387,12 @@ def main() -> None:
     os.environ["PYTHONPYCACHEPREFIX"] = sys.pycache_prefix = prefix
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     sys.dont_write_bytecode = False
-    if args.host_bare_worker:
-        host_bare_worker()
+    if args.host_worker:
+        host_worker(args.host_worker)
         return
     pack = packed_with_prs(args.repos)
-    fleet = asyncio.run(bench_fleet(args.repos))
-    report(args.repos, fleet, pack)
+    fleet = asyncio.run(bench_fleet(args.repos, args.runs))
+    report(args.repos, args.runs, fleet, pack)
 
 
 if __name__ == "__main__":
