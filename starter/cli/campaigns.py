@@ -660,11 +660,12 @@ def watch(
         status = await campaigns.status(name)
         from rich.live import Live
 
-        with Live(_view(status), console=render.console, auto_refresh=False) as live:
+        rows = WATCH_ROWS
+        with Live(_view(status, rows), console=render.console, auto_refresh=False) as live:
             while not (until_settled and _settled(status)):
                 await asyncio.sleep(interval)
                 status = await campaigns.status(name)
-                live.update(_view(status), refresh=True)
+                live.update(_view(status, rows), refresh=True)
         return status
 
     try:
@@ -708,7 +709,12 @@ def _age(progress: RunProgress) -> str:
     return f"{seconds // 60}m" if seconds < 7200 else f"{seconds // 3600}h"
 
 
-def _view(status: CampaignStatus) -> Group:
+# `campaign watch` redraws every second: a 10,000-run table would not fit a screen nor redraw
+# in time, so it shows the runs still going first, this many at most (`campaign show`: all).
+WATCH_ROWS = 40
+
+
+def _view(status: CampaignStatus, max_rows: int | None = None) -> Group:
     from rich.console import Group
     from rich.markup import escape
     from rich.progress import BarColumn, Progress, TextColumn
@@ -726,7 +732,12 @@ def _view(status: CampaignStatus) -> Group:
         title=f"campaign {status.name} ({_campaign_state(status)}, "
         f"{status.active}/{status.max_parallel} working)",
     )
-    for run in sorted(status.runs, key=lambda r: r.repo):
+    runs = sorted(status.runs, key=lambda r: r.repo)
+    if max_rows is not None and len(runs) > max_rows:
+        runs.sort(key=lambda r: r.state is None or r.state.is_terminal)  # stable: by repo within
+        hidden, runs = len(runs) - max_rows, runs[:max_rows]
+        table.caption = f"… {hidden} more run(s): agentpr campaign show --name {status.name}"
+    for run in runs:
         state = run.state.value if run.state else "START_FAILED"
         if run.state is not None and run.state in WORKING_BY_ITSELF:
             state = f"[bold]{state}[/bold]"
