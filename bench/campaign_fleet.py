@@ -46,7 +46,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 with workflow.unsafe.imports_passed_through():
-    from bench.campaign import pollers, rss_settled
+    from bench.campaign import pollers, rss_settled, stop
     from bench.harness import Harness, embedded_temporal, process_bytes
     from common.settings import Settings
 
@@ -198,15 +198,6 @@ def spawn_worker(argv: list[str], settings: Settings, queue: str) -> subprocess.
         "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
     }
     return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 async def executions(client: Client, workflow_id: str) -> list[dict[str, int]]:
