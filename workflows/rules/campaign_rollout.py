@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from contracts import CampaignSpec, RolloutWindow, RunProgress
+from contracts import CampaignSpec, RolloutWindow
 from contracts.states import RunState
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -123,12 +123,11 @@ def failure_threshold_tripped(spec: CampaignSpec, outcomes: list[bool]) -> str |
     return None
 
 
-def money_spent(spec: CampaignSpec, runs: Iterable[RunProgress] | float) -> str | None:
-    """Why no new run or agent step starts (None: money is left); `runs`: the campaign's runs,
-    or what they spent together."""
+def money_spent(spec: CampaignSpec, spent: float) -> str | None:
+    """Why no new run or agent step starts (None: money is left); `spent`: what the campaign's
+    runs spent together (the campaign's ledger keeps the sum)."""
     if spec.max_cost_usd is None:
         return None
-    spent = runs if isinstance(runs, float | int) else sum(run.cost_usd for run in runs)
     if spent >= spec.max_cost_usd:
         return f"the campaign has spent ${spent:.2f} of its ${spec.max_cost_usd:.2f} cap"
     return None

@@ -97,9 +97,10 @@ def test_outcomes_and_money() -> None:
     assert outcome_of(RunState.PUSHED) is False
     assert outcome_of(RunState.IMPLEMENTING) is None
     runs = [RunProgress(run_id=f"r{n}", repo="o/r", cost_usd=1.5) for n in range(3)]
-    assert money_spent(spec(max_cost_usd=5), runs) is None
+    assert money_spent(spec(max_cost_usd=5), sum(r.cost_usd for r in runs)) is None
     assert (
-        money_spent(spec(max_cost_usd=4), runs) == "the campaign has spent $4.50 of its $4.00 cap"
+        money_spent(spec(max_cost_usd=4), sum(r.cost_usd for r in runs))
+        == "the campaign has spent $4.50 of its $4.00 cap"
     )
 
 
