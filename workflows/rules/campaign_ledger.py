@@ -50,9 +50,6 @@ class RunLedger:
     def __getitem__(self, run_id: str) -> RunProgress:
         return self._runs[run_id]
 
-    def __contains__(self, run_id: object) -> bool:
-        return run_id in self._runs
-
     def __len__(self) -> int:
         return len(self._runs)
 
